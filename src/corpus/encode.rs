@@ -1,0 +1,592 @@
+//! The encoded corpus: one pass turns text into little-endian `u32` word ids in a private
+//! cache file that training memory-maps, so epochs never hash strings again.
+//!
+//! File layout (all integers little-endian):
+//! ```text
+//! 0    magic "HVIDS\0\0\x01" (8 bytes), format version u32, reserved u32
+//! 16   corpus length u64, corpus mtime (ns) u64, corpus sample hash u64
+//! 40   min_count u64, max_vocab u64 (u64::MAX = none)
+//! 56   vocabulary size u64, vocabulary section bytes u64, vocabulary fingerprint u64
+//! 80   ids count u64, ids checksum u64, sentences u64
+//! 104  zero padding up to byte 128
+//! 128  vocabulary: per word u32 length, bytes, u64 count
+//!      zero padding to a multiple of 64
+//!      ids: u32 each; SENTENCE_END marks a newline
+//! ```
+//! A cache whose header, sizes, vocabulary fingerprint or id checksum do not match is
+//! rebuilt; an id outside the vocabulary is treated as corruption.
+
+use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use byteorder::{LittleEndian, ReadBytesExt, WriteBytesExt};
+use rayon::prelude::*;
+
+use super::tokenize::{self, Token};
+use super::Corpus;
+use crate::error::{Error, Result};
+use crate::kernel::{self, Mapped};
+use crate::vocab::{Counts, Vocab};
+
+/// The id that marks the end of a sentence in the encoded stream.
+pub const SENTENCE_END: u32 = u32::MAX;
+
+const MAGIC: &[u8; 8] = b"HVIDS\0\0\x01";
+const VERSION: u32 = 1;
+const HEADER_BYTES: usize = 128;
+
+/// 64-bit FNV-1a, used for fingerprints (not for hashing words in the hot loop).
+pub struct Fnv(u64);
+
+impl Fnv {
+    /// A fresh hasher.
+    pub fn new() -> Self {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+    /// Feeds bytes.
+    pub fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 ^ *b as u64).wrapping_mul(0x100_0000_01b3);
+        }
+    }
+    /// The hash so far.
+    pub fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+impl Default for Fnv {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[inline(always)]
+fn mix(id: u32, pos: u64) -> u64 {
+    let mut z = (id as u64) ^ pos.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// Order-sensitive checksum of `ids` placed at `offset` in the stream; checksums of
+/// consecutive pieces add up (wrapping) to the checksum of the whole.
+pub fn ids_checksum(ids: &[u32], offset: u64) -> u64 {
+    ids.par_chunks(1 << 16)
+        .enumerate()
+        .map(|(c, chunk)| {
+            let base = offset + (c as u64) * (1 << 16);
+            chunk.iter().enumerate().fold(0u64, |acc, (i, &id)| {
+                acc.wrapping_add(mix(id, base + i as u64))
+            })
+        })
+        .reduce(|| 0, u64::wrapping_add)
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Header {
+    corpus: [u64; 3],
+    min_count: u64,
+    max_vocab: u64,
+    vocab_len: u64,
+    vocab_bytes: u64,
+    vocab_fingerprint: u64,
+    n_ids: u64,
+    ids_checksum: u64,
+    sentences: u64,
+}
+
+impl Header {
+    fn write(&self, w: &mut impl Write) -> std::io::Result<()> {
+        w.write_all(MAGIC)?;
+        w.write_u32::<LittleEndian>(VERSION)?;
+        w.write_u32::<LittleEndian>(0)?;
+        for v in [
+            self.corpus[0],
+            self.corpus[1],
+            self.corpus[2],
+            self.min_count,
+            self.max_vocab,
+            self.vocab_len,
+            self.vocab_bytes,
+            self.vocab_fingerprint,
+            self.n_ids,
+            self.ids_checksum,
+            self.sentences,
+        ] {
+            w.write_u64::<LittleEndian>(v)?;
+        }
+        w.write_all(&[0u8; HEADER_BYTES - 104])
+    }
+
+    fn read(mut r: &[u8]) -> Option<Self> {
+        let mut magic = [0u8; 8];
+        r.read_exact(&mut magic).ok()?;
+        if &magic != MAGIC || r.read_u32::<LittleEndian>().ok()? != VERSION {
+            return None;
+        }
+        r.read_u32::<LittleEndian>().ok()?;
+        let mut v = [0u64; 11];
+        for x in &mut v {
+            *x = r.read_u64::<LittleEndian>().ok()?;
+        }
+        Some(Header {
+            corpus: [v[0], v[1], v[2]],
+            min_count: v[3],
+            max_vocab: v[4],
+            vocab_len: v[5],
+            vocab_bytes: v[6],
+            vocab_fingerprint: v[7],
+            n_ids: v[8],
+            ids_checksum: v[9],
+            sentences: v[10],
+        })
+    }
+
+    fn ids_offset(&self) -> usize {
+        (HEADER_BYTES + self.vocab_bytes as usize).div_ceil(64) * 64
+    }
+}
+
+/// Vocabulary settings that the encoded ids depend on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VocabSettings {
+    /// Minimum count.
+    pub min_count: u64,
+    /// Maximum vocabulary size.
+    pub max_vocab: Option<usize>,
+}
+
+/// Whether [`IdCorpus::prepare`] reused a cache.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CacheStatus {
+    /// A matching, intact cache was reused.
+    Reused,
+    /// The cache was (re)built; the reason is given.
+    Built(&'static str),
+}
+
+/// The encoded corpus: vocabulary plus memory-mapped ids.
+pub struct IdCorpus {
+    map: Mapped,
+    vocab: Vocab,
+    header: Header,
+    path: PathBuf,
+}
+
+impl IdCorpus {
+    /// Reuses the cache for (`corpus`, `settings`) in `cache_dir` if it matches and is
+    /// intact, else counts, encodes and writes it. `on_progress(bytes_done)` is called as
+    /// text is read.
+    pub fn prepare(
+        corpus: &Corpus,
+        settings: VocabSettings,
+        cache_dir: &Path,
+        threads: usize,
+        on_progress: &(dyn Fn(&str, u64) + Sync),
+    ) -> Result<(Self, CacheStatus)> {
+        std::fs::create_dir_all(cache_dir)
+            .map_err(|e| Error::io("cannot create cache directory", cache_dir, e))?;
+        let path = cache_dir.join(cache_name(corpus.path(), settings));
+        let want = corpus.fingerprint();
+        let reason = match Self::open(&path) {
+            Ok(c) if c.header.corpus != want => "the corpus changed",
+            Ok(c)
+                if c.header.min_count != settings.min_count
+                    || c.header.max_vocab != max_vocab_code(settings.max_vocab) =>
+            {
+                "the vocabulary settings changed"
+            }
+            Ok(c) => return Ok((c, CacheStatus::Reused)),
+            Err(CacheError::Missing) => "no cache yet",
+            Err(CacheError::Corrupt) => "the cache was corrupt or stale",
+            Err(CacheError::Fatal(e)) => return Err(e),
+        };
+        build(corpus, settings, &path, threads, on_progress)?;
+        match Self::open(&path) {
+            Ok(c) => Ok((c, CacheStatus::Built(reason))),
+            Err(CacheError::Fatal(e)) => Err(e),
+            Err(_) => Err(Error::Mismatch {
+                path,
+                reason: "cache written but failed verification (is the disk full?)".into(),
+            }),
+        }
+    }
+
+    fn open(path: &Path) -> std::result::Result<Self, CacheError> {
+        if !path.exists() {
+            return Err(CacheError::Missing);
+        }
+        let map = kernel::map_file(path).map_err(CacheError::Fatal)?;
+        let b = map.bytes();
+        let header = Header::read(b).ok_or(CacheError::Corrupt)?;
+        let ids_offset = header.ids_offset();
+        let expected = (ids_offset as u64)
+            .checked_add(header.n_ids.checked_mul(4).ok_or(CacheError::Corrupt)?);
+        if expected != Some(b.len() as u64) {
+            return Err(CacheError::Corrupt);
+        }
+        let vocab = read_vocab(
+            &b[HEADER_BYTES..HEADER_BYTES + header.vocab_bytes as usize],
+            header.vocab_len,
+        )
+        .ok_or(CacheError::Corrupt)?;
+        if vocab.fingerprint() != header.vocab_fingerprint {
+            return Err(CacheError::Corrupt);
+        }
+        let c = IdCorpus {
+            map,
+            vocab,
+            header,
+            path: path.into(),
+        };
+        let ids = c.ids();
+        let v = c.vocab.len() as u32;
+        let in_range = ids
+            .par_chunks(1 << 16)
+            .all(|ch| ch.iter().all(|&id| id < v || id == SENTENCE_END));
+        if !in_range || ids_checksum(ids, 0) != c.header.ids_checksum {
+            return Err(CacheError::Corrupt);
+        }
+        Ok(c)
+    }
+
+    /// The vocabulary.
+    pub fn vocab(&self) -> &Vocab {
+        &self.vocab
+    }
+
+    /// All ids; every id is `< vocab().len()` or [`SENTENCE_END`] (checked when opened).
+    pub fn ids(&self) -> &[u32] {
+        let b = &self.map.bytes()[self.header.ids_offset()..];
+        bytemuck::cast_slice(b)
+    }
+
+    /// Number of sentence ends.
+    pub fn sentences(&self) -> u64 {
+        self.header.sentences
+    }
+
+    /// The cache file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Releases the resident pages of ids `range` (they are re-read from the page cache if
+    /// touched again).
+    pub fn release(&self, range: Range<usize>) {
+        let off = self.header.ids_offset();
+        kernel::unmap_advice_dont_need(&self.map, off + range.start * 4..off + range.end * 4);
+    }
+
+    /// Cuts the ids into `n` contiguous shards of about equal length, each ending just after
+    /// a sentence end (or at the end); together they cover every id exactly once.
+    pub fn shards(&self, n: usize) -> Vec<Range<usize>> {
+        shard_ranges(self.ids(), n)
+    }
+}
+
+/// See [`IdCorpus::shards`].
+pub fn shard_ranges(ids: &[u32], n: usize) -> Vec<Range<usize>> {
+    let n = n.max(1);
+    let mut out = Vec::with_capacity(n);
+    let mut start = 0;
+    for k in 1..=n {
+        let mut end = if k == n {
+            ids.len()
+        } else {
+            (ids.len() as u128 * k as u128 / n as u128) as usize
+        };
+        end = end.max(start);
+        while end < ids.len() && end > start && ids[end - 1] != SENTENCE_END {
+            end += 1;
+        }
+        out.push(start..end);
+        start = end;
+    }
+    out
+}
+
+enum CacheError {
+    Missing,
+    Corrupt,
+    Fatal(Error),
+}
+
+fn max_vocab_code(m: Option<usize>) -> u64 {
+    m.map_or(u64::MAX, |m| m as u64)
+}
+
+fn cache_name(input: &Path, s: VocabSettings) -> String {
+    let canon = std::fs::canonicalize(input).unwrap_or_else(|_| input.to_path_buf());
+    let mut h = Fnv::new();
+    h.write(canon.as_os_str().as_encoded_bytes());
+    h.write(&s.min_count.to_le_bytes());
+    h.write(&max_vocab_code(s.max_vocab).to_le_bytes());
+    let stem = input
+        .file_stem()
+        .map(|s| {
+            s.to_string_lossy()
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric())
+                .take(32)
+                .collect::<String>()
+        })
+        .unwrap_or_default();
+    format!("{stem}-{:016x}.ids", h.finish())
+}
+
+fn read_vocab(mut b: &[u8], n: u64) -> Option<Vocab> {
+    let mut entries = Vec::with_capacity(n.min(1 << 24) as usize);
+    for _ in 0..n {
+        let len = b.read_u32::<LittleEndian>().ok()? as usize;
+        if len > b.len() {
+            return None;
+        }
+        let (w, rest) = b.split_at(len);
+        b = rest;
+        let c = b.read_u64::<LittleEndian>().ok()?;
+        entries.push((w.to_vec().into_boxed_slice(), c));
+    }
+    b.is_empty().then(|| Vocab::from_sorted(entries))
+}
+
+fn build(
+    corpus: &Corpus,
+    settings: VocabSettings,
+    path: &Path,
+    threads: usize,
+    on_progress: &(dyn Fn(&str, u64) + Sync),
+) -> Result<()> {
+    let mut counts = Counts::default();
+    let mut done = 0u64;
+    corpus.for_each_window(|w| {
+        counts.add_text(w, threads);
+        done += w.len() as u64;
+        on_progress("counting", done);
+        Ok(())
+    })?;
+    if counts.words == 0 {
+        return Err(Error::Corpus {
+            path: corpus.path().into(),
+            reason: "contains no words (empty or whitespace only)".into(),
+        });
+    }
+    let types = counts.types();
+    let vocab = Vocab::from_counts(counts, settings.min_count, settings.max_vocab);
+    let real_words = vocab
+        .words()
+        .iter()
+        .filter(|w| &w[..] != tokenize::EOS)
+        .count();
+    if real_words < 2 {
+        return Err(Error::Corpus {
+            path: corpus.path().into(),
+            reason: format!(
+                "only {real_words} of {types} distinct words occur at least --min-count {} times; \
+                 at least 2 are needed: lower --min-count or use a larger corpus",
+                settings.min_count
+            ),
+        });
+    }
+
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let tmp = tempfile::NamedTempFile::new_in(dir)
+        .map_err(|e| Error::io("cannot create cache in", dir, e))?;
+    let werr = |e| Error::io("cannot write cache", path, e);
+    let mut w = BufWriter::with_capacity(1 << 20, tmp.as_file());
+    let mut vocab_section = Vec::new();
+    for (word, c) in vocab.words().iter().zip(vocab.counts()) {
+        vocab_section
+            .write_u32::<LittleEndian>(word.len() as u32)
+            .map_err(werr)?;
+        vocab_section.extend_from_slice(word);
+        vocab_section.write_u64::<LittleEndian>(*c).map_err(werr)?;
+    }
+    let mut header = Header {
+        corpus: corpus.fingerprint(),
+        min_count: settings.min_count,
+        max_vocab: max_vocab_code(settings.max_vocab),
+        vocab_len: vocab.len() as u64,
+        vocab_bytes: vocab_section.len() as u64,
+        vocab_fingerprint: vocab.fingerprint(),
+        n_ids: 0,
+        ids_checksum: 0,
+        sentences: 0,
+    };
+    header.write(&mut w).map_err(werr)?;
+    w.write_all(&vocab_section).map_err(werr)?;
+    let pad = header.ids_offset() - HEADER_BYTES - vocab_section.len();
+    w.write_all(&vec![0u8; pad]).map_err(werr)?;
+
+    let mut done = 0u64;
+    corpus.for_each_window(|text| {
+        let pieces = tokenize::split_at_spaces(text, threads.max(1) * 8);
+        let encoded: Vec<(Vec<u32>, u64)> = pieces
+            .par_iter()
+            .map(|p| {
+                let mut ids = Vec::with_capacity(p.len() / 5);
+                let mut sentences = 0;
+                for t in tokenize::tokens(p) {
+                    match t {
+                        Token::Word(word) => {
+                            if let Some(id) = vocab.id(word) {
+                                ids.push(id);
+                            }
+                        }
+                        Token::EndOfSentence => {
+                            ids.push(SENTENCE_END);
+                            sentences += 1;
+                        }
+                    }
+                }
+                (ids, sentences)
+            })
+            .collect();
+        for (ids, sentences) in encoded {
+            header.ids_checksum = header
+                .ids_checksum
+                .wrapping_add(ids_checksum(&ids, header.n_ids));
+            header.n_ids += ids.len() as u64;
+            header.sentences += sentences;
+            w.write_all(bytemuck::cast_slice(&ids_to_le(ids)))
+                .map_err(werr)?;
+        }
+        done += text.len() as u64;
+        on_progress("encoding", done);
+        Ok(())
+    })?;
+    w.flush().map_err(werr)?;
+    drop(w);
+    let mut f = tmp.as_file();
+    f.seek(SeekFrom::Start(0)).map_err(werr)?;
+    header.write(&mut f).map_err(werr)?;
+    f.sync_all().map_err(werr)?;
+    tmp.persist(path)
+        .map_err(|e| Error::io("cannot rename cache to", path, e.error))?;
+    Ok(())
+}
+
+fn ids_to_le(mut ids: Vec<u32>) -> Vec<u32> {
+    if cfg!(target_endian = "big") {
+        for x in &mut ids {
+            *x = x.to_le();
+        }
+    }
+    ids
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_progress(_: &str, _: u64) {}
+
+    fn write(dir: &Path, name: &str, text: &[u8]) -> PathBuf {
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    const S: VocabSettings = VocabSettings {
+        min_count: 1,
+        max_vocab: None,
+    };
+
+    #[test]
+    fn encodes_ids_in_order_with_sentence_ends() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = write(dir.path(), "c.txt", b"b a a\nc zz b\n");
+        let corpus = Corpus::open(&p).unwrap();
+        let (ids, st) =
+            IdCorpus::prepare(&corpus, S, &dir.path().join("cache"), 2, &no_progress).unwrap();
+        assert!(matches!(st, CacheStatus::Built(_)));
+        let v = ids.vocab();
+        let words: Vec<Vec<u8>> = ids
+            .ids()
+            .iter()
+            .map(|&i| {
+                if i == SENTENCE_END {
+                    b"|".to_vec()
+                } else {
+                    v.word(i as usize).to_vec()
+                }
+            })
+            .collect();
+        assert_eq!(words.concat(), b"baa|czzb|".to_vec());
+        assert_eq!(ids.sentences(), 2);
+    }
+
+    #[test]
+    fn cache_is_reused_then_rebuilt_when_settings_or_corpus_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = dir.path().join("cache");
+        let p = write(dir.path(), "c.txt", b"x y y z z z\n");
+        let c = Corpus::open(&p).unwrap();
+        IdCorpus::prepare(&c, S, &cache, 1, &no_progress).unwrap();
+        let (_, st) = IdCorpus::prepare(&c, S, &cache, 1, &no_progress).unwrap();
+        assert_eq!(st, CacheStatus::Reused);
+        let s2 = VocabSettings {
+            min_count: 2,
+            max_vocab: None,
+        };
+        let (ids2, st) = IdCorpus::prepare(&c, s2, &cache, 1, &no_progress).unwrap();
+        assert!(matches!(st, CacheStatus::Built(_)));
+        assert_eq!(ids2.vocab().id(b"x"), None);
+        std::fs::write(&p, b"x y y z z z w w\n").unwrap();
+        let c = Corpus::open(&p).unwrap();
+        let (ids3, st) = IdCorpus::prepare(&c, S, &cache, 1, &no_progress).unwrap();
+        assert_eq!(st, CacheStatus::Built("the corpus changed"));
+        assert!(ids3.vocab().id(b"w").is_some());
+    }
+
+    #[test]
+    fn corrupt_cache_is_detected_and_rebuilt() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = dir.path().join("cache");
+        let p = write(dir.path(), "c.txt", b"x y y z z z\n");
+        let c = Corpus::open(&p).unwrap();
+        let (ids, _) = IdCorpus::prepare(&c, S, &cache, 1, &no_progress).unwrap();
+        let cache_file = ids.path().to_path_buf();
+        drop(ids);
+        let mut bytes = std::fs::read(&cache_file).unwrap();
+        let n = bytes.len();
+        bytes[n - 2] ^= 0x40;
+        std::fs::write(&cache_file, &bytes).unwrap();
+        let (_, st) = IdCorpus::prepare(&c, S, &cache, 1, &no_progress).unwrap();
+        assert_eq!(st, CacheStatus::Built("the cache was corrupt or stale"));
+        std::fs::write(&cache_file, &bytes[..n - 4]).unwrap();
+        let (ids, st) = IdCorpus::prepare(&c, S, &cache, 1, &no_progress).unwrap();
+        assert_eq!(st, CacheStatus::Built("the cache was corrupt or stale"));
+        assert_eq!(ids.ids().len(), 7);
+    }
+
+    #[test]
+    fn shards_cover_everything_once_and_end_at_sentences() {
+        let e = SENTENCE_END;
+        let ids = vec![1, 2, e, 3, e, 4, 5, 6, e, 7, e];
+        for n in 1..6 {
+            let sh = shard_ranges(&ids, n);
+            assert_eq!(sh.len(), n);
+            let mut next = 0;
+            for r in &sh {
+                assert_eq!(r.start, next);
+                next = r.end;
+                if !r.is_empty() && r.end < ids.len() {
+                    assert_eq!(ids[r.end - 1], e);
+                }
+            }
+            assert_eq!(next, ids.len());
+        }
+    }
+
+    #[test]
+    fn checksums_of_pieces_add_up() {
+        let ids: Vec<u32> = (0..200_000).map(|i| i * 7 % 1000).collect();
+        let whole = ids_checksum(&ids, 0);
+        let parts =
+            ids_checksum(&ids[..70_001], 0).wrapping_add(ids_checksum(&ids[70_001..], 70_001));
+        assert_eq!(whole, parts);
+    }
+}

@@ -1,0 +1,156 @@
+//! Byte-level whitespace tokenizer: words are runs of non-whitespace bytes, `\n` ends a
+//! sentence (word2vec.c's `</s>`).
+//!
+//! Rules, all byte-exact (invalid UTF-8 passes through untouched):
+//! * Separators are the ASCII whitespace bytes space, `\t`, `\r`, `\x0b`, `\x0c` and `\n`.
+//! * Every `\n` yields one [`Token::EndOfSentence`], also on empty lines.
+//! * A word longer than [`MAX_WORD_BYTES`] bytes is cut to its first `MAX_WORD_BYTES` bytes
+//!   (word2vec.c likewise truncates at its `MAX_STRING`); the rest of it is dropped.
+
+/// Longest word kept, in bytes.
+pub const MAX_WORD_BYTES: usize = 100;
+
+/// The spelling of the end-of-sentence token in vocabularies and outputs.
+pub const EOS: &[u8] = b"</s>";
+
+/// One token of the corpus.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Token<'a> {
+    /// A word, at most `MAX_WORD_BYTES` bytes.
+    Word(&'a [u8]),
+    /// A newline.
+    EndOfSentence,
+}
+
+/// True for the bytes that separate words.
+#[inline(always)]
+pub fn is_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
+}
+
+/// Iterator over the tokens of a byte buffer.
+pub struct Tokens<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+/// Tokenizes `buf`.
+pub fn tokens(buf: &[u8]) -> Tokens<'_> {
+    Tokens { buf, pos: 0 }
+}
+
+impl<'a> Iterator for Tokens<'a> {
+    type Item = Token<'a>;
+
+    #[inline]
+    fn next(&mut self) -> Option<Token<'a>> {
+        let buf = self.buf;
+        let mut i = self.pos;
+        while i < buf.len() {
+            let b = buf[i];
+            if b == b'\n' {
+                self.pos = i + 1;
+                return Some(Token::EndOfSentence);
+            }
+            if !is_space(b) {
+                break;
+            }
+            i += 1;
+        }
+        if i >= buf.len() {
+            self.pos = i;
+            return None;
+        }
+        let start = i;
+        while i < buf.len() && !is_space(buf[i]) {
+            i += 1;
+        }
+        self.pos = i;
+        let end = i.min(start + MAX_WORD_BYTES);
+        Some(Token::Word(&buf[start..end]))
+    }
+}
+
+/// Splits `buf` into about `n` pieces whose boundaries fall just after a separator byte, so
+/// no word is cut; concatenating the pieces gives `buf` back.
+pub fn split_at_spaces(buf: &[u8], n: usize) -> Vec<&[u8]> {
+    let n = n.max(1);
+    let mut pieces = Vec::with_capacity(n);
+    let mut start = 0;
+    for k in 1..n {
+        let mut cut = (buf.len() as u128 * k as u128 / n as u128) as usize;
+        if cut <= start {
+            continue;
+        }
+        while cut < buf.len() && !is_space(buf[cut - 1]) {
+            cut += 1;
+        }
+        if cut >= buf.len() {
+            break;
+        }
+        pieces.push(&buf[start..cut]);
+        start = cut;
+    }
+    pieces.push(&buf[start..]);
+    pieces
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn toks(s: &[u8]) -> Vec<Token<'_>> {
+        tokens(s).collect()
+    }
+
+    #[test]
+    fn words_and_sentence_ends() {
+        use Token::*;
+        assert_eq!(
+            toks(b"  the cat\tsat\r\n\nnew  line"),
+            vec![
+                Word(b"the"),
+                Word(b"cat"),
+                Word(b"sat"),
+                EndOfSentence,
+                EndOfSentence,
+                Word(b"new"),
+                Word(b"line")
+            ]
+        );
+        assert!(toks(b"").is_empty());
+        assert!(toks(b" \t ").is_empty());
+    }
+
+    #[test]
+    fn invalid_utf8_is_kept_byte_for_byte() {
+        assert_eq!(
+            toks(b"a\xff\xfe b"),
+            vec![Token::Word(b"a\xff\xfe"), Token::Word(b"b")]
+        );
+    }
+
+    #[test]
+    fn long_words_are_cut_to_max_bytes() {
+        let long = vec![b'x'; 250];
+        let mut text = long.clone();
+        text.extend_from_slice(b" y");
+        let t = toks(&text);
+        assert_eq!(
+            t,
+            vec![Token::Word(&long[..MAX_WORD_BYTES]), Token::Word(b"y")]
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn splitting_never_cuts_words(text in "[ab \n]{0,200}", n in 1usize..9) {
+            let bytes = text.as_bytes();
+            let pieces = split_at_spaces(bytes, n);
+            prop_assert_eq!(pieces.concat(), bytes.to_vec());
+            let joined: Vec<Token> = pieces.iter().flat_map(|p| tokens(p)).collect();
+            prop_assert_eq!(joined, toks(bytes));
+        }
+    }
+}

@@ -1,0 +1,471 @@
+//! Vector kernels (dot, axpy, the fused HS step, shared-row copies) with a portable scalar
+//! reference and an AVX2+FMA backend chosen once at run time.
+//!
+//! The hot loop is generic over [`Kernel`]; [`dispatch`] runs a [`KernelTask`] with the best
+//! backend, compiling the whole task inside a `#[target_feature]` function so the kernels
+//! inline into it. No `-C target-cpu=native` is needed.
+
+/// Vector operations on `f32` slices; implementations must agree with [`Scalar`] up to
+/// floating-point reassociation.
+pub trait Kernel: Copy + Send + Sync + 'static {
+    /// Human-readable backend name.
+    const NAME: &'static str;
+    /// Dot product of `a` and `b` (equal lengths).
+    fn dot(self, a: &[f32], b: &[f32]) -> f32;
+    /// `y += a * x`.
+    fn axpy(self, a: f32, x: &[f32], y: &mut [f32]);
+    /// The fused HS node step: `err += g * v` (old `v`), then `v += g * h`.
+    fn hs_step(self, g: f32, v: &mut [f32], h: &[f32], err: &mut [f32]);
+    /// `y = a * y`.
+    fn scale(self, a: f32, y: &mut [f32]);
+
+    /// Copies `dst.len()` elements starting at `src` into `dst`.
+    ///
+    /// # Safety
+    /// `src` must be valid for reads of `dst.len()` elements.
+    #[doc(hidden)]
+    unsafe fn load_shared(self, dst: &mut [f32], src: *const f32);
+    /// Adds `src` element-wise to the `src.len()` elements at `dst`.
+    ///
+    /// # Safety
+    /// `dst` must be valid for reads and writes of `src.len()` elements.
+    #[doc(hidden)]
+    unsafe fn add_shared(self, dst: *mut f32, src: &[f32]);
+    /// Adds `new - old` element-wise to the elements at `dst`.
+    ///
+    /// # Safety
+    /// `dst` must be valid for reads and writes of `new.len()` elements; `old.len() ==
+    /// new.len()`.
+    #[doc(hidden)]
+    unsafe fn add_delta_shared(self, dst: *mut f32, new: &[f32], old: &[f32]);
+}
+
+/// Work that runs with whichever [`Kernel`] the CPU supports best.
+pub trait KernelTask {
+    /// What the task returns.
+    type Output;
+    /// Runs the task with kernel `k`; mark it `#[inline(always)]` so it compiles with the
+    /// backend's CPU features.
+    fn run<K: Kernel>(self, k: K) -> Self::Output;
+}
+
+/// Portable reference backend.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Scalar;
+
+impl Kernel for Scalar {
+    const NAME: &'static str = "scalar";
+
+    #[inline(always)]
+    fn dot(self, a: &[f32], b: &[f32]) -> f32 {
+        let n = a.len().min(b.len());
+        let (a, b) = (&a[..n], &b[..n]);
+        let mut acc = [0.0f32; 4];
+        let chunks = n / 4;
+        for i in 0..chunks {
+            for l in 0..4 {
+                acc[l] += a[4 * i + l] * b[4 * i + l];
+            }
+        }
+        let mut s = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+        for i in 4 * chunks..n {
+            s += a[i] * b[i];
+        }
+        s
+    }
+
+    #[inline(always)]
+    fn axpy(self, a: f32, x: &[f32], y: &mut [f32]) {
+        for (y, x) in y.iter_mut().zip(x) {
+            *y += a * x;
+        }
+    }
+
+    #[inline(always)]
+    fn hs_step(self, g: f32, v: &mut [f32], h: &[f32], err: &mut [f32]) {
+        let n = v.len().min(h.len()).min(err.len());
+        for i in 0..n {
+            let vi = v[i];
+            err[i] += g * vi;
+            v[i] = vi + g * h[i];
+        }
+    }
+
+    #[inline(always)]
+    fn scale(self, a: f32, y: &mut [f32]) {
+        for y in y {
+            *y *= a;
+        }
+    }
+
+    #[inline(always)]
+    unsafe fn load_shared(self, dst: &mut [f32], src: *const f32) {
+        for (i, d) in dst.iter_mut().enumerate() {
+            // SAFETY: the caller guarantees `src` is valid for dst.len() reads.
+            *d = unsafe { src.add(i).read() };
+        }
+    }
+
+    #[inline(always)]
+    unsafe fn add_shared(self, dst: *mut f32, src: &[f32]) {
+        for (i, s) in src.iter().enumerate() {
+            // SAFETY: the caller guarantees `dst` is valid for src.len() reads and writes.
+            unsafe {
+                let p = dst.add(i);
+                p.write(p.read() + s);
+            }
+        }
+    }
+
+    #[inline(always)]
+    unsafe fn add_delta_shared(self, dst: *mut f32, new: &[f32], old: &[f32]) {
+        for i in 0..new.len().min(old.len()) {
+            // SAFETY: the caller guarantees `dst` is valid for new.len() reads and writes.
+            unsafe {
+                let p = dst.add(i);
+                p.write(p.read() + (new[i] - old[i]));
+            }
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+pub use avx::Avx2Fma;
+
+#[cfg(target_arch = "x86_64")]
+mod avx {
+    use super::{Kernel, Scalar};
+    use std::arch::x86_64::*;
+
+    /// AVX2 + FMA backend; a value exists only on CPUs that have both features.
+    #[derive(Clone, Copy, Debug)]
+    pub struct Avx2Fma {
+        _private: (),
+    }
+
+    impl Avx2Fma {
+        /// Returns the backend if this CPU supports AVX2 and FMA.
+        pub fn detect() -> Option<Self> {
+            if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+                Some(Avx2Fma { _private: () })
+            } else {
+                None
+            }
+        }
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    unsafe fn hsum(v: __m256) -> f32 {
+        let lo = _mm256_castps256_ps128(v);
+        let hi = _mm256_extractf128_ps(v, 1);
+        let s = _mm_add_ps(lo, hi);
+        let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+        let s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
+        _mm_cvtss_f32(s)
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    unsafe fn dot(a: &[f32], b: &[f32]) -> f32 {
+        let n = a.len().min(b.len());
+        let (pa, pb) = (a.as_ptr(), b.as_ptr());
+        let mut acc0 = _mm256_setzero_ps();
+        let mut acc1 = _mm256_setzero_ps();
+        let mut i = 0;
+        // SAFETY (whole fn): every pointer offset is < n, the length of both slices.
+        while i + 16 <= n {
+            acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(pa.add(i)), _mm256_loadu_ps(pb.add(i)), acc0);
+            acc1 = _mm256_fmadd_ps(
+                _mm256_loadu_ps(pa.add(i + 8)),
+                _mm256_loadu_ps(pb.add(i + 8)),
+                acc1,
+            );
+            i += 16;
+        }
+        if i + 8 <= n {
+            acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(pa.add(i)), _mm256_loadu_ps(pb.add(i)), acc0);
+            i += 8;
+        }
+        let mut s = hsum(_mm256_add_ps(acc0, acc1));
+        while i < n {
+            s += *pa.add(i) * *pb.add(i);
+            i += 1;
+        }
+        s
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    unsafe fn axpy(a: f32, x: &[f32], y: &mut [f32]) {
+        let n = x.len().min(y.len());
+        let (px, py) = (x.as_ptr(), y.as_mut_ptr());
+        let va = _mm256_set1_ps(a);
+        let mut i = 0;
+        // SAFETY: offsets < n, within both slices.
+        while i + 8 <= n {
+            let r = _mm256_fmadd_ps(va, _mm256_loadu_ps(px.add(i)), _mm256_loadu_ps(py.add(i)));
+            _mm256_storeu_ps(py.add(i), r);
+            i += 8;
+        }
+        while i < n {
+            *py.add(i) += a * *px.add(i);
+            i += 1;
+        }
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    unsafe fn hs_step(g: f32, v: &mut [f32], h: &[f32], err: &mut [f32]) {
+        let n = v.len().min(h.len()).min(err.len());
+        let (pv, ph, pe) = (v.as_mut_ptr(), h.as_ptr(), err.as_mut_ptr());
+        let vg = _mm256_set1_ps(g);
+        let mut i = 0;
+        // SAFETY: offsets < n, within all three slices.
+        while i + 8 <= n {
+            let vi = _mm256_loadu_ps(pv.add(i));
+            _mm256_storeu_ps(
+                pe.add(i),
+                _mm256_fmadd_ps(vg, vi, _mm256_loadu_ps(pe.add(i))),
+            );
+            _mm256_storeu_ps(
+                pv.add(i),
+                _mm256_fmadd_ps(vg, _mm256_loadu_ps(ph.add(i)), vi),
+            );
+            i += 8;
+        }
+        while i < n {
+            let vi = *pv.add(i);
+            *pe.add(i) += g * vi;
+            *pv.add(i) = vi + g * *ph.add(i);
+            i += 1;
+        }
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    unsafe fn load(dst: &mut [f32], src: *const f32) {
+        let n = dst.len();
+        let pd = dst.as_mut_ptr();
+        let mut i = 0;
+        // SAFETY: the caller guarantees `src` is valid for n reads; offsets < n.
+        while i + 8 <= n {
+            _mm256_storeu_ps(pd.add(i), _mm256_loadu_ps(src.add(i)));
+            i += 8;
+        }
+        while i < n {
+            *pd.add(i) = *src.add(i);
+            i += 1;
+        }
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    unsafe fn add_delta(dst: *mut f32, new: &[f32], old: Option<&[f32]>) {
+        let n = new.len();
+        let pn = new.as_ptr();
+        let mut i = 0;
+        // SAFETY: the caller guarantees `dst` is valid for n reads and writes, and `old`
+        // (if any) has length n; offsets < n.
+        match old {
+            Some(old) => {
+                let po = old.as_ptr();
+                while i + 8 <= n {
+                    let d = _mm256_sub_ps(_mm256_loadu_ps(pn.add(i)), _mm256_loadu_ps(po.add(i)));
+                    _mm256_storeu_ps(dst.add(i), _mm256_add_ps(_mm256_loadu_ps(dst.add(i)), d));
+                    i += 8;
+                }
+                while i < n {
+                    *dst.add(i) += *pn.add(i) - *po.add(i);
+                    i += 1;
+                }
+            }
+            None => {
+                while i + 8 <= n {
+                    let s = _mm256_add_ps(_mm256_loadu_ps(dst.add(i)), _mm256_loadu_ps(pn.add(i)));
+                    _mm256_storeu_ps(dst.add(i), s);
+                    i += 8;
+                }
+                while i < n {
+                    *dst.add(i) += *pn.add(i);
+                    i += 1;
+                }
+            }
+        }
+    }
+
+    impl Kernel for Avx2Fma {
+        const NAME: &'static str = "avx2+fma";
+
+        #[inline(always)]
+        fn dot(self, a: &[f32], b: &[f32]) -> f32 {
+            // SAFETY: `self` exists only if the CPU has AVX2 and FMA (see `detect`).
+            unsafe { dot(a, b) }
+        }
+
+        #[inline(always)]
+        fn axpy(self, a: f32, x: &[f32], y: &mut [f32]) {
+            // SAFETY: as in `dot`.
+            unsafe { axpy(a, x, y) }
+        }
+
+        #[inline(always)]
+        fn hs_step(self, g: f32, v: &mut [f32], h: &[f32], err: &mut [f32]) {
+            // SAFETY: as in `dot`.
+            unsafe { hs_step(g, v, h, err) }
+        }
+
+        #[inline(always)]
+        fn scale(self, a: f32, y: &mut [f32]) {
+            Scalar.scale(a, y)
+        }
+
+        #[inline(always)]
+        unsafe fn load_shared(self, dst: &mut [f32], src: *const f32) {
+            // SAFETY: CPU features as in `dot`; pointer validity passed on from the caller.
+            unsafe { load(dst, src) }
+        }
+
+        #[inline(always)]
+        unsafe fn add_shared(self, dst: *mut f32, src: &[f32]) {
+            // SAFETY: CPU features as in `dot`; pointer validity passed on from the caller.
+            unsafe { add_delta(dst, src, None) }
+        }
+
+        #[inline(always)]
+        unsafe fn add_delta_shared(self, dst: *mut f32, new: &[f32], old: &[f32]) {
+            assert_eq!(new.len(), old.len());
+            // SAFETY: CPU features as in `dot`; pointer validity passed on from the caller.
+            unsafe { add_delta(dst, new, Some(old)) }
+        }
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn run<T: super::KernelTask>(task: T, k: Avx2Fma) -> T::Output {
+        task.run(k)
+    }
+}
+
+fn scalar_forced() -> bool {
+    std::env::var("HUFFVEC_KERNEL").is_ok_and(|v| v.eq_ignore_ascii_case("scalar"))
+}
+
+/// Runs `task` with the fastest backend this CPU supports (`HUFFVEC_KERNEL=scalar` forces
+/// the portable one).
+pub fn dispatch<T: KernelTask>(task: T) -> T::Output {
+    #[cfg(target_arch = "x86_64")]
+    if !scalar_forced() {
+        if let Some(k) = Avx2Fma::detect() {
+            // SAFETY: `k` proves the CPU supports AVX2 and FMA, the features `run` enables.
+            return unsafe { avx::run(task, k) };
+        }
+    }
+    task.run(Scalar)
+}
+
+/// Name of the backend [`dispatch`] picks.
+pub fn backend_name() -> &'static str {
+    #[cfg(target_arch = "x86_64")]
+    if !scalar_forced() && Avx2Fma::detect().is_some() {
+        return Avx2Fma::NAME;
+    }
+    Scalar::NAME
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn data(n: usize, seed: u32) -> Vec<f32> {
+        (0..n)
+            .map(|i| {
+                ((i as u32).wrapping_mul(2654435761).wrapping_add(seed) % 1000) as f32 / 500.0 - 1.0
+            })
+            .collect()
+    }
+
+    fn check_backend<K: Kernel>(k: K) {
+        for n in [1, 7, 8, 15, 16, 17, 100, 102, 112, 301] {
+            let a = data(n, 1);
+            let b = data(n, 2);
+            let d = k.dot(&a, &b);
+            let r: f64 = a
+                .iter()
+                .zip(&b)
+                .map(|(x, y)| (*x as f64) * (*y as f64))
+                .sum();
+            assert!(
+                (d as f64 - r).abs() < 1e-4 * (1.0 + r.abs()),
+                "dot n={n}: {d} vs {r}"
+            );
+
+            let mut y1 = b.clone();
+            let mut y2 = b.clone();
+            k.axpy(0.3, &a, &mut y1);
+            Scalar.axpy(0.3, &a, &mut y2);
+            assert_close(&y1, &y2);
+
+            let (mut v1, mut e1) = (a.clone(), b.clone());
+            let (mut v2, mut e2) = (a.clone(), b.clone());
+            let h = data(n, 3);
+            k.hs_step(-0.7, &mut v1, &h, &mut e1);
+            for i in 0..n {
+                e2[i] += -0.7 * v2[i];
+                v2[i] += -0.7 * h[i];
+            }
+            assert_close(&v1, &v2);
+            assert_close(&e1, &e2);
+
+            let mut dst = vec![0.0; n];
+            let mut shared = a.clone();
+            // SAFETY: `shared` has n elements.
+            unsafe { k.load_shared(&mut dst, shared.as_ptr()) };
+            assert_eq!(dst, a);
+            // SAFETY: `shared` has n elements.
+            unsafe { k.add_shared(shared.as_mut_ptr(), &b) };
+            let want: Vec<f32> = a.iter().zip(&b).map(|(x, y)| x + y).collect();
+            assert_close(&shared, &want);
+            // SAFETY: `shared` has n elements.
+            unsafe { k.add_delta_shared(shared.as_mut_ptr(), &a, &b) };
+            let want2: Vec<f32> = want
+                .iter()
+                .zip(a.iter().zip(&b))
+                .map(|(w, (x, y))| w + (x - y))
+                .collect();
+            assert_close(&shared, &want2);
+        }
+    }
+
+    fn assert_close(a: &[f32], b: &[f32]) {
+        for (x, y) in a.iter().zip(b) {
+            assert!((x - y).abs() < 1e-5, "{x} vs {y}");
+        }
+    }
+
+    #[test]
+    fn scalar_matches_f64_reference() {
+        check_backend(Scalar);
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn avx2_matches_scalar_when_cpu_has_it() {
+        match Avx2Fma::detect() {
+            Some(k) => check_backend(k),
+            None => eprintln!("skipped: this CPU lacks AVX2/FMA"),
+        }
+    }
+
+    #[test]
+    fn dispatch_runs_a_task() {
+        struct Sum<'a>(&'a [f32]);
+        impl KernelTask for Sum<'_> {
+            type Output = f32;
+            #[inline(always)]
+            fn run<K: Kernel>(self, k: K) -> f32 {
+                k.dot(self.0, self.0)
+            }
+        }
+        assert_eq!(dispatch(Sum(&[1.0, 2.0, 2.0])), 9.0);
+    }
+}

@@ -1,0 +1,33 @@
+//! huffvec: a fast, observable hierarchical-softmax word2vec trainer.
+//!
+//! The pipeline, in data-flow order:
+//! 1. [`corpus`]: memory-map the text, tokenize bytes on ASCII whitespace (`\n` = `</s>`).
+//! 2. [`vocab`]: count words in parallel, apply min-count / max-vocab, sort by count.
+//! 3. [`corpus::encode`]: encode the text once into a cache of `u32` ids that training maps.
+//! 4. [`tree`]: build the Huffman tree; each word's path of inner nodes, root first.
+//! 5. [`train`]: Hogwild worker threads run [`model`] (skip-gram / CBOW pairing) and
+//!    [`loss::hs`] (the path walk) on the [`kernel`] (shared matrices, SIMD), reporting to a
+//!    [`telemetry::Probe`].
+//! 6. [`io`]: write word2vec text or binary vectors atomically.
+//!
+//! Hyperparameters flow as one [`config::TrainConfig`]. All `unsafe` code lives in
+//! [`kernel`].
+#![deny(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod config;
+pub mod corpus;
+pub mod error;
+pub mod io;
+#[allow(unsafe_code)]
+pub mod kernel;
+pub mod loss;
+pub mod model;
+pub mod sampler;
+pub mod telemetry;
+pub mod train;
+pub mod tree;
+pub mod vocab;
+
+pub use config::TrainConfig;
+pub use error::{Error, Result};

@@ -1,0 +1,134 @@
+//! Skip-gram and CBOW: for each centre position, which input rows train against which
+//! target path (word2vec.c's pairing), then the HS step and the input updates.
+//!
+//! Skip-gram (word2vec.c): every context word's *input* vector is trained along the
+//! *centre* word's path. CBOW: the mean of the context input vectors is trained along the
+//! centre word's path, and the full (undivided) gradient is added to every context row.
+
+use crate::config::Model;
+use crate::kernel::{AlignedBuf, Kernel, SharedMatrix};
+use crate::loss::hs::{self, NodeScratch};
+use crate::loss::SigmoidTable;
+use crate::sampler::Rng;
+use crate::telemetry::Probe;
+use crate::tree::Tree;
+
+/// Read-only training data shared by all threads.
+pub struct Shared<'a> {
+    /// Input vectors (word2vec.c `syn0`).
+    pub input: &'a SharedMatrix,
+    /// Inner-node vectors (word2vec.c `syn1`).
+    pub inner: &'a SharedMatrix,
+    /// The output tree.
+    pub tree: &'a Tree,
+    /// Sigmoid table.
+    pub sig: &'a SigmoidTable,
+    /// Skip-gram or CBOW.
+    pub model: Model,
+    /// Maximum window radius.
+    pub window: usize,
+}
+
+/// Per-thread buffers, allocated once.
+pub struct Scratch {
+    ctx_ids: Vec<u32>,
+    inputs: AlignedBuf,
+    errs: AlignedBuf,
+    node: NodeScratch,
+    stride: usize,
+}
+
+impl Scratch {
+    /// Buffers for rows of `stride` floats and windows up to `window`.
+    pub fn new(stride: usize, window: usize) -> Self {
+        let k = 2 * window;
+        Scratch {
+            ctx_ids: Vec::with_capacity(k),
+            inputs: AlignedBuf::zeros(k * stride),
+            errs: AlignedBuf::zeros(k * stride),
+            node: NodeScratch::new(stride),
+            stride,
+        }
+    }
+
+    /// Rows last loaded as inputs (for the divergence check).
+    pub fn last_inputs(&self) -> &[f32] {
+        &self.inputs[..self.ctx_ids.len().max(1) * self.stride]
+    }
+}
+
+/// Trains every centre position of `sentence` (already subsampled).
+#[inline(always)]
+pub fn train_sentence<K: Kernel, P: Probe>(
+    k: K,
+    sh: &Shared,
+    sentence: &[u32],
+    alpha: f32,
+    rng: &mut Rng,
+    s: &mut Scratch,
+    probe: &mut P,
+) {
+    let stride = s.stride;
+    for pos in 0..sentence.len() {
+        let radius = sh.window - rng.below(sh.window as u32) as usize;
+        let lo = pos.saturating_sub(radius);
+        let hi = (pos + radius + 1).min(sentence.len());
+        s.ctx_ids.clear();
+        s.ctx_ids.extend_from_slice(&sentence[lo..pos]);
+        s.ctx_ids.extend_from_slice(&sentence[pos + 1..hi]);
+        let n = s.ctx_ids.len();
+        if n == 0 {
+            continue;
+        }
+        let target = sentence[pos];
+        let path = sh.tree.path(target as usize);
+        match sh.model {
+            Model::Skipgram => {
+                for (j, &c) in s.ctx_ids.iter().enumerate() {
+                    sh.input
+                        .copy_row(k, c as usize, &mut s.inputs[j * stride..(j + 1) * stride]);
+                }
+                s.errs[..n * stride].fill(0.0);
+                probe.begin_path(target, n);
+                hs::train_path(
+                    k,
+                    path,
+                    sh.inner,
+                    &s.inputs[..n * stride],
+                    &mut s.errs[..n * stride],
+                    alpha,
+                    sh.sig,
+                    &mut s.node,
+                    probe,
+                );
+                for (j, &c) in s.ctx_ids.iter().enumerate() {
+                    let e = &s.errs[j * stride..(j + 1) * stride];
+                    if P::ENABLED {
+                        probe.end_input(j, c, k.dot(e, e));
+                    }
+                    sh.input.add_to_row(k, c as usize, e);
+                }
+            }
+            Model::Cbow => {
+                let (h, tmp) = s.inputs.split_at_mut(stride);
+                h.fill(0.0);
+                let tmp = &mut tmp[..stride];
+                for &c in &s.ctx_ids {
+                    sh.input.copy_row(k, c as usize, tmp);
+                    k.axpy(1.0, tmp, h);
+                }
+                k.scale(1.0 / n as f32, h);
+                let e = &mut s.errs[..stride];
+                e.fill(0.0);
+                probe.begin_path(target, 1);
+                hs::train_path(k, path, sh.inner, h, e, alpha, sh.sig, &mut s.node, probe);
+                if P::ENABLED {
+                    probe.end_input(0, u32::MAX, k.dot(e, e));
+                }
+                for &c in &s.ctx_ids {
+                    sh.input.add_to_row(k, c as usize, e);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,309 @@
+//! The vocabulary: parallel word counts over the mapped corpus, min-count and max-vocab
+//! filters, a deterministic order, subsampling keep probabilities, and the `word count` file.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+
+use hashbrown::HashMap;
+use rayon::prelude::*;
+
+use crate::corpus::tokenize::{self, Token, EOS};
+use crate::error::{Error, Result};
+
+/// Raw counts of every distinct word of a corpus, before filtering.
+#[derive(Default)]
+pub struct Counts {
+    map: HashMap<Box<[u8]>, u64>,
+    /// Number of `\n` (end-of-sentence) tokens.
+    pub sentence_ends: u64,
+    /// Number of word tokens (sentence ends excluded).
+    pub words: u64,
+}
+
+impl Counts {
+    /// Counts the tokens of `buf` in parallel and adds them.
+    pub fn add_text(&mut self, buf: &[u8], threads: usize) {
+        let pieces = tokenize::split_at_spaces(buf, threads.max(1) * 8);
+        let (local, eos, words) = pieces
+            .par_iter()
+            .map(|piece| {
+                let mut m: HashMap<&[u8], u64> = HashMap::new();
+                let (mut eos, mut words) = (0u64, 0u64);
+                for t in tokenize::tokens(piece) {
+                    match t {
+                        Token::Word(w) => {
+                            words += 1;
+                            *m.entry(w).or_insert(0) += 1;
+                        }
+                        Token::EndOfSentence => eos += 1,
+                    }
+                }
+                (m, eos, words)
+            })
+            .reduce(
+                || (HashMap::new(), 0, 0),
+                |(a, ea, wa), (b, eb, wb)| {
+                    let (mut big, small) = if a.len() >= b.len() { (a, b) } else { (b, a) };
+                    for (w, c) in small {
+                        *big.entry(w).or_insert(0) += c;
+                    }
+                    (big, ea + eb, wa + wb)
+                },
+            );
+        for (w, c) in local {
+            match self.map.get_mut(w) {
+                Some(x) => *x += c,
+                None => {
+                    self.map.insert(w.into(), c);
+                }
+            }
+        }
+        self.sentence_ends += eos;
+        self.words += words;
+    }
+
+    /// Number of distinct words seen.
+    pub fn types(&self) -> usize {
+        self.map.len()
+    }
+}
+
+/// The training vocabulary, most frequent word first.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Vocab {
+    words: Vec<Box<[u8]>>,
+    counts: Vec<u64>,
+    index: HashMap<Box<[u8]>, u32>,
+}
+
+impl Vocab {
+    /// Keeps words with at least `min_count` occurrences (at most `max_vocab` of them), with
+    /// `</s>` counted as one word per newline; sorted by descending count, ties by bytes.
+    pub fn from_counts(counts: Counts, min_count: u64, max_vocab: Option<usize>) -> Self {
+        let Counts {
+            mut map,
+            sentence_ends,
+            ..
+        } = counts;
+        if sentence_ends > 0 {
+            *map.entry(EOS.into()).or_insert(0) += sentence_ends;
+        }
+        let mut entries: Vec<(Box<[u8]>, u64)> =
+            map.into_iter().filter(|(_, c)| *c >= min_count).collect();
+        entries.par_sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        if let Some(m) = max_vocab {
+            entries.truncate(m);
+        }
+        Self::from_sorted(entries)
+    }
+
+    /// Builds from `(word, count)` pairs already in the final order.
+    pub fn from_sorted(entries: Vec<(Box<[u8]>, u64)>) -> Self {
+        let mut index = HashMap::with_capacity(entries.len());
+        let mut words = Vec::with_capacity(entries.len());
+        let mut counts = Vec::with_capacity(entries.len());
+        for (i, (w, c)) in entries.into_iter().enumerate() {
+            index.insert(w.clone(), i as u32);
+            words.push(w);
+            counts.push(c);
+        }
+        Vocab {
+            words,
+            counts,
+            index,
+        }
+    }
+
+    /// Number of words.
+    pub fn len(&self) -> usize {
+        self.words.len()
+    }
+
+    /// True if no word is kept.
+    pub fn is_empty(&self) -> bool {
+        self.words.is_empty()
+    }
+
+    /// The id of `word`, if kept.
+    #[inline]
+    pub fn id(&self, word: &[u8]) -> Option<u32> {
+        self.index.get(word).copied()
+    }
+
+    /// The bytes of word `id`.
+    pub fn word(&self, id: usize) -> &[u8] {
+        &self.words[id]
+    }
+
+    /// All words in id order.
+    pub fn words(&self) -> &[Box<[u8]>] {
+        &self.words
+    }
+
+    /// Corpus counts in id order.
+    pub fn counts(&self) -> &[u64] {
+        &self.counts
+    }
+
+    /// Sum of all counts (tokens that training visits per epoch).
+    pub fn total(&self) -> u64 {
+        self.counts.iter().sum()
+    }
+
+    /// Subsampling keep thresholds: word `w` is kept when a uniform 16-bit random number is
+    /// `<= keep[w]` (word2vec.c: keep probability `sqrt(t/f) + t/f` with `f = count/total`).
+    pub fn keep_thresholds(&self, sample: f64) -> Vec<u32> {
+        let total = self.total() as f64;
+        self.counts
+            .iter()
+            .map(|&c| {
+                if sample <= 0.0 {
+                    return 1 << 16;
+                }
+                let t = sample * total;
+                let keep = ((c as f64 / t).sqrt() + 1.0) * t / c as f64;
+                (keep * 65536.0).clamp(0.0, 65536.0) as u32
+            })
+            .collect()
+    }
+
+    /// A 64-bit fingerprint of words and counts, order-sensitive.
+    pub fn fingerprint(&self) -> u64 {
+        let mut h = crate::corpus::encode::Fnv::new();
+        for (w, c) in self.words.iter().zip(&self.counts) {
+            h.write(&(w.len() as u32).to_le_bytes());
+            h.write(w);
+            h.write(&c.to_le_bytes());
+        }
+        h.finish()
+    }
+
+    /// Writes `word count` lines, most frequent first.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        crate::io::write_atomic(path, |w| {
+            for (word, c) in self.words.iter().zip(&self.counts) {
+                w.write_all(word)?;
+                writeln!(w, " {c}")?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Reads a `word count` file as written by [`Vocab::save`] (or word2vec.c's
+    /// `-save-vocab`), keeping its order.
+    pub fn load(path: &Path) -> Result<Self> {
+        let f =
+            std::fs::File::open(path).map_err(|e| Error::io("cannot open vocabulary", path, e))?;
+        let mut r = BufReader::new(f);
+        let mut entries = Vec::new();
+        let mut line = Vec::new();
+        let mut n = 0;
+        loop {
+            line.clear();
+            n += 1;
+            let got = r
+                .read_until(b'\n', &mut line)
+                .map_err(|e| Error::io("cannot read vocabulary", path, e))?;
+            if got == 0 {
+                break;
+            }
+            while line.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
+                line.pop();
+            }
+            if line.is_empty() {
+                continue;
+            }
+            let sp = line
+                .iter()
+                .rposition(|b| *b == b' ' || *b == b'\t')
+                .ok_or_else(|| Error::at_line(path, n, "expected 'word count'"))?;
+            let count = std::str::from_utf8(&line[sp + 1..])
+                .ok()
+                .and_then(|s| s.parse::<u64>().ok())
+                .ok_or_else(|| Error::at_line(path, n, "count is not a non-negative integer"))?;
+            entries.push((line[..sp].to_vec().into_boxed_slice(), count));
+        }
+        Ok(Self::from_sorted(entries))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vocab(text: &[u8], min_count: u64) -> Vocab {
+        let mut c = Counts::default();
+        c.add_text(text, 3);
+        Vocab::from_counts(c, min_count, None)
+    }
+
+    #[test]
+    fn counts_sorts_and_filters() {
+        let v = vocab(b"b a c a b a\nd\n", 1);
+        let got: Vec<(&[u8], u64)> = v
+            .words()
+            .iter()
+            .map(|w| &w[..])
+            .zip(v.counts().iter().copied())
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (&b"a"[..], 3),
+                (b"</s>", 2),
+                (b"b", 2),
+                (b"c", 1),
+                (b"d", 1)
+            ]
+        );
+        let v2 = vocab(b"b a c a b a\nd\n", 2);
+        assert_eq!(v2.len(), 3);
+        assert_eq!(v2.id(b"c"), None);
+        assert_eq!(v2.total(), 7);
+    }
+
+    #[test]
+    fn parallel_count_equals_serial_count() {
+        let text: Vec<u8> = (0..5000)
+            .flat_map(|i| format!("w{} x\n", i % 37).into_bytes())
+            .collect();
+        let mut a = Counts::default();
+        a.add_text(&text, 1);
+        let mut b = Counts::default();
+        b.add_text(&text, 7);
+        assert_eq!(
+            Vocab::from_counts(a, 1, None),
+            Vocab::from_counts(b, 1, None)
+        );
+    }
+
+    #[test]
+    fn max_vocab_keeps_the_most_frequent() {
+        let v = {
+            let mut c = Counts::default();
+            c.add_text(b"a a a b b c", 1);
+            Vocab::from_counts(c, 1, Some(2))
+        };
+        assert_eq!(v.words().len(), 2);
+        assert_eq!(v.word(1), b"b");
+    }
+
+    #[test]
+    fn keep_thresholds_follow_word2vec_formula() {
+        let v = vocab(&b"a ".repeat(1000), 1);
+        let keep = v.keep_thresholds(1e-3);
+        let t = 1e-3 * 1000.0;
+        let want = (((1000.0f64 / t).sqrt() + 1.0) * t / 1000.0 * 65536.0) as u32;
+        assert_eq!(keep[0], want);
+        assert_eq!(v.keep_thresholds(0.0)[0], 65536);
+    }
+
+    #[test]
+    fn save_and_load_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("v.txt");
+        let v = vocab(b"x \xff\xfe x y\n", 1);
+        v.save(&p).unwrap();
+        assert_eq!(Vocab::load(&p).unwrap(), v);
+    }
+}
