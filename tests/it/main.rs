@@ -1,0 +1,4 @@
+//! One integration binary driving the real `huffvec` CLI in scratch directories.
+
+mod train;
+mod util;
