@@ -46,12 +46,6 @@ pub fn ok(out: &Output) -> String {
     err
 }
 
-/// The shared benchmark data directory, if present beside the checkout.
-pub fn shared_dir() -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data");
-    p.is_dir().then_some(p)
-}
-
 /// A small but real corpus: the bundled Wikipedia sample.
 pub fn sample_corpus() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("data/wiki-sample.txt")
