@@ -23,6 +23,7 @@ pub mod io;
 pub mod kernel;
 pub mod loss;
 pub mod model;
+pub mod report;
 pub mod sampler;
 pub mod telemetry;
 pub mod train;

@@ -1,5 +1,6 @@
 //! Sub-commands and their options; options become a typed [`huffvec::TrainConfig`].
 
+mod bench;
 mod progress;
 
 use std::path::PathBuf;
@@ -22,6 +23,8 @@ struct Cli {
 enum Command {
     /// Train skip-gram or CBOW vectors with hierarchical softmax.
     Train(TrainArgs),
+    /// Measure training throughput and thread scaling (medians of repeated runs).
+    Bench(bench::BenchArgs),
 }
 
 /// Options of `huffvec train` (defaults are word2vec.c's).
@@ -128,6 +131,7 @@ pub fn run() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Train(args) => train(&args),
+        Command::Bench(args) => bench::run(&args),
     }
 }
 
