@@ -27,6 +27,11 @@ pub enum OutputFormat {
     Binary,
 }
 
+/// Default number of top inner nodes each thread replicates.
+pub const DEFAULT_REPLICATE_TOP: usize = 64;
+/// Default words between publishing the replicated nodes.
+pub const DEFAULT_REPLICATE_EVERY: u64 = 256;
+
 /// Learning-rate floor as a fraction of the starting rate (word2vec.c).
 pub const MIN_ALPHA_FRACTION: f32 = 1e-4;
 
@@ -63,6 +68,11 @@ pub struct TrainConfig {
     pub save_vocab: Option<PathBuf>,
     /// Directory of encoded-corpus caches.
     pub cache_dir: PathBuf,
+    /// With several threads, each keeps private copies of this many most visited inner
+    /// nodes and publishes their change every `replicate_every` words (0 = plain Hogwild).
+    pub replicate_top: usize,
+    /// Words between publishing the replicated nodes.
+    pub replicate_every: u64,
 }
 
 impl TrainConfig {
@@ -84,6 +94,8 @@ impl TrainConfig {
             seed: 1,
             save_vocab: None,
             cache_dir: default_cache_dir(),
+            replicate_top: DEFAULT_REPLICATE_TOP,
+            replicate_every: DEFAULT_REPLICATE_EVERY,
         }
     }
 
@@ -110,6 +122,9 @@ impl TrainConfig {
         }
         if self.epochs == 0 {
             return bad("--epochs must be at least 1".into());
+        }
+        if self.replicate_every == 0 {
+            return bad("--replicate-every must be at least 1".into());
         }
         if self.threads == 0 || self.threads > 1024 {
             return bad(format!(

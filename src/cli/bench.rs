@@ -42,6 +42,12 @@ pub struct BenchArgs {
     /// cost of sharing one model from the machine's own limits
     #[arg(long)]
     contention: bool,
+    /// Top inner nodes replicated per thread (see `train --help`)
+    #[arg(long, default_value_t = config::DEFAULT_REPLICATE_TOP)]
+    replicate_top: usize,
+    /// Words between publishing the replicated nodes
+    #[arg(long, default_value_t = config::DEFAULT_REPLICATE_EVERY)]
+    replicate_every: u64,
     /// Directory for bench.json and bench.md
     #[arg(long, default_value = "bench-out")]
     out: PathBuf,
@@ -54,7 +60,9 @@ pub fn run(a: &BenchArgs) -> Result<()> {
         None => super::bundled_corpus()?,
     };
     if a.threads.is_empty() || a.threads.contains(&0) {
-        return Err(Error::Config("--threads needs positive counts, e.g. 1,2,4".into()));
+        return Err(Error::Config(
+            "--threads needs positive counts, e.g. 1,2,4".into(),
+        ));
     }
     let mut base = TrainConfig::new(input, a.out.join("unused.txt"), a.model);
     base.epochs = a.epochs;
@@ -62,6 +70,8 @@ pub fn run(a: &BenchArgs) -> Result<()> {
     base.window = a.window;
     base.min_count = a.min_count;
     base.sample = a.sample;
+    base.replicate_top = a.replicate_top;
+    base.replicate_every = a.replicate_every;
     base.alpha = config::default_alpha(a.model);
     base.validate()?;
     std::fs::create_dir_all(&a.out).map_err(|e| Error::io("cannot create", &a.out, e))?;

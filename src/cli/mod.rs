@@ -76,6 +76,13 @@ pub struct TrainArgs {
     /// Directory for encoded-corpus caches [default: ~/.cache/huffvec]
     #[arg(long)]
     cache_dir: Option<PathBuf>,
+    /// With several threads, replicate this many most visited inner nodes per thread
+    /// (0 = plain Hogwild on every node)
+    #[arg(long, default_value_t = config::DEFAULT_REPLICATE_TOP)]
+    replicate_top: usize,
+    /// Words between publishing the replicated nodes
+    #[arg(long, default_value_t = config::DEFAULT_REPLICATE_EVERY)]
+    replicate_every: u64,
     /// No progress bar or notes
     #[arg(long, short = 'q')]
     quiet: bool,
@@ -118,6 +125,8 @@ impl TrainArgs {
         c.threads = self.threads.unwrap_or_else(config::default_threads);
         c.seed = self.seed;
         c.save_vocab = self.save_vocab.clone();
+        c.replicate_top = self.replicate_top;
+        c.replicate_every = self.replicate_every;
         if let Some(d) = &self.cache_dir {
             c.cache_dir = d.clone();
         }

@@ -13,21 +13,51 @@
 //! of the tree is read and written once per window instead of once per context word.
 
 use super::sigmoid::{SigmoidTable, MAX_EXP};
-use crate::kernel::{Kernel, SharedMatrix};
+use crate::kernel::{AlignedBuf, Kernel, SharedMatrix};
 use crate::telemetry::{NodeEvent, Probe, Saturation};
 
-/// Per-thread scratch for one node row.
+/// Per-thread scratch: one node row, and private replicas of the most visited inner nodes.
+///
+/// Every HS update writes the root and the top levels, so with several threads these rows
+/// bounce between cores. Inner nodes are numbered by descending visit count (the Huffman
+/// merge order reversed), so rows `0..top_rows` are the hottest; each thread steps its own
+/// copies of them and publishes the accumulated change every few hundred words
+/// (`shared += local - base`, then `local = base = shared`). With one thread no replicas are
+/// used and training is exactly word2vec.c's sequential arithmetic.
 pub struct NodeScratch {
-    v: crate::kernel::AlignedBuf,
-    v_old: crate::kernel::AlignedBuf,
+    v: AlignedBuf,
+    v_old: AlignedBuf,
+    top: AlignedBuf,
+    top_base: AlignedBuf,
+    top_rows: usize,
+    stride: usize,
 }
 
 impl NodeScratch {
-    /// Scratch for rows of `stride` floats.
-    pub fn new(stride: usize) -> Self {
+    /// Scratch for rows of `stride` floats, replicating inner nodes `0..top_rows`.
+    pub fn new(stride: usize, top_rows: usize) -> Self {
         NodeScratch {
-            v: crate::kernel::AlignedBuf::zeros(stride),
-            v_old: crate::kernel::AlignedBuf::zeros(stride),
+            v: AlignedBuf::zeros(stride),
+            v_old: AlignedBuf::zeros(stride),
+            top: AlignedBuf::zeros(top_rows * stride),
+            top_base: AlignedBuf::zeros(top_rows * stride),
+            top_rows,
+            stride,
+        }
+    }
+
+    /// Publishes the change of the replicated rows since the last sync and refreshes them
+    /// from the shared matrix.
+    pub fn sync_top<K: Kernel>(&mut self, k: K, inner: &SharedMatrix) {
+        let s = self.stride;
+        for r in 0..self.top_rows.min(inner.rows()) {
+            let (local, base) = (
+                &mut self.top[r * s..(r + 1) * s],
+                &mut self.top_base[r * s..(r + 1) * s],
+            );
+            inner.add_delta_to_row(k, r, local, base);
+            inner.copy_row(k, r, local);
+            base.copy_from_slice(local);
         }
     }
 }
@@ -48,71 +78,112 @@ pub fn train_path<K: Kernel, P: Probe>(
     probe: &mut P,
 ) {
     let stride = inner.stride();
-    let NodeScratch { v, v_old } = scratch;
     let mut h_norm2 = [0f32; 64];
     if P::ENABLED {
         for (j, h) in inputs.chunks_exact(stride).enumerate().take(64) {
             h_norm2[j] = k.dot(h, h);
         }
     }
+    let NodeScratch {
+        v,
+        v_old,
+        top,
+        top_rows,
+        ..
+    } = scratch;
     for (depth, &step) in path.iter().enumerate() {
         let node = (step >> 1) as usize;
         let label = (1 - (step & 1)) as f32;
-        inner.copy_row(k, node, v);
-        v_old.copy_from_slice(v);
-        let mut changed = false;
-        for (j, (h, e)) in inputs
-            .chunks_exact(stride)
-            .zip(errs.chunks_exact_mut(stride))
-            .enumerate()
-        {
-            let v_norm2 = if P::ENABLED { k.dot(v, v) } else { 0.0 };
-            let f = k.dot(h, v);
-            let saturated = !(f > -MAX_EXP && f < MAX_EXP);
-            if P::ENABLED {
-                let sat = if !saturated {
-                    Saturation::No
-                } else if (f > 0.0) == (label > 0.5) {
-                    Saturation::Agreeing
-                } else {
-                    Saturation::Disagreeing
-                };
-                let s = if saturated {
-                    if f > 0.0 {
-                        1.0
-                    } else {
-                        0.0
-                    }
-                } else {
-                    sig.sigmoid(f)
-                };
-                probe.node(
-                    j,
-                    &NodeEvent {
-                        depth,
-                        node: node as u32,
-                        label,
-                        f,
-                        g: label - s,
-                        alpha,
-                        h_norm2: h_norm2[j.min(63)],
-                        v_norm2,
-                        saturation: sat,
-                        applied: !saturated,
-                    },
-                );
+        let ctx = NodeCtx {
+            depth,
+            node,
+            label,
+            alpha,
+            h_norm2: &h_norm2,
+        };
+        if node < *top_rows {
+            let row = &mut top[node * stride..(node + 1) * stride];
+            step_node(k, &ctx, row, inputs, errs, sig, probe);
+        } else {
+            inner.copy_row(k, node, v);
+            v_old.copy_from_slice(v);
+            if step_node(k, &ctx, v, inputs, errs, sig, probe) {
+                inner.add_delta_to_row(k, node, v, v_old);
             }
-            if saturated {
-                continue;
-            }
-            let g = (label - sig.sigmoid(f)) * alpha;
-            k.hs_step(g, v, h, e);
-            changed = true;
-        }
-        if changed {
-            inner.add_delta_to_row(k, node, v, v_old);
         }
     }
+}
+
+struct NodeCtx<'a> {
+    depth: usize,
+    node: usize,
+    label: f32,
+    alpha: f32,
+    h_norm2: &'a [f32; 64],
+}
+
+/// Steps one node row `v` by every input in turn; returns whether any step was applied.
+#[inline(always)]
+fn step_node<K: Kernel, P: Probe>(
+    k: K,
+    c: &NodeCtx,
+    v: &mut [f32],
+    inputs: &[f32],
+    errs: &mut [f32],
+    sig: &SigmoidTable,
+    probe: &mut P,
+) -> bool {
+    let stride = v.len();
+    let mut changed = false;
+    for (j, (h, e)) in inputs
+        .chunks_exact(stride)
+        .zip(errs.chunks_exact_mut(stride))
+        .enumerate()
+    {
+        let v_norm2 = if P::ENABLED { k.dot(v, v) } else { 0.0 };
+        let f = k.dot(h, v);
+        let saturated = !(f > -MAX_EXP && f < MAX_EXP);
+        if P::ENABLED {
+            let sat = if !saturated {
+                Saturation::No
+            } else if (f > 0.0) == (c.label > 0.5) {
+                Saturation::Agreeing
+            } else {
+                Saturation::Disagreeing
+            };
+            let s = if saturated {
+                if f > 0.0 {
+                    1.0
+                } else {
+                    0.0
+                }
+            } else {
+                sig.sigmoid(f)
+            };
+            probe.node(
+                j,
+                &NodeEvent {
+                    depth: c.depth,
+                    node: c.node as u32,
+                    label: c.label,
+                    f,
+                    g: c.label - s,
+                    alpha: c.alpha,
+                    h_norm2: c.h_norm2[j.min(63)],
+                    v_norm2,
+                    saturation: sat,
+                    applied: !saturated,
+                },
+            );
+        }
+        if saturated {
+            continue;
+        }
+        let g = (c.label - sig.sigmoid(f)) * c.alpha;
+        k.hs_step(g, v, h, e);
+        changed = true;
+    }
+    changed
 }
 
 #[cfg(test)]
@@ -134,7 +205,7 @@ mod tests {
         h[1] = 2.0;
         let mut err = vec![0.0; stride];
         let sig = SigmoidTable::new();
-        let mut scratch = NodeScratch::new(stride);
+        let mut scratch = NodeScratch::new(stride, 0);
         train_path(
             Scalar,
             &[0],
@@ -164,7 +235,7 @@ mod tests {
         let mut h = vec![0.0; stride];
         h[0] = 1.0;
         let mut err = vec![0.0; stride];
-        let mut scratch = NodeScratch::new(stride);
+        let mut scratch = NodeScratch::new(stride, 0);
         // code 1 -> label 0, f = 10: confidently wrong, yet skipped as in word2vec.c
         train_path(
             Scalar,
@@ -217,7 +288,7 @@ mod tests {
             &mut err_a,
             0.05,
             &sig,
-            &mut NodeScratch::new(s),
+            &mut NodeScratch::new(s, 0),
             &mut NoProbe,
         );
         let mut err_b = vec![0.0; 2 * s];
@@ -230,7 +301,7 @@ mod tests {
                 &mut err_b[j * s..(j + 1) * s],
                 0.05,
                 &sig,
-                &mut NodeScratch::new(s),
+                &mut NodeScratch::new(s, 0),
                 &mut NoProbe,
             );
         }

@@ -80,7 +80,10 @@ pub fn machine_name() -> String {
                 .map(|m| m.trim().to_string())
         })
         .unwrap_or_else(|| std::env::consts::ARCH.to_string());
-    format!("{model}, {} logical cores", crate::config::default_threads())
+    format!(
+        "{model}, {} logical cores",
+        crate::config::default_threads()
+    )
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -124,7 +127,11 @@ pub fn run(plan: &BenchPlan, on_run: &dyn Fn(&Run)) -> Result<BenchResult> {
                 let reports: Vec<Result<TrainReport>> = std::thread::scope(|s| {
                     let hs: Vec<_> = (0..t).map(|_| s.spawn(|| one(&cfg))).collect();
                     hs.into_iter()
-                        .map(|h| h.join().unwrap_or_else(|_| Err(crate::Error::Config("bench run panicked".into()))))
+                        .map(|h| {
+                            h.join().unwrap_or_else(|_| {
+                                Err(crate::Error::Config("bench run panicked".into()))
+                            })
+                        })
                         .collect()
                 });
                 let mut sum = 0.0;
@@ -192,7 +199,10 @@ impl BenchResult {
             self.tokens_per_epoch,
             self.runs.iter().filter(|r| r.independent == 1).count() / self.rows.len().max(1)
         );
-        let contention = self.rows.iter().any(|r| r.independent_words_per_sec.is_some());
+        let contention = self
+            .rows
+            .iter()
+            .any(|r| r.independent_words_per_sec.is_some());
         s.push_str("| threads | words/s | words/s/thread | speed-up | efficiency |");
         if contention {
             s.push_str(" independent models words/s | shared / independent |");
@@ -206,11 +216,17 @@ impl BenchResult {
         for r in &self.rows {
             s.push_str(&format!(
                 "| {} | {:.0} | {:.0} | {:.2} | {:.2} |",
-                r.threads, r.median_words_per_sec, r.words_per_sec_per_thread, r.speedup, r.efficiency
+                r.threads,
+                r.median_words_per_sec,
+                r.words_per_sec_per_thread,
+                r.speedup,
+                r.efficiency
             ));
             if contention {
                 match r.independent_words_per_sec {
-                    Some(i) => s.push_str(&format!(" {i:.0} | {:.2} |", r.median_words_per_sec / i)),
+                    Some(i) => {
+                        s.push_str(&format!(" {i:.0} | {:.2} |", r.median_words_per_sec / i))
+                    }
                     None => s.push_str(" - | - |"),
                 }
             }
