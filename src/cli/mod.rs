@@ -1,5 +1,6 @@
 //! Sub-commands and their options; options become a typed [`huffvec::TrainConfig`].
 
+mod eval;
 mod progress;
 
 use std::path::PathBuf;
@@ -22,6 +23,12 @@ struct Cli {
 enum Command {
     /// Train skip-gram or CBOW vectors with hierarchical softmax.
     Train(TrainArgs),
+    /// Score vectors on analogy and word-similarity sets, overall and by frequency band.
+    Eval(eval::EvalArgs),
+    /// Show the nearest words to each WORD by cosine.
+    Neighbors(eval::NeighborsArgs),
+    /// Answer "A is to B as C is to ?" with ranked words.
+    Analogy(eval::AnalogyArgs),
 }
 
 /// Options of `huffvec train` (defaults are word2vec.c's).
@@ -128,6 +135,9 @@ pub fn run() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Train(args) => train(&args),
+        Command::Eval(args) => eval::eval(&args),
+        Command::Neighbors(args) => eval::neighbors(&args),
+        Command::Analogy(args) => eval::analogy(&args),
     }
 }
 
