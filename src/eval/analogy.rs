@@ -328,7 +328,8 @@ pub fn evaluate(
             continue;
         };
         let answer = answers.next().flatten();
-        let correct = answer == Some(ids[3]);
+        // Any case variant of the expected word is right (gensim compares upper-cased words).
+        let correct = answer.map(|a| emb.first_variant(a)) == Some(ids[3]);
         s.seen += 1;
         s.correct += correct as usize;
         if let (Some(tallies), Some(band)) = (&mut by_band, bands.and_then(|b| b.band(ids[3]))) {
@@ -465,6 +466,29 @@ mod tests {
             assert_eq!(top[0].0, 2);
             assert!(top.iter().all(|(id, _)| ![0, 3, 4].contains(id)));
         }
+    }
+
+    #[test]
+    fn a_case_variant_of_the_expected_word_counts_as_right() {
+        // king - man + woman = (s - 1, s, 1); "Queen" points exactly there and wins, and
+        // gensim, comparing upper-cased words, counts it as the expected "queen".
+        let s = std::f32::consts::FRAC_1_SQRT_2;
+        let e = embeddings(&[
+            ("man", &[1.0, 0.0, 0.0]),
+            ("king", &[s, s, 0.0]),
+            ("woman", &[0.0, 0.0, 1.0]),
+            ("queen", &[0.0, s, s]),
+            ("Queen", &[s - 1.0, s, 1.0]),
+        ]);
+        let r = evaluate(
+            &e,
+            &set(": x\nman king woman queen\n"),
+            100,
+            Method::Add,
+            None,
+        );
+        assert_eq!(r.predicted, [Some(4)]);
+        assert_eq!(r.total().correct, 1);
     }
 
     #[test]

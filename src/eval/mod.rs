@@ -186,7 +186,8 @@ impl Embeddings {
     }
 
     /// Up to `n` words spelled like `word` (case-insensitive edit distance at most 1 for
-    /// words of up to 4 characters, 2 for longer ones), closest and most frequent first.
+    /// words of up to 4 characters, 2 for longer ones), closest and most frequent first;
+    /// of case variants only the first is offered.
     pub fn suggestions(&self, word: &str, n: usize) -> Vec<String> {
         let target = word.to_lowercase();
         let len = target.chars().count();
@@ -196,6 +197,9 @@ impl Embeddings {
             .par_iter()
             .enumerate()
             .filter_map(|(id, w)| {
+                if self.first_variant(id) != id {
+                    return None;
+                }
                 let w = String::from_utf8_lossy(w).to_lowercase();
                 if w.chars().count().abs_diff(len) > max_dist {
                     return None;

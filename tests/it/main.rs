@@ -1,0 +1,6 @@
+//! The integration tests: one binary driving the real `huffvec` CLI in scratch directories,
+//! one module per feature.
+
+mod util;
+
+mod eval;
