@@ -18,8 +18,8 @@ const WORDS: usize = 30_000;
 const DIM: usize = 100;
 
 fn questions() -> Option<QuestionSet> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/data/eval/questions-words.txt");
+    let p =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/eval/questions-words.txt");
     match QuestionSet::load(&p) {
         Ok(q) => Some(q),
         Err(e) => {

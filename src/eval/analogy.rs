@@ -206,17 +206,18 @@ fn argmax(xs: &[f32]) -> Option<usize> {
 }
 
 /// Scores of every candidate for each question of `batch` into `scores` (`batch.len()`
-/// rows of `vocab.len() / dim`), per `method`; `work` is scratch space.
+/// rows of `n` values), per `method`; `vocab_t` is the candidates' unit vectors transposed
+/// (`dim × n`), `work` is scratch space.
 fn score_batch(
     emb: &Embeddings,
-    vocab: &[f32],
+    vocab_t: &[f32],
+    n: usize,
     batch: &[[usize; 4]],
     method: Method,
     scores: &mut Vec<f32>,
     work: &mut Vec<f32>,
 ) {
     let dim = emb.dim();
-    let n = vocab.len() / dim;
     let m = batch.len();
     match method {
         Method::Add => {
@@ -226,7 +227,7 @@ fn score_batch(
                 work.extend((0..dim).map(|i| b[i] - a[i] + c[i]));
             }
             scores.resize(m * n, 0.0);
-            kernel::matmul_transposed(work, vocab, scores, dim);
+            kernel::matmul(work, vocab_t, scores, dim, n);
         }
         Method::Mul => {
             // One product gives cos(x, a), cos(x, b), cos(x, c) as three row blocks; each
@@ -240,7 +241,7 @@ fn score_batch(
             }
             let mn = m * n;
             scores.resize(3 * mn, 0.0);
-            kernel::matmul_transposed(work, vocab, scores, dim);
+            kernel::matmul(work, vocab_t, scores, dim, n);
             for i in 0..mn {
                 scores[i] = cosmul(scores[i], scores[mn + i], scores[2 * mn + i]);
             }
@@ -289,18 +290,32 @@ pub fn evaluate(
         .collect();
     let seen: Vec<[usize; 4]> = resolved.iter().flatten().copied().collect();
     let variants = case_variants(emb, restrict);
-    let vocab = emb.rows(restrict);
+    // Transposed once, so that every batch's product reads the vocabulary row by row.
+    let dim = emb.dim();
+    let mut vocab_t = vec![0.0f32; dim * restrict];
+    for (j, row) in emb.rows(restrict).chunks_exact(dim).enumerate() {
+        for (l, x) in row.iter().enumerate() {
+            vocab_t[l * restrict + j] = *x;
+        }
+    }
     let rows_per_question = match method {
         Method::Add => 1,
         Method::Mul => 3,
     };
     let batch = (BATCH_FLOATS / (rows_per_question * restrict.max(1))).clamp(8, 1024);
+    // map_init makes fresh buffers per rayon job, not per thread: with jobs of at least
+    // this many batches, each buffer is zeroed and paged in only a few times per core.
+    let batches_per_job = seen
+        .len()
+        .div_ceil(batch)
+        .div_ceil(4 * rayon::current_num_threads());
     let answers: Vec<Option<usize>> = seen
         .par_chunks(batch)
+        .with_min_len(batches_per_job.max(1))
         .map_init(
             || (Vec::new(), Vec::new()),
             |(scores, work), batch| {
-                score_batch(emb, vocab, batch, method, scores, work);
+                score_batch(emb, &vocab_t, restrict, batch, method, scores, work);
                 batch
                     .iter()
                     .zip(scores.chunks_exact_mut(restrict.max(1)))

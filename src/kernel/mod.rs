@@ -28,7 +28,7 @@ mod matrix;
 mod mmap;
 mod simd;
 
-pub use gemm::matmul_transposed;
+pub use gemm::{matmul, matmul_transposed};
 
 pub use matrix::{AlignedBuf, SharedMatrix, ROW_ALIGN_FLOATS};
 pub use mmap::{map_file, unmap_advice_dont_need, Mapped};
