@@ -92,7 +92,7 @@ pub fn detect(body: &[u8], dim: usize) -> OutputFormat {
     let printable = values
         .iter()
         .all(|b| b.is_ascii_graphic() || matches!(b, b' ' | b'\t' | b'\r'));
-    if printable && values.len() + 1 >= 2 * dim {
+    if printable && values.len() + 1 >= dim.saturating_mul(2) {
         OutputFormat::Text
     } else {
         OutputFormat::Binary
@@ -213,6 +213,29 @@ fn parse_text(path: &Path, body: &[u8], rows: usize, dim: usize) -> Result<Vecto
             format!("more rows than the {rows} the header announces"),
         ));
     }
+    // Each value takes at least two bytes (a digit and a separator), so a header whose
+    // dimension the file cannot hold is refused at the first row too short for it, before
+    // anything is allocated.
+    if !matches!(rows.checked_mul(dim), Some(n) if n <= body.len()) {
+        if let Some((i, line)) = lines
+            .iter()
+            .enumerate()
+            .find(|(_, l)| l.len() < dim.saturating_mul(2))
+        {
+            let values = line
+                .split(u8::is_ascii_whitespace)
+                .filter(|t| !t.is_empty())
+                .count();
+            return Err(Error::at_line(
+                path,
+                i + 2,
+                format!(
+                    "expected {dim} values after the word, found {}",
+                    values.saturating_sub(1)
+                ),
+            ));
+        }
+    }
     let mut data = vec![0.0f32; rows * dim];
     let mut words: Vec<Box<[u8]>> = vec![Box::default(); rows];
     let first_error = data
@@ -247,10 +270,11 @@ fn parse_binary(
     dim: usize,
 ) -> Result<Vectors> {
     let at = |pos: usize, reason: String| Error::at_byte(path, (body_start + pos) as u64, reason);
-    let row_bytes = 4 * dim;
+    let row_bytes = dim.saturating_mul(4);
     // Never trust the header for the allocation: a row takes at least 2 + 4*dim bytes.
-    let mut data = Vec::with_capacity(rows.min(body.len() / (row_bytes + 2)) * dim);
-    let mut words = Vec::with_capacity(rows.min(body.len() / (row_bytes + 2)));
+    let fit = rows.min(body.len() / row_bytes.saturating_add(2));
+    let mut data = Vec::with_capacity(fit * dim);
+    let mut words = Vec::with_capacity(fit);
     let mut pos = 0;
     for r in 0..rows {
         // Rows end with '\n' in word2vec.c's output; other writers omit it.
@@ -274,17 +298,19 @@ fn parse_binary(
         }
         let word = &body[pos..pos + space];
         let start = pos + space + 1;
-        let floats = body.get(start..start + row_bytes).ok_or_else(|| {
-            at(
-                start,
-                format!(
+        let floats = body
+            .get(start..start.saturating_add(row_bytes))
+            .ok_or_else(|| {
+                at(
+                    start,
+                    format!(
                     "row {} ('{}') is truncated: expected {row_bytes} bytes of floats, found {}",
                     r + 1,
                     shown(word),
                     body.len() - start
                 ),
-            )
-        })?;
+                )
+            })?;
         for (j, b) in floats.chunks_exact(4).enumerate() {
             let v = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
             if !v.is_finite() {
@@ -422,6 +448,30 @@ mod tests {
         assert_eq!(
             parse_err(&many),
             "v.txt: line 3002: expected 2 values after the word, found 1"
+        );
+    }
+
+    #[test]
+    fn absurd_dimensions_are_refused_without_allocating() {
+        // A first row far too short for the header's dimension reads as binary, truncated.
+        assert_eq!(
+            parse_err(b"1 1000000000000\na 1\n"),
+            "v.txt: byte 18: row 1 ('a') is truncated: expected 4000000000000 bytes of floats, found 2"
+        );
+        for text in [
+            format!("1 {}\na 1\n", usize::MAX),
+            format!("1 {}\na 1\n", usize::MAX / 2),
+        ] {
+            assert!(
+                parse_err(text.as_bytes()).contains("is truncated"),
+                "{text}"
+            );
+        }
+        // A text file whose later rows cannot hold rows x dim values is refused at the first
+        // short row before the matrix is allocated.
+        assert_eq!(
+            parse_err(b"5 10\na 0 1 2 3 4 5 6 7 8 9\nb 1\nc 1\nd 1\ne 1\n"),
+            "v.txt: line 3: expected 10 values after the word, found 1"
         );
     }
 
