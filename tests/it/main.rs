@@ -1,4 +1,7 @@
-//! One integration binary driving the real `huffvec` CLI in scratch directories.
+//! The integration tests: one binary driving the real `huffvec` CLI in scratch directories,
+//! one module per feature.
 
-mod train;
 mod util;
+
+mod eval;
+mod train;
