@@ -25,10 +25,12 @@
 
 mod matrix;
 mod mmap;
+mod scalars;
 mod simd;
 
 pub use matrix::{AlignedBuf, SharedMatrix, ROW_ALIGN_FLOATS};
 pub use mmap::{map_file, unmap_advice_dont_need, Mapped};
+pub use scalars::SharedScalars;
 pub use simd::{dispatch, Kernel, KernelTask, Scalar};
 
 #[cfg(target_arch = "x86_64")]

@@ -5,7 +5,8 @@
 //! with respect to f is t - sigmoid(f), so with learning rate alpha and g = alpha (t - σ(f)):
 //!   Δv_n = g h          (the node step)
 //!   Δh  += g v_n        (accumulated over the path, applied after the walk: neu1e)
-//! Nodes with |f| >= MAX_EXP are skipped, as in word2vec.c.
+//! Nodes with |f| >= MAX_EXP are skipped, as in word2vec.c, unless the step rule clamps
+//! them; how g becomes the two steps is the [`StepRule`]'s job ([`crate::optim`]).
 //!
 //! Several inputs can train against one path at once (skip-gram's context window against
 //! the centre word's path): each node row is copied once, stepped by every input in turn
@@ -13,13 +14,48 @@
 //! of the tree is read and written once per window instead of once per context word.
 
 use super::sigmoid::{SigmoidTable, MAX_EXP};
+use super::OutputLoss;
 use crate::kernel::{Kernel, SharedMatrix};
+use crate::optim::StepRule;
+use crate::sampler::Rng;
 use crate::telemetry::{NodeEvent, Probe, Saturation};
+use crate::tree::Tree;
+
+/// Hierarchical softmax over `tree`, with inner-node vectors `inner`.
+pub struct HsLoss<'a> {
+    /// The output tree.
+    pub tree: &'a Tree,
+    /// Inner-node vectors (word2vec.c `syn1`).
+    pub inner: &'a SharedMatrix,
+    /// Sigmoid table.
+    pub sig: &'a SigmoidTable,
+}
+
+impl OutputLoss for HsLoss<'_> {
+    #[inline(always)]
+    fn train<K: Kernel, R: StepRule, P: Probe>(
+        &self,
+        k: K,
+        target: u32,
+        inputs: &[f32],
+        errs: &mut [f32],
+        alpha: f32,
+        rule: &mut R,
+        _: &mut Rng,
+        scratch: &mut NodeScratch,
+        probe: &mut P,
+    ) {
+        let path = self.tree.path(target as usize);
+        train_path(
+            k, path, self.inner, inputs, errs, alpha, self.sig, scratch, rule, probe,
+        );
+    }
+}
 
 /// Per-thread scratch for one node row.
 pub struct NodeScratch {
-    v: crate::kernel::AlignedBuf,
-    v_old: crate::kernel::AlignedBuf,
+    pub(super) v: crate::kernel::AlignedBuf,
+    pub(super) v_old: crate::kernel::AlignedBuf,
 }
 
 impl NodeScratch {
@@ -36,7 +72,7 @@ impl NodeScratch {
 /// and adds each input's gradient into the matching row of `errs`.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-pub fn train_path<K: Kernel, P: Probe>(
+pub fn train_path<K: Kernel, R: StepRule, P: Probe>(
     k: K,
     path: &[u32],
     inner: &SharedMatrix,
@@ -45,10 +81,12 @@ pub fn train_path<K: Kernel, P: Probe>(
     alpha: f32,
     sig: &SigmoidTable,
     scratch: &mut NodeScratch,
+    rule: &mut R,
     probe: &mut P,
 ) {
     let stride = inner.stride();
     let NodeScratch { v, v_old } = scratch;
+    rule.begin_path(k, inputs, stride);
     let mut h_norm2 = [0f32; 64];
     if P::ENABLED {
         for (j, h) in inputs.chunks_exact(stride).enumerate().take(64) {
@@ -60,6 +98,7 @@ pub fn train_path<K: Kernel, P: Probe>(
         let label = (1 - (step & 1)) as f32;
         inner.copy_row(k, node, v);
         v_old.copy_from_slice(v);
+        rule.begin_node(node);
         let mut changed = false;
         for (j, (h, e)) in inputs
             .chunks_exact(stride)
@@ -98,19 +137,19 @@ pub fn train_path<K: Kernel, P: Probe>(
                         h_norm2: h_norm2[j.min(63)],
                         v_norm2,
                         saturation: sat,
-                        applied: !saturated,
+                        applied: !(saturated && rule.skips_saturated()),
                     },
                 );
             }
-            if saturated {
+            if saturated && rule.skips_saturated() {
                 continue;
             }
-            let g = (label - sig.sigmoid(f)) * alpha;
-            k.hs_step(g, v, h, e);
+            rule.node_step(k, j, depth, label - sig.sigmoid(f), alpha, v, h, e);
             changed = true;
         }
         if changed {
             inner.add_delta_to_row(k, node, v, v_old);
+            rule.end_node(node);
         }
     }
 }
@@ -119,6 +158,7 @@ pub fn train_path<K: Kernel, P: Probe>(
 mod tests {
     use super::*;
     use crate::kernel::Scalar;
+    use crate::optim::Sgd;
     use crate::telemetry::NoProbe;
 
     #[test]
@@ -144,6 +184,7 @@ mod tests {
             0.1,
             &sig,
             &mut scratch,
+            &mut Sgd::<true>,
             &mut NoProbe,
         );
         let f = 0.5f32;
@@ -175,9 +216,42 @@ mod tests {
             0.1,
             &SigmoidTable::new(),
             &mut scratch,
+            &mut Sgd::<true>,
             &mut NoProbe,
         );
         assert_eq!(err[0], 0.0);
+    }
+
+    #[test]
+    fn clamped_nodes_keep_the_edge_gradient() {
+        // code 1 -> label 0, f = 10 >= MAX_EXP: clamp uses sigmoid(6) = 0.99753, so
+        // g = (0 - 0.99753) * 0.1 and err = g * v_old, v = 10 + g * h.
+        let inner = SharedMatrix::zeros(1, 1);
+        let stride = inner.stride();
+        let mut init = vec![0.0; stride];
+        init[0] = 10.0;
+        inner.add_to_row(Scalar, 0, &init);
+        let mut h = vec![0.0; stride];
+        h[0] = 1.0;
+        let mut err = vec![0.0; stride];
+        let mut scratch = NodeScratch::new(stride);
+        train_path(
+            Scalar,
+            &[1],
+            &inner,
+            &h,
+            &mut err,
+            0.1,
+            &SigmoidTable::new(),
+            &mut scratch,
+            &mut Sgd::<false>,
+            &mut NoProbe,
+        );
+        let g = -(1.0 / (1.0 + (-6.0f32).exp())) * 0.1;
+        assert!((err[0] - g * 10.0).abs() < 1e-5, "{}", err[0]);
+        let mut v = vec![0.0; stride];
+        inner.copy_row(Scalar, 0, &mut v);
+        assert!((v[0] - (10.0 + g)).abs() < 1e-5);
     }
 
     #[test]
@@ -218,6 +292,7 @@ mod tests {
             0.05,
             &sig,
             &mut NodeScratch::new(s),
+            &mut Sgd::<true>,
             &mut NoProbe,
         );
         let mut err_b = vec![0.0; 2 * s];
@@ -231,6 +306,7 @@ mod tests {
                 0.05,
                 &sig,
                 &mut NodeScratch::new(s),
+                &mut Sgd::<true>,
                 &mut NoProbe,
             );
         }
