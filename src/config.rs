@@ -87,6 +87,10 @@ pub enum Init {
     /// first steps reach the inputs through random output rows.
     ZeroOut,
 }
+/// Default number of top inner nodes each thread replicates.
+pub const DEFAULT_REPLICATE_TOP: usize = 64;
+/// Default words between publishing the replicated nodes.
+pub const DEFAULT_REPLICATE_EVERY: u64 = 256;
 
 /// Learning-rate floor as a fraction of the starting rate (word2vec.c).
 pub const MIN_ALPHA_FRACTION: f32 = 1e-4;
@@ -142,6 +146,11 @@ pub struct TrainConfig {
     pub l2: f32,
     /// Initialisation of both matrices.
     pub init: Init,
+    /// With several threads, each keeps private copies of this many most visited inner
+    /// nodes and publishes their change every `replicate_every` words (0 = plain Hogwild).
+    pub replicate_top: usize,
+    /// Words between publishing the replicated nodes.
+    pub replicate_every: u64,
 }
 
 impl TrainConfig {
@@ -172,6 +181,8 @@ impl TrainConfig {
             clip_grad: None,
             l2: 0.0,
             init: Init::Word2vec,
+            replicate_top: DEFAULT_REPLICATE_TOP,
+            replicate_every: DEFAULT_REPLICATE_EVERY,
         }
     }
 
@@ -198,6 +209,9 @@ impl TrainConfig {
         }
         if self.epochs == 0 {
             return bad("--epochs must be at least 1".into());
+        }
+        if self.replicate_every == 0 {
+            return bad("--replicate-every must be at least 1".into());
         }
         if self.threads == 0 || self.threads > 1024 {
             return bad(format!(

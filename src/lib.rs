@@ -27,6 +27,7 @@ pub mod kernel;
 pub mod loss;
 pub mod model;
 pub mod optim;
+pub mod report;
 pub mod sampler;
 pub mod telemetry;
 pub mod train;

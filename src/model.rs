@@ -51,16 +51,22 @@ pub struct Scratch {
 }
 
 impl Scratch {
-    /// Buffers for rows of `stride` floats and windows up to `window`.
-    pub fn new(stride: usize, window: usize) -> Self {
+    /// Buffers for rows of `stride` floats and windows up to `window`, replicating inner
+    /// nodes `0..top_rows` (see [`NodeScratch`]).
+    pub fn new(stride: usize, window: usize, top_rows: usize) -> Self {
         let k = 2 * window;
         Scratch {
             ctx_ids: Vec::with_capacity(k),
             inputs: AlignedBuf::zeros(k * stride),
             errs: AlignedBuf::zeros(k * stride),
-            node: NodeScratch::new(stride),
+            node: NodeScratch::new(stride, top_rows),
             stride,
         }
+    }
+
+    /// Publishes this thread's top-of-tree replicas (see [`NodeScratch::sync_top`]).
+    pub fn sync_top<K: Kernel>(&mut self, k: K, inner: &SharedMatrix) {
+        self.node.sync_top(k, inner);
     }
 
     /// Rows last loaded as inputs (for the divergence check).

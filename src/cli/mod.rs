@@ -1,5 +1,6 @@
 //! Sub-commands and their options; options become a typed [`huffvec::TrainConfig`].
 
+mod bench;
 mod progress;
 
 use std::path::PathBuf;
@@ -24,6 +25,8 @@ struct Cli {
 enum Command {
     /// Train skip-gram or CBOW vectors with hierarchical softmax.
     Train(TrainArgs),
+    /// Measure training throughput and thread scaling (medians of repeated runs).
+    Bench(bench::BenchArgs),
 }
 
 /// Options of `huffvec train` (defaults are word2vec.c's).
@@ -75,6 +78,13 @@ pub struct TrainArgs {
     /// Directory for encoded-corpus caches [default: ~/.cache/huffvec]
     #[arg(long)]
     cache_dir: Option<PathBuf>,
+    /// With several threads, replicate this many most visited inner nodes per thread
+    /// (0 = plain Hogwild on every node)
+    #[arg(long, default_value_t = config::DEFAULT_REPLICATE_TOP)]
+    replicate_top: usize,
+    /// Words between publishing the replicated nodes
+    #[arg(long, default_value_t = config::DEFAULT_REPLICATE_EVERY)]
+    replicate_every: u64,
     /// No progress bar or notes
     #[arg(long, short = 'q')]
     quiet: bool,
@@ -164,6 +174,8 @@ impl TrainArgs {
         c.threads = self.threads.unwrap_or_else(config::default_threads);
         c.seed = self.seed;
         c.save_vocab = self.save_vocab.clone();
+        c.replicate_top = self.replicate_top;
+        c.replicate_every = self.replicate_every;
         if let Some(d) = &self.cache_dir {
             c.cache_dir = d.clone();
         }
@@ -191,6 +203,7 @@ pub fn run() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Train(args) => train(&args),
+        Command::Bench(args) => bench::run(&args),
     }
 }
 

@@ -15,7 +15,7 @@
 
 use super::sigmoid::{SigmoidTable, MAX_EXP};
 use super::OutputLoss;
-use crate::kernel::{Kernel, SharedMatrix};
+use crate::kernel::{AlignedBuf, Kernel, SharedMatrix};
 use crate::optim::StepRule;
 use crate::sampler::Rng;
 use crate::telemetry::{NodeEvent, Probe, Saturation};
@@ -52,18 +52,48 @@ impl OutputLoss for HsLoss<'_> {
     }
 }
 
-/// Per-thread scratch for one node row.
+/// Per-thread scratch: one node row, and private replicas of the most visited inner nodes.
+///
+/// Every HS update writes the root and the top levels, so with several threads these rows
+/// bounce between cores. Inner nodes are numbered by descending visit count (the Huffman
+/// merge order reversed), so rows `0..top_rows` are the hottest; each thread steps its own
+/// copies of them and publishes the accumulated change every few hundred words
+/// (`shared += local - base`, then `local = base = shared`). With one thread no replicas are
+/// used and training is exactly word2vec.c's sequential arithmetic.
 pub struct NodeScratch {
-    pub(super) v: crate::kernel::AlignedBuf,
-    pub(super) v_old: crate::kernel::AlignedBuf,
+    pub(super) v: AlignedBuf,
+    pub(super) v_old: AlignedBuf,
+    top: AlignedBuf,
+    top_base: AlignedBuf,
+    top_rows: usize,
+    stride: usize,
 }
 
 impl NodeScratch {
-    /// Scratch for rows of `stride` floats.
-    pub fn new(stride: usize) -> Self {
+    /// Scratch for rows of `stride` floats, replicating inner nodes `0..top_rows`.
+    pub fn new(stride: usize, top_rows: usize) -> Self {
         NodeScratch {
-            v: crate::kernel::AlignedBuf::zeros(stride),
-            v_old: crate::kernel::AlignedBuf::zeros(stride),
+            v: AlignedBuf::zeros(stride),
+            v_old: AlignedBuf::zeros(stride),
+            top: AlignedBuf::zeros(top_rows * stride),
+            top_base: AlignedBuf::zeros(top_rows * stride),
+            top_rows,
+            stride,
+        }
+    }
+
+    /// Publishes the change of the replicated rows since the last sync and refreshes them
+    /// from the shared matrix.
+    pub fn sync_top<K: Kernel>(&mut self, k: K, inner: &SharedMatrix) {
+        let s = self.stride;
+        for r in 0..self.top_rows.min(inner.rows()) {
+            let (local, base) = (
+                &mut self.top[r * s..(r + 1) * s],
+                &mut self.top_base[r * s..(r + 1) * s],
+            );
+            inner.add_delta_to_row(k, r, local, base);
+            inner.copy_row(k, r, local);
+            base.copy_from_slice(local);
         }
     }
 }
@@ -85,7 +115,6 @@ pub fn train_path<K: Kernel, R: StepRule, P: Probe>(
     probe: &mut P,
 ) {
     let stride = inner.stride();
-    let NodeScratch { v, v_old } = scratch;
     rule.begin_path(k, inputs, stride);
     let mut h_norm2 = [0f32; 64];
     if P::ENABLED {
@@ -93,65 +122,111 @@ pub fn train_path<K: Kernel, R: StepRule, P: Probe>(
             h_norm2[j] = k.dot(h, h);
         }
     }
+    let NodeScratch {
+        v,
+        v_old,
+        top,
+        top_rows,
+        ..
+    } = scratch;
     for (depth, &step) in path.iter().enumerate() {
         let node = (step >> 1) as usize;
         let label = (1 - (step & 1)) as f32;
-        inner.copy_row(k, node, v);
-        v_old.copy_from_slice(v);
-        rule.begin_node(node);
-        let mut changed = false;
-        for (j, (h, e)) in inputs
-            .chunks_exact(stride)
-            .zip(errs.chunks_exact_mut(stride))
-            .enumerate()
-        {
-            let v_norm2 = if P::ENABLED { k.dot(v, v) } else { 0.0 };
-            let f = k.dot(h, v);
-            let saturated = !(f > -MAX_EXP && f < MAX_EXP);
-            if P::ENABLED {
-                let sat = if !saturated {
-                    Saturation::No
-                } else if (f > 0.0) == (label > 0.5) {
-                    Saturation::Agreeing
-                } else {
-                    Saturation::Disagreeing
-                };
-                let s = if saturated {
-                    if f > 0.0 {
-                        1.0
-                    } else {
-                        0.0
-                    }
-                } else {
-                    sig.sigmoid(f)
-                };
-                probe.node(
-                    j,
-                    &NodeEvent {
-                        depth,
-                        node: node as u32,
-                        label,
-                        f,
-                        g: label - s,
-                        alpha,
-                        h_norm2: h_norm2[j.min(63)],
-                        v_norm2,
-                        saturation: sat,
-                        applied: !(saturated && rule.skips_saturated()),
-                    },
-                );
+        let ctx = NodeCtx {
+            depth,
+            node,
+            label,
+            alpha,
+            h_norm2: &h_norm2,
+        };
+        if node < *top_rows {
+            let row = &mut top[node * stride..(node + 1) * stride];
+            step_node(k, &ctx, row, inputs, errs, sig, rule, probe);
+        } else {
+            inner.copy_row(k, node, v);
+            v_old.copy_from_slice(v);
+            if step_node(k, &ctx, v, inputs, errs, sig, rule, probe) {
+                inner.add_delta_to_row(k, node, v, v_old);
             }
-            if saturated && rule.skips_saturated() {
-                continue;
-            }
-            rule.node_step(k, j, depth, label - sig.sigmoid(f), alpha, v, h, e);
-            changed = true;
-        }
-        if changed {
-            inner.add_delta_to_row(k, node, v, v_old);
-            rule.end_node(node);
         }
     }
+}
+
+struct NodeCtx<'a> {
+    depth: usize,
+    node: usize,
+    label: f32,
+    alpha: f32,
+    h_norm2: &'a [f32; 64],
+}
+
+/// Steps one node row `v` by every input in turn; returns whether any step was applied.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn step_node<K: Kernel, R: StepRule, P: Probe>(
+    k: K,
+    c: &NodeCtx,
+    v: &mut [f32],
+    inputs: &[f32],
+    errs: &mut [f32],
+    sig: &SigmoidTable,
+    rule: &mut R,
+    probe: &mut P,
+) -> bool {
+    let stride = v.len();
+    rule.begin_node(c.node);
+    let mut changed = false;
+    for (j, (h, e)) in inputs
+        .chunks_exact(stride)
+        .zip(errs.chunks_exact_mut(stride))
+        .enumerate()
+    {
+        let v_norm2 = if P::ENABLED { k.dot(v, v) } else { 0.0 };
+        let f = k.dot(h, v);
+        let saturated = !(f > -MAX_EXP && f < MAX_EXP);
+        if P::ENABLED {
+            let sat = if !saturated {
+                Saturation::No
+            } else if (f > 0.0) == (c.label > 0.5) {
+                Saturation::Agreeing
+            } else {
+                Saturation::Disagreeing
+            };
+            let s = if saturated {
+                if f > 0.0 {
+                    1.0
+                } else {
+                    0.0
+                }
+            } else {
+                sig.sigmoid(f)
+            };
+            probe.node(
+                j,
+                &NodeEvent {
+                    depth: c.depth,
+                    node: c.node as u32,
+                    label: c.label,
+                    f,
+                    g: c.label - s,
+                    alpha: c.alpha,
+                    h_norm2: c.h_norm2[j.min(63)],
+                    v_norm2,
+                    saturation: sat,
+                    applied: !(saturated && rule.skips_saturated()),
+                },
+            );
+        }
+        if saturated && rule.skips_saturated() {
+            continue;
+        }
+        rule.node_step(k, j, c.depth, c.label - sig.sigmoid(f), c.alpha, v, h, e);
+        changed = true;
+    }
+    if changed {
+        rule.end_node(c.node);
+    }
+    changed
 }
 
 #[cfg(test)]
@@ -174,7 +249,7 @@ mod tests {
         h[1] = 2.0;
         let mut err = vec![0.0; stride];
         let sig = SigmoidTable::new();
-        let mut scratch = NodeScratch::new(stride);
+        let mut scratch = NodeScratch::new(stride, 0);
         train_path(
             Scalar,
             &[0],
@@ -205,7 +280,7 @@ mod tests {
         let mut h = vec![0.0; stride];
         h[0] = 1.0;
         let mut err = vec![0.0; stride];
-        let mut scratch = NodeScratch::new(stride);
+        let mut scratch = NodeScratch::new(stride, 0);
         // code 1 -> label 0, f = 10: confidently wrong, yet skipped as in word2vec.c
         train_path(
             Scalar,
@@ -234,7 +309,7 @@ mod tests {
         let mut h = vec![0.0; stride];
         h[0] = 1.0;
         let mut err = vec![0.0; stride];
-        let mut scratch = NodeScratch::new(stride);
+        let mut scratch = NodeScratch::new(stride, 0);
         train_path(
             Scalar,
             &[1],
@@ -291,7 +366,7 @@ mod tests {
             &mut err_a,
             0.05,
             &sig,
-            &mut NodeScratch::new(s),
+            &mut NodeScratch::new(s, 0),
             &mut Sgd::<true>,
             &mut NoProbe,
         );
@@ -305,7 +380,7 @@ mod tests {
                 &mut err_b[j * s..(j + 1) * s],
                 0.05,
                 &sig,
-                &mut NodeScratch::new(s),
+                &mut NodeScratch::new(s, 0),
                 &mut Sgd::<true>,
                 &mut NoProbe,
             );

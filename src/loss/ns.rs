@@ -106,7 +106,7 @@ impl NsLoss<'_> {
         scratch: &mut NodeScratch,
     ) {
         let stride = self.output.stride();
-        let NodeScratch { v, v_old } = scratch;
+        let NodeScratch { v, v_old, .. } = scratch;
         self.output.copy_row(k, row, v);
         v_old.copy_from_slice(v);
         rule.begin_node(row);
@@ -251,7 +251,7 @@ mod tests {
             0.1,
             &mut Sgd::<false>,
             &mut Rng::new(1, 0),
-            &mut NodeScratch::new(s),
+            &mut NodeScratch::new(s, 0),
             &mut NoProbe,
         );
         let g0 = (1.0 - sig.sigmoid(1.0)) * 0.1;
@@ -287,7 +287,7 @@ mod tests {
             0.1,
             &mut Sgd::<false>,
             &mut Rng::new(1, 0),
-            &mut NodeScratch::new(s),
+            &mut NodeScratch::new(s, 0),
             &mut NoProbe,
         );
         // Only the positive step: f = 0, g = 0.5 * 0.1, u_0 = 0 + 0.05 * 1.

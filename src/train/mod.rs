@@ -184,6 +184,12 @@ pub fn train_with<P: Probe>(
                     epochs: cfg.epochs,
                     rng: Rng::new(cfg.seed, t as u64),
                     probe,
+                    top_rows: if cfg.threads > 1 && cfg.loss == Loss::Hs {
+                        cfg.replicate_top
+                    } else {
+                        0
+                    },
+                    sync_every: cfg.replicate_every,
                 };
                 let progress = &progress;
                 s.spawn(move || {

@@ -45,6 +45,10 @@ pub struct Worker<'a, P: Probe> {
     pub rng: Rng,
     /// The probe events go to.
     pub probe: &'a mut P,
+    /// Most visited inner nodes to replicate per thread (0 = none).
+    pub top_rows: usize,
+    /// Words between publishing the replicas.
+    pub sync_every: u64,
 }
 
 /// Why a worker returned.
@@ -119,9 +123,15 @@ impl<P: Probe> Worker<'_, P> {
             epochs,
             mut rng,
             probe,
+            top_rows,
+            sync_every,
         } = self;
         let ids = &corpus.ids()[shard.clone()];
-        let mut scratch = Scratch::new(shared.input.stride(), shared.window);
+        let mut scratch = Scratch::new(shared.input.stride(), shared.window, top_rows);
+        let sync = top_rows > 0;
+        if sync {
+            scratch.sync_top(k, shared.inner);
+        }
         let mut sentence: Vec<u32> = Vec::with_capacity(MAX_SENTENCE);
         let mut alpha = schedule.alpha_at(progress.done());
         for epoch in 1..=epochs {
@@ -159,6 +169,9 @@ impl<P: Probe> Worker<'_, P> {
                         sentence.clear();
                     }
                 }
+                if sync && local % sync_every == 0 {
+                    scratch.sync_top(k, shared.inner);
+                }
                 if local >= PUBLISH_EVERY {
                     alpha = schedule.alpha_at(progress.publish(local));
                     local = 0;
@@ -168,6 +181,9 @@ impl<P: Probe> Worker<'_, P> {
                         return WorkerEnd::Diverged(epoch);
                     }
                     if progress.should_stop() {
+                        if sync {
+                            scratch.sync_top(k, shared.inner);
+                        }
                         return WorkerEnd::Stopped;
                     }
                     if i - released >= RELEASE_EVERY {
@@ -188,6 +204,9 @@ impl<P: Probe> Worker<'_, P> {
                 probe,
             );
             sentence.clear();
+            if sync {
+                scratch.sync_top(k, shared.inner);
+            }
             alpha = schedule.alpha_at(progress.publish(local));
             corpus.release(shard.start + released..shard.end);
         }

@@ -38,37 +38,36 @@ fn frequency_order(counts: &[u64]) -> Vec<usize> {
 
 /// A balanced tree whose leaves, left to right, are the words `order`.
 ///
-/// Inner nodes are numbered in post-order from `n` upwards, so every parent is created
-/// after its children (`parent[x] > x`) and the root is `2n - 2`, as
-/// [`Tree::from_parents`] requires. The left child of a split gets code 0.
+/// Ranges are split top-down in breadth-first order and merged nodes numbered downwards
+/// from the root `2n - 2`, so every parent has a larger id than its children (as
+/// [`Tree::from_parents`] requires) and inner-node rows come out in breadth-first order:
+/// the top levels are the first rows, the hottest ones, as with Huffman. The left child of
+/// a split gets code 0.
 pub fn balanced(order: &[usize]) -> Tree {
     let n = order.len();
     assert!(n >= 1, "a tree needs at least one word");
+    let root = 2 * n - 2;
     let mut parent = vec![0usize; 2 * n - 1];
     let mut code = vec![0u8; 2 * n - 1];
-    let mut next_inner = n;
-    // Iterative post-order over ranges of `order`: (lo, hi, visited children).
-    let mut stack: Vec<(usize, usize, bool)> = vec![(0, n, false)];
-    let mut made: Vec<usize> = Vec::new();
-    while let Some((lo, hi, expanded)) = stack.pop() {
-        if hi - lo == 1 {
-            made.push(order[lo]);
-        } else if !expanded {
+    if n > 1 {
+        let mut queue = std::collections::VecDeque::from([(0usize, n, root)]);
+        let mut next = root;
+        while let Some((lo, hi, id)) = queue.pop_front() {
             let mid = lo + (hi - lo).div_ceil(2);
-            stack.push((lo, hi, true));
-            stack.push((mid, hi, false));
-            stack.push((lo, mid, false));
-        } else {
-            let right = made.pop().expect("right subtree was built");
-            let left = made.pop().expect("left subtree was built");
-            parent[left] = next_inner;
-            parent[right] = next_inner;
-            code[right] = 1;
-            made.push(next_inner);
-            next_inner += 1;
+            for (bit, (a, b)) in [(lo, mid), (mid, hi)].into_iter().enumerate() {
+                let child = if b - a == 1 {
+                    order[a]
+                } else {
+                    next -= 1;
+                    queue.push_back((a, b, next));
+                    next
+                };
+                parent[child] = id;
+                code[child] = bit as u8;
+            }
         }
+        debug_assert_eq!(next, n);
     }
-    debug_assert_eq!(next_inner, 2 * n - 1);
     Tree::from_parents(n, &parent, &code)
 }
 
@@ -96,6 +95,30 @@ mod tests {
         assert_eq!(t.code(3), vec![1, 0]);
         assert_eq!(t.code(4), vec![1, 1]);
         assert_eq!(t.n_inner(), 4);
+        // Breadth-first rows: root 0, its children 1 and 2, then the 2-word range.
+        assert_eq!(
+            t.path(0).iter().map(|s| s >> 1).collect::<Vec<_>>(),
+            vec![0, 1, 3]
+        );
+        assert_eq!(
+            t.path(4).iter().map(|s| s >> 1).collect::<Vec<_>>(),
+            vec![0, 2]
+        );
+    }
+
+    #[test]
+    fn inner_rows_are_in_breadth_first_order() {
+        let counts: Vec<u64> = (1..=1000).rev().collect();
+        let t = build(TreeShape::Random, &counts, 1);
+        let mut depth_of_row = vec![usize::MAX; t.n_inner()];
+        for w in 0..t.n_words() {
+            for (d, s) in t.path(w).iter().enumerate() {
+                depth_of_row[(s >> 1) as usize] = d;
+            }
+        }
+        assert!(depth_of_row.windows(2).all(|p| p[0] <= p[1]));
+        // Rows 0..63 are the top six levels (1 + 2 + ... + 32 nodes).
+        assert_eq!((depth_of_row[62], depth_of_row[63]), (5, 6));
     }
 
     #[test]

@@ -1,0 +1,110 @@
+//! `huffvec bench`: thread-scaling benchmark.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use huffvec::config::{self, Model, TrainConfig};
+use huffvec::report::bench::{self, BenchPlan};
+use huffvec::{Error, Result};
+
+/// Options of `huffvec bench`.
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    /// Corpus [default: the bundled sample corpus]
+    #[arg(long, short = 'i')]
+    input: Option<PathBuf>,
+    /// Thread counts, comma-separated
+    #[arg(long, value_delimiter = ',', default_value = "1,2")]
+    threads: Vec<usize>,
+    /// Epochs per run
+    #[arg(long, default_value_t = 1)]
+    epochs: u32,
+    /// Runs per thread count (medians are reported)
+    #[arg(long, default_value_t = 3)]
+    repeat: usize,
+    /// Model architecture
+    #[arg(long, value_enum, default_value_t = Model::Skipgram)]
+    model: Model,
+    /// Vector dimension
+    #[arg(long, default_value_t = 100)]
+    dim: usize,
+    /// Window radius
+    #[arg(long, default_value_t = 5)]
+    window: usize,
+    /// Minimum count
+    #[arg(long, default_value_t = 5)]
+    min_count: u64,
+    /// Subsampling threshold
+    #[arg(long, default_value_t = 1e-3)]
+    sample: f64,
+    /// Also train N independent one-thread models at once for each N > 1, to separate the
+    /// cost of sharing one model from the machine's own limits
+    #[arg(long)]
+    contention: bool,
+    /// Top inner nodes replicated per thread (see `train --help`)
+    #[arg(long, default_value_t = config::DEFAULT_REPLICATE_TOP)]
+    replicate_top: usize,
+    /// Words between publishing the replicated nodes
+    #[arg(long, default_value_t = config::DEFAULT_REPLICATE_EVERY)]
+    replicate_every: u64,
+    /// Directory for bench.json and bench.md
+    #[arg(long, default_value = "bench-out")]
+    out: PathBuf,
+}
+
+/// Runs the benchmark and writes its table and JSON.
+pub fn run(a: &BenchArgs) -> Result<()> {
+    let input = match &a.input {
+        Some(p) => p.clone(),
+        None => super::bundled_corpus()?,
+    };
+    if a.threads.is_empty() || a.threads.contains(&0) {
+        return Err(Error::Config(
+            "--threads needs positive counts, e.g. 1,2,4".into(),
+        ));
+    }
+    let mut base = TrainConfig::new(input, a.out.join("unused.txt"), a.model);
+    base.epochs = a.epochs;
+    base.dim = a.dim;
+    base.window = a.window;
+    base.min_count = a.min_count;
+    base.sample = a.sample;
+    base.replicate_top = a.replicate_top;
+    base.replicate_every = a.replicate_every;
+    base.alpha = config::default_alpha(a.model);
+    base.validate()?;
+    std::fs::create_dir_all(&a.out).map_err(|e| Error::io("cannot create", &a.out, e))?;
+    let plan = BenchPlan {
+        base,
+        threads: a.threads.clone(),
+        repeat: a.repeat,
+        contention: a.contention,
+    };
+    eprintln!("machine: {}", bench::machine_name());
+    let result = bench::run(&plan, &|r| {
+        if r.independent > 1 {
+            eprintln!(
+                "  {} independent 1-thread models: {:.0} words/s in total",
+                r.independent, r.words_per_sec
+            );
+        } else {
+            eprintln!(
+                "  {} thread(s): {:.0} words/s ({:.2}s)",
+                r.threads, r.words_per_sec, r.seconds
+            );
+        }
+    })?;
+    let table = result.table();
+    println!("{table}");
+    let json = serde_json::to_string_pretty(&result)
+        .map_err(|e| Error::Config(format!("cannot serialise results: {e}")))?;
+    huffvec::io::write_atomic(&a.out.join("bench.json"), |w| {
+        std::io::Write::write_all(w, json.as_bytes())
+    })?;
+    huffvec::io::write_atomic(&a.out.join("bench.md"), |w| {
+        std::io::Write::write_all(w, table.as_bytes())
+    })?;
+    eprintln!("wrote {}/bench.json and bench.md", a.out.display());
+    Ok(())
+}

@@ -1,0 +1,3 @@
+//! Reports built from many runs: thread-scaling benchmarks.
+
+pub mod bench;

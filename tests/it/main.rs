@@ -1,0 +1,5 @@
+//! One integration binary driving the real `huffvec` CLI in scratch directories.
+
+mod mitigation;
+mod train;
+mod util;

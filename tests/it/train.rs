@@ -1,0 +1,256 @@
+//! End-to-end training through the CLI.
+
+use std::collections::HashMap;
+
+use crate::util::{cosine, ok, read_text_vectors, sample_corpus, Dir};
+
+pub(crate) fn train_sample(d: &Dir, out: &str, extra: &[&str]) -> Vec<(String, Vec<f32>)> {
+    let corpus = sample_corpus();
+    let mut args = vec![
+        "train",
+        "--input",
+        corpus.to_str().expect("utf-8 path"),
+        "--output",
+        out,
+        "--dim",
+        "50",
+        "--epochs",
+        "3",
+        "--quiet",
+    ];
+    args.extend_from_slice(extra);
+    ok(&d.huffvec(&args));
+    read_text_vectors(&d.path(out))
+}
+
+/// Mean cosine of related pairs minus mean cosine of unrelated pairs.
+pub(crate) fn relatedness_margin(vecs: &[(String, Vec<f32>)]) -> f32 {
+    let m: HashMap<&str, &[f32]> = vecs
+        .iter()
+        .map(|(w, v)| (w.as_str(), v.as_slice()))
+        .collect();
+    let related = [
+        ("king", "queen"),
+        ("france", "paris"),
+        ("war", "army"),
+        ("one", "two"),
+        ("father", "son"),
+        ("music", "album"),
+    ];
+    let unrelated = [
+        ("king", "album"),
+        ("france", "son"),
+        ("war", "music"),
+        ("one", "queen"),
+        ("father", "paris"),
+        ("music", "army"),
+    ];
+    let mean = |pairs: &[(&str, &str)]| {
+        pairs.iter().map(|(a, b)| cosine(m[a], m[b])).sum::<f32>() / pairs.len() as f32
+    };
+    mean(&related) - mean(&unrelated)
+}
+
+#[test]
+fn skipgram_puts_related_words_closer_than_unrelated() {
+    let d = Dir::new();
+    let vecs = train_sample(&d, "sg.txt", &["--threads", "2"]);
+    let margin = relatedness_margin(&vecs);
+    assert!(margin > 0.15, "related-unrelated cosine margin {margin}");
+}
+
+#[test]
+fn cbow_puts_related_words_closer_than_unrelated() {
+    let d = Dir::new();
+    let vecs = train_sample(&d, "cbow.txt", &["--model", "cbow", "--threads", "2"]);
+    let margin = relatedness_margin(&vecs);
+    assert!(margin > 0.15, "related-unrelated cosine margin {margin}");
+}
+
+#[test]
+fn one_thread_with_a_seed_is_bit_reproducible() {
+    let d = Dir::new();
+    let corpus = sample_corpus();
+    let c = corpus.to_str().expect("utf-8 path");
+    let run = |out: &str, seed: &str| {
+        ok(&d.huffvec(&[
+            "train",
+            "-i",
+            c,
+            "-o",
+            out,
+            "--threads",
+            "1",
+            "--seed",
+            seed,
+            "--epochs",
+            "1",
+            "--dim",
+            "20",
+            "-q",
+        ]));
+        std::fs::read(d.path(out)).expect("vectors")
+    };
+    let a = run("a.txt", "7");
+    let b = run("b.txt", "7");
+    let c2 = run("c.txt", "8");
+    assert_eq!(a, b, "same seed, one thread: identical files");
+    assert_ne!(a, c2, "another seed gives other vectors");
+}
+
+#[test]
+fn binary_and_text_outputs_hold_the_same_vectors() {
+    let d = Dir::new();
+    let corpus = d.write(
+        "c.txt",
+        "the cat sat on the mat\nthe dog sat on the log\n"
+            .repeat(50)
+            .as_bytes(),
+    );
+    let c = corpus.to_str().expect("utf-8 path");
+    for (out, fmt) in [("v.txt", "text"), ("v.bin", "binary")] {
+        ok(&d.huffvec(&[
+            "train",
+            "-i",
+            c,
+            "-o",
+            out,
+            "--format",
+            fmt,
+            "--threads",
+            "1",
+            "--min-count",
+            "1",
+            "--dim",
+            "8",
+            "--epochs",
+            "1",
+            "-q",
+        ]));
+    }
+    let text = read_text_vectors(&d.path("v.txt"));
+    let bin = std::fs::read(d.path("v.bin")).expect("binary vectors");
+    let header_end = bin.iter().position(|b| *b == b'\n').expect("header") + 1;
+    assert_eq!(&bin[..header_end], format!("{} 8\n", text.len()).as_bytes());
+    let mut pos = header_end;
+    for (word, v) in &text {
+        let sp = pos + bin[pos..].iter().position(|b| *b == b' ').expect("space");
+        assert_eq!(&bin[pos..sp], word.as_bytes());
+        pos = sp + 1;
+        for x in v {
+            let got = f32::from_le_bytes(bin[pos..pos + 4].try_into().expect("4 bytes"));
+            assert_eq!(
+                got, *x,
+                "text is shortest round-trip, so values agree exactly"
+            );
+            pos += 4;
+        }
+        assert_eq!(bin[pos], b'\n');
+        pos += 1;
+    }
+    assert_eq!(pos, bin.len());
+}
+
+#[test]
+fn invalid_utf8_words_are_written_back_byte_for_byte() {
+    let d = Dir::new();
+    let corpus = d.write("c.txt", &b"caf\xe9 na\xefve caf\xe9 word\n".repeat(20));
+    ok(&d.huffvec(&[
+        "train",
+        "-i",
+        corpus.to_str().expect("path"),
+        "-o",
+        "v.txt",
+        "--min-count",
+        "1",
+        "--dim",
+        "4",
+        "--epochs",
+        "1",
+        "--threads",
+        "1",
+        "-q",
+        "--save-vocab",
+        "vocab.txt",
+    ]));
+    let out = std::fs::read(d.path("v.txt")).expect("vectors");
+    assert!(out.windows(5).any(|w| w == b"caf\xe9 "));
+    assert!(out.windows(6).any(|w| w == b"na\xefve "));
+    let vocab = std::fs::read(d.path("vocab.txt")).expect("vocab");
+    assert!(
+        vocab.starts_with(b"caf\xe9 40\n"),
+        "{:?}",
+        String::from_utf8_lossy(&vocab)
+    );
+}
+
+#[test]
+fn gensim_loads_the_binary_output() {
+    let probe = std::process::Command::new("python3")
+        .args(["-c", "import gensim"])
+        .output();
+    if !probe.is_ok_and(|o| o.status.success()) {
+        eprintln!("skipped: python3 with gensim is not available");
+        return;
+    }
+    let d = Dir::new();
+    let corpus = d.write(
+        "c.txt",
+        "alpha beta gamma delta\nbeta gamma alpha\n"
+            .repeat(30)
+            .as_bytes(),
+    );
+    ok(&d.huffvec(&[
+        "train",
+        "-i",
+        corpus.to_str().expect("path"),
+        "-o",
+        "v.bin",
+        "--format",
+        "binary",
+        "--min-count",
+        "1",
+        "--dim",
+        "12",
+        "--epochs",
+        "1",
+        "--threads",
+        "1",
+        "-q",
+    ]));
+    ok(&d.huffvec(&[
+        "train",
+        "-i",
+        corpus.to_str().expect("path"),
+        "-o",
+        "v.txt",
+        "--min-count",
+        "1",
+        "--dim",
+        "12",
+        "--epochs",
+        "1",
+        "--threads",
+        "1",
+        "-q",
+    ]));
+    let script = "import sys\nfrom gensim.models import KeyedVectors as K\n\
+        b = K.load_word2vec_format(sys.argv[1], binary=True)\n\
+        t = K.load_word2vec_format(sys.argv[2], binary=False)\n\
+        assert b.vector_size == 12 and len(b) == len(t) == 5, (b.vector_size, len(b))\n\
+        assert all((b[w] == t[w]).all() for w in t.index_to_key)\n\
+        print(' '.join(b.index_to_key))\n";
+    let out = std::process::Command::new("python3")
+        .args(["-c", script])
+        .arg(d.path("v.bin"))
+        .arg(d.path("v.txt"))
+        .output()
+        .expect("python3");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let words = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(words.trim(), "</s> alpha beta gamma delta");
+}
