@@ -10,16 +10,20 @@
 //!    [`loss::hs`] (the path walk; or [`loss::ns`], negative sampling) on the [`kernel`]
 //!    (shared matrices, SIMD), stepping by an [`optim`] rule and reporting to a
 //!    [`telemetry::Probe`].
-//! 6. [`io`]: write word2vec text or binary vectors atomically.
+//! 6. [`io`]: write word2vec text or binary vectors atomically (and read them back).
+//! 7. [`eval`]: judge vectors on analogy and similarity sets, broken down by word-frequency
+//!    [`bands`].
 //!
 //! Hyperparameters flow as one [`config::TrainConfig`]. All `unsafe` code lives in
 //! [`kernel`].
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod bands;
 pub mod config;
 pub mod corpus;
 pub mod error;
+pub mod eval;
 pub mod init;
 pub mod io;
 #[allow(unsafe_code)]

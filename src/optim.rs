@@ -35,6 +35,9 @@ pub const ADAGRAD_EPS: f32 = 1e-8;
 
 /// How gradients become steps; chosen once per worker, so each rule is monomorphised.
 pub trait StepRule {
+    /// True for plain SGD: the HS walk may then step two nodes at once with the fused
+    /// kernel step instead of calling [`StepRule::node_step`].
+    const PAIRED: bool = false;
     /// True when nodes with |f| >= MAX_EXP are skipped rather than clamped.
     fn skips_saturated(&self) -> bool;
     /// A walk of `inputs` (rows of `stride` floats) against one target begins.
@@ -74,6 +77,8 @@ pub trait StepRule {
 pub struct Sgd<const SKIP: bool>;
 
 impl<const SKIP: bool> StepRule for Sgd<SKIP> {
+    const PAIRED: bool = true;
+
     #[inline(always)]
     fn skips_saturated(&self) -> bool {
         SKIP

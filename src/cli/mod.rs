@@ -1,6 +1,7 @@
 //! Sub-commands and their options; options become a typed [`huffvec::TrainConfig`].
 
 mod bench;
+mod eval;
 mod progress;
 
 use std::path::PathBuf;
@@ -27,6 +28,12 @@ enum Command {
     Train(TrainArgs),
     /// Measure training throughput and thread scaling (medians of repeated runs).
     Bench(bench::BenchArgs),
+    /// Score vectors on analogy and word-similarity sets, overall and by frequency band.
+    Eval(eval::EvalArgs),
+    /// Show the nearest words to each WORD by cosine.
+    Neighbors(eval::NeighborsArgs),
+    /// Answer "A is to B as C is to ?" with ranked words.
+    Analogy(eval::AnalogyArgs),
 }
 
 /// Options of `huffvec train` (defaults are word2vec.c's).
@@ -204,6 +211,9 @@ pub fn run() -> Result<()> {
     match cli.command {
         Command::Train(args) => train(&args),
         Command::Bench(args) => bench::run(&args),
+        Command::Eval(args) => eval::eval(&args),
+        Command::Neighbors(args) => eval::neighbors(&args),
+        Command::Analogy(args) => eval::analogy(&args),
     }
 }
 

@@ -1,5 +1,5 @@
 //! The only `unsafe` code in huffvec: shared Hogwild matrices, aligned buffers, SIMD
-//! kernels and read-only memory maps.
+//! kernels, read-only memory maps and the batch matrix product used by evaluation.
 //!
 //! # The benign-race (Hogwild) model
 //!
@@ -23,10 +23,13 @@
 //! * Exclusive access (`&mut SharedMatrix`) is required to read rows as slices, which is how
 //!   vectors are written out after the worker threads have been joined.
 
+mod gemm;
 mod matrix;
 mod mmap;
 mod scalars;
 mod simd;
+
+pub use gemm::{matmul, matmul_transposed};
 
 pub use matrix::{AlignedBuf, SharedMatrix, ROW_ALIGN_FLOATS};
 pub use mmap::{map_file, unmap_advice_dont_need, Mapped};

@@ -18,6 +18,11 @@ pub trait Kernel: Copy + Send + Sync + 'static {
     fn hs_step(self, g: f32, v: &mut [f32], h: &[f32], err: &mut [f32]);
     /// `y = a * y`.
     fn scale(self, a: f32, y: &mut [f32]);
+    /// Two dot products sharing `h`: `(h . a, h . b)`.
+    fn dot2(self, h: &[f32], a: &[f32], b: &[f32]) -> (f32, f32);
+    /// Two fused HS node steps sharing input `h`: `err += ga * va + gb * vb` (old values),
+    /// then `va += ga * h`, `vb += gb * h`.
+    fn hs_step2(self, ga: f32, gb: f32, va: &mut [f32], vb: &mut [f32], h: &[f32], err: &mut [f32]);
 
     /// Copies `dst.len()` elements starting at `src` into `dst`.
     ///
@@ -95,6 +100,30 @@ impl Kernel for Scalar {
     fn scale(self, a: f32, y: &mut [f32]) {
         for y in y {
             *y *= a;
+        }
+    }
+
+    #[inline(always)]
+    fn dot2(self, h: &[f32], a: &[f32], b: &[f32]) -> (f32, f32) {
+        (self.dot(h, a), self.dot(h, b))
+    }
+
+    #[inline(always)]
+    fn hs_step2(
+        self,
+        ga: f32,
+        gb: f32,
+        va: &mut [f32],
+        vb: &mut [f32],
+        h: &[f32],
+        err: &mut [f32],
+    ) {
+        let n = va.len().min(vb.len()).min(h.len()).min(err.len());
+        for i in 0..n {
+            let (a, b) = (va[i], vb[i]);
+            err[i] = (err[i] + ga * a) + gb * b;
+            va[i] = a + ga * h[i];
+            vb[i] = b + gb * h[i];
         }
     }
 
@@ -244,6 +273,83 @@ mod avx {
 
     #[target_feature(enable = "avx2,fma")]
     #[inline]
+    unsafe fn dot2(h: &[f32], a: &[f32], b: &[f32]) -> (f32, f32) {
+        let n = h.len().min(a.len()).min(b.len());
+        let (ph, pa, pb) = (h.as_ptr(), a.as_ptr(), b.as_ptr());
+        let (mut a0, mut a1, mut b0, mut b1) = (
+            _mm256_setzero_ps(),
+            _mm256_setzero_ps(),
+            _mm256_setzero_ps(),
+            _mm256_setzero_ps(),
+        );
+        let mut i = 0;
+        // SAFETY: offsets < n, within all three slices.
+        while i + 16 <= n {
+            let h0 = _mm256_loadu_ps(ph.add(i));
+            let h1 = _mm256_loadu_ps(ph.add(i + 8));
+            a0 = _mm256_fmadd_ps(h0, _mm256_loadu_ps(pa.add(i)), a0);
+            b0 = _mm256_fmadd_ps(h0, _mm256_loadu_ps(pb.add(i)), b0);
+            a1 = _mm256_fmadd_ps(h1, _mm256_loadu_ps(pa.add(i + 8)), a1);
+            b1 = _mm256_fmadd_ps(h1, _mm256_loadu_ps(pb.add(i + 8)), b1);
+            i += 16;
+        }
+        if i + 8 <= n {
+            let h0 = _mm256_loadu_ps(ph.add(i));
+            a0 = _mm256_fmadd_ps(h0, _mm256_loadu_ps(pa.add(i)), a0);
+            b0 = _mm256_fmadd_ps(h0, _mm256_loadu_ps(pb.add(i)), b0);
+            i += 8;
+        }
+        let mut sa = hsum(_mm256_add_ps(a0, a1));
+        let mut sb = hsum(_mm256_add_ps(b0, b1));
+        while i < n {
+            sa += *ph.add(i) * *pa.add(i);
+            sb += *ph.add(i) * *pb.add(i);
+            i += 1;
+        }
+        (sa, sb)
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    unsafe fn hs_step2(
+        ga: f32,
+        gb: f32,
+        va: &mut [f32],
+        vb: &mut [f32],
+        h: &[f32],
+        err: &mut [f32],
+    ) {
+        let n = va.len().min(vb.len()).min(h.len()).min(err.len());
+        let (pa, pb, ph, pe) = (
+            va.as_mut_ptr(),
+            vb.as_mut_ptr(),
+            h.as_ptr(),
+            err.as_mut_ptr(),
+        );
+        let (vga, vgb) = (_mm256_set1_ps(ga), _mm256_set1_ps(gb));
+        let mut i = 0;
+        // SAFETY: offsets < n, within all four slices.
+        while i + 8 <= n {
+            let a = _mm256_loadu_ps(pa.add(i));
+            let b = _mm256_loadu_ps(pb.add(i));
+            let hv = _mm256_loadu_ps(ph.add(i));
+            let e = _mm256_fmadd_ps(vgb, b, _mm256_fmadd_ps(vga, a, _mm256_loadu_ps(pe.add(i))));
+            _mm256_storeu_ps(pe.add(i), e);
+            _mm256_storeu_ps(pa.add(i), _mm256_fmadd_ps(vga, hv, a));
+            _mm256_storeu_ps(pb.add(i), _mm256_fmadd_ps(vgb, hv, b));
+            i += 8;
+        }
+        while i < n {
+            let (a, b) = (*pa.add(i), *pb.add(i));
+            *pe.add(i) += ga * a + gb * b;
+            *pa.add(i) = a + ga * *ph.add(i);
+            *pb.add(i) = b + gb * *ph.add(i);
+            i += 1;
+        }
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
     unsafe fn load(dst: &mut [f32], src: *const f32) {
         let n = dst.len();
         let pd = dst.as_mut_ptr();
@@ -318,6 +424,26 @@ mod avx {
         #[inline(always)]
         fn scale(self, a: f32, y: &mut [f32]) {
             Scalar.scale(a, y)
+        }
+
+        #[inline(always)]
+        fn dot2(self, h: &[f32], a: &[f32], b: &[f32]) -> (f32, f32) {
+            // SAFETY: as in `dot`.
+            unsafe { dot2(h, a, b) }
+        }
+
+        #[inline(always)]
+        fn hs_step2(
+            self,
+            ga: f32,
+            gb: f32,
+            va: &mut [f32],
+            vb: &mut [f32],
+            h: &[f32],
+            err: &mut [f32],
+        ) {
+            // SAFETY: as in `dot`.
+            unsafe { hs_step2(ga, gb, va, vb, h, err) }
         }
 
         #[inline(always)]
@@ -415,6 +541,19 @@ mod tests {
             }
             assert_close(&v1, &v2);
             assert_close(&e1, &e2);
+
+            let (d1, d2) = k.dot2(&h, &a, &b);
+            assert!(
+                (d1 - Scalar.dot(&h, &a)).abs() < 1e-4 && (d2 - Scalar.dot(&h, &b)).abs() < 1e-4
+            );
+            let (mut pa, mut pb, mut pe) = (a.clone(), b.clone(), h.clone());
+            k.hs_step2(0.3, -0.2, &mut pa, &mut pb, &h, &mut pe);
+            let want_e: Vec<f32> = (0..n).map(|i| h[i] + 0.3 * a[i] - 0.2 * b[i]).collect();
+            let want_a: Vec<f32> = (0..n).map(|i| a[i] + 0.3 * h[i]).collect();
+            let want_b: Vec<f32> = (0..n).map(|i| b[i] - 0.2 * h[i]).collect();
+            assert_close(&pe, &want_e);
+            assert_close(&pa, &want_a);
+            assert_close(&pb, &want_b);
 
             let mut dst = vec![0.0; n];
             let mut shared = a.clone();

@@ -63,6 +63,8 @@ impl OutputLoss for HsLoss<'_> {
 pub struct NodeScratch {
     pub(super) v: AlignedBuf,
     pub(super) v_old: AlignedBuf,
+    v2: AlignedBuf,
+    v2_old: AlignedBuf,
     top: AlignedBuf,
     top_base: AlignedBuf,
     top_rows: usize,
@@ -75,6 +77,8 @@ impl NodeScratch {
         NodeScratch {
             v: AlignedBuf::zeros(stride),
             v_old: AlignedBuf::zeros(stride),
+            v2: AlignedBuf::zeros(stride),
+            v2_old: AlignedBuf::zeros(stride),
             top: AlignedBuf::zeros(top_rows * stride),
             top_base: AlignedBuf::zeros(top_rows * stride),
             top_rows,
@@ -99,7 +103,7 @@ impl NodeScratch {
 }
 
 /// Trains `path` (packed steps, root first) against the `inputs` rows (`stride` floats each)
-/// and adds each input's gradient into the matching row of `errs`.
+/// and adds each input's gradient into the matching row of `errs`, stepping by `rule`.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 pub fn train_path<K: Kernel, R: StepRule, P: Probe>(
@@ -114,6 +118,10 @@ pub fn train_path<K: Kernel, R: StepRule, P: Probe>(
     rule: &mut R,
     probe: &mut P,
 ) {
+    if !P::ENABLED && R::PAIRED {
+        train_path_pairs(k, path, inner, inputs, errs, alpha, sig, scratch, rule);
+        return;
+    }
     let stride = inner.stride();
     rule.begin_path(k, inputs, stride);
     let mut h_norm2 = [0f32; 64];
@@ -146,6 +154,129 @@ pub fn train_path<K: Kernel, R: StepRule, P: Probe>(
             inner.copy_row(k, node, v);
             v_old.copy_from_slice(v);
             if step_node(k, &ctx, v, inputs, errs, sig, rule, probe) {
+                inner.add_delta_to_row(k, node, v, v_old);
+            }
+        }
+    }
+}
+
+/// Label t = 1 - code of a packed path step.
+#[inline(always)]
+fn label_of(step: u32) -> f32 {
+    (1 - (step & 1)) as f32
+}
+
+/// Two distinct rows `a` and `b` of a row-major buffer, both mutable.
+#[inline(always)]
+fn two_rows(buf: &mut [f32], a: usize, b: usize, stride: usize) -> (&mut [f32], &mut [f32]) {
+    debug_assert_ne!(a, b);
+    if a < b {
+        let (lo, hi) = buf.split_at_mut(b * stride);
+        (&mut lo[a * stride..(a + 1) * stride], &mut hi[..stride])
+    } else {
+        let (lo, hi) = buf.split_at_mut(a * stride);
+        (&mut hi[..stride], &mut lo[b * stride..(b + 1) * stride])
+    }
+}
+
+/// The uninstrumented walk: two consecutive path nodes at a time, so their two dependency
+/// chains (dot, sigmoid, step, next input's dot) interleave and each input row is loaded
+/// once per pair. Each node still sees the inputs in order, so the arithmetic is the same
+/// as the one-node walk up to the order of additions into `errs`. Only for rules with
+/// [`StepRule::PAIRED`] (plain SGD), whose step is the fused kernel step.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn train_path_pairs<K: Kernel, R: StepRule>(
+    k: K,
+    path: &[u32],
+    inner: &SharedMatrix,
+    inputs: &[f32],
+    errs: &mut [f32],
+    alpha: f32,
+    sig: &SigmoidTable,
+    scratch: &mut NodeScratch,
+    rule: &mut R,
+) {
+    let skip = rule.skips_saturated();
+    let stride = inner.stride();
+    let NodeScratch {
+        v,
+        v_old,
+        v2,
+        v2_old,
+        top,
+        top_rows,
+        ..
+    } = scratch;
+    let top_rows = *top_rows;
+    let mut pairs = path.chunks_exact(2);
+    for pair in &mut pairs {
+        let (na, nb) = ((pair[0] >> 1) as usize, (pair[1] >> 1) as usize);
+        let (la, lb) = (label_of(pair[0]), label_of(pair[1]));
+        let (a_top, b_top) = (na < top_rows, nb < top_rows);
+        if !a_top {
+            inner.copy_row(k, na, v);
+            v_old.copy_from_slice(v);
+        }
+        if !b_top {
+            inner.copy_row(k, nb, v2);
+            v2_old.copy_from_slice(v2);
+        }
+        let (va, vb): (&mut [f32], &mut [f32]) = match (a_top, b_top) {
+            (true, true) => two_rows(top, na, nb, stride),
+            (true, false) => (&mut top[na * stride..(na + 1) * stride], &mut v2[..]),
+            (false, true) => (&mut v[..], &mut top[nb * stride..(nb + 1) * stride]),
+            (false, false) => (&mut v[..], &mut v2[..]),
+        };
+        let (mut changed_a, mut changed_b) = (false, false);
+        for (h, e) in inputs
+            .chunks_exact(stride)
+            .zip(errs.chunks_exact_mut(stride))
+        {
+            let (fa, fb) = k.dot2(h, va, vb);
+            let ok_a = !skip || (fa > -MAX_EXP && fa < MAX_EXP);
+            let ok_b = !skip || (fb > -MAX_EXP && fb < MAX_EXP);
+            if !(ok_a || ok_b) {
+                continue;
+            }
+            let ga = if ok_a {
+                (la - sig.sigmoid(fa)) * alpha
+            } else {
+                0.0
+            };
+            let gb = if ok_b {
+                (lb - sig.sigmoid(fb)) * alpha
+            } else {
+                0.0
+            };
+            changed_a |= ok_a;
+            changed_b |= ok_b;
+            k.hs_step2(ga, gb, va, vb, h, e);
+        }
+        if !a_top && changed_a {
+            inner.add_delta_to_row(k, na, v, v_old);
+        }
+        if !b_top && changed_b {
+            inner.add_delta_to_row(k, nb, v2, v2_old);
+        }
+    }
+    if let [last] = pairs.remainder() {
+        let node = (last >> 1) as usize;
+        let ctx = NodeCtx {
+            depth: path.len() - 1,
+            node,
+            label: label_of(*last),
+            alpha,
+            h_norm2: &[0.0; 64],
+        };
+        let mut probe = crate::telemetry::NoProbe;
+        if node < top_rows {
+            let row = &mut top[node * stride..(node + 1) * stride];
+            step_node(k, &ctx, row, inputs, errs, sig, rule, &mut probe);
+        } else {
+            inner.copy_row(k, node, v);
+            v_old.copy_from_slice(v);
+            if step_node(k, &ctx, v, inputs, errs, sig, rule, &mut probe) {
                 inner.add_delta_to_row(k, node, v, v_old);
             }
         }
@@ -327,6 +458,111 @@ mod tests {
         let mut v = vec![0.0; stride];
         inner.copy_row(Scalar, 0, &mut v);
         assert!((v[0] - (10.0 + g)).abs() < 1e-5);
+    }
+
+    /// A probe that records nothing but forces the instrumented one-node walk.
+    struct Enabled;
+    impl Probe for Enabled {
+        const ENABLED: bool = true;
+        fn begin_path(&mut self, _: u32, _: usize) {}
+        fn node(&mut self, _: usize, _: &NodeEvent) {}
+        fn end_input(&mut self, _: usize, _: u32, _: f32) {}
+    }
+
+    fn pair_walk_is_bit_identical_to_one_node_walk<K: Kernel, const SKIP: bool>(k: K) {
+        let (dim, nodes, n_in) = (37, 7, 5);
+        let mk = || {
+            let m = SharedMatrix::zeros(nodes, dim);
+            let s = m.stride();
+            for r in 0..nodes {
+                let row: Vec<f32> = (0..s)
+                    .map(|i| {
+                        if i < dim {
+                            ((r * 31 + i) as f32 * 0.71).sin() * 0.3
+                        } else {
+                            0.0
+                        }
+                    })
+                    .collect();
+                m.add_to_row(k, r, &row);
+            }
+            m
+        };
+        let s = mk().stride();
+        let inputs: Vec<f32> = (0..n_in * s)
+            .map(|i| {
+                if i % s < dim {
+                    // Clamping is only exercised by scores beyond the table: large inputs.
+                    (i as f32 * 0.37).cos() * if SKIP { 0.5 } else { 5.0 }
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        let sig = SigmoidTable::new();
+        for (path, top_rows) in [
+            (vec![0u32, 3, 5, 9, 12], 0),
+            (vec![1u32, 4, 7, 11, 13, 2], 3),
+            (vec![6u32], 8),
+        ] {
+            let (a, b) = (mk(), mk());
+            let (mut ea, mut eb) = (vec![0.0; n_in * s], vec![0.0; n_in * s]);
+            let mut sa = NodeScratch::new(s, top_rows);
+            let mut sb = NodeScratch::new(s, top_rows);
+            sa.sync_top(k, &a);
+            sb.sync_top(k, &b);
+            train_path(
+                k,
+                &path,
+                &a,
+                &inputs,
+                &mut ea,
+                0.05,
+                &sig,
+                &mut sa,
+                &mut Sgd::<SKIP>,
+                &mut NoProbe,
+            );
+            train_path(
+                k,
+                &path,
+                &b,
+                &inputs,
+                &mut eb,
+                0.05,
+                &sig,
+                &mut sb,
+                &mut Sgd::<SKIP>,
+                &mut Enabled,
+            );
+            sa.sync_top(k, &a);
+            sb.sync_top(k, &b);
+            assert_eq!(ea, eb);
+            let (mut ra, mut rb) = (vec![0.0; s], vec![0.0; s]);
+            for r in 0..nodes {
+                a.copy_row(k, r, &mut ra);
+                b.copy_row(k, r, &mut rb);
+                assert_eq!(ra, rb, "node {r}");
+            }
+        }
+    }
+
+    #[test]
+    fn pair_walk_matches_one_node_walk_scalar() {
+        pair_walk_is_bit_identical_to_one_node_walk::<_, true>(Scalar);
+        pair_walk_is_bit_identical_to_one_node_walk::<_, false>(Scalar);
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn pair_walk_matches_one_node_walk_avx2() {
+        match crate::kernel::Avx2Fma::detect() {
+            Some(k) => {
+                pair_walk_is_bit_identical_to_one_node_walk::<_, true>(k);
+                pair_walk_is_bit_identical_to_one_node_walk::<_, false>(k);
+            }
+            None => eprintln!("skipped: this CPU lacks AVX2/FMA"),
+        }
     }
 
     #[test]

@@ -1,5 +1,7 @@
-//! One integration binary driving the real `huffvec` CLI in scratch directories.
+//! The integration tests: one binary driving the real `huffvec` CLI in scratch directories,
+//! one module per feature.
 
+mod eval;
 mod mitigation;
 mod train;
 mod util;

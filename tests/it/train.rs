@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use crate::util::{cosine, ok, read_text_vectors, sample_corpus, Dir};
+use crate::util::{cosine, read_text_vectors, sample_corpus, Dir};
 
 pub(crate) fn train_sample(d: &Dir, out: &str, extra: &[&str]) -> Vec<(String, Vec<f32>)> {
     let corpus = sample_corpus();
@@ -19,8 +19,8 @@ pub(crate) fn train_sample(d: &Dir, out: &str, extra: &[&str]) -> Vec<(String, V
         "--quiet",
     ];
     args.extend_from_slice(extra);
-    ok(&d.huffvec(&args));
-    read_text_vectors(&d.path(out))
+    d.huffvec(&args).ok();
+    read_text_vectors(&d.path().join(out))
 }
 
 /// Mean cosine of related pairs minus mean cosine of unrelated pairs.
@@ -73,7 +73,7 @@ fn one_thread_with_a_seed_is_bit_reproducible() {
     let corpus = sample_corpus();
     let c = corpus.to_str().expect("utf-8 path");
     let run = |out: &str, seed: &str| {
-        ok(&d.huffvec(&[
+        d.huffvec(&[
             "train",
             "-i",
             c,
@@ -88,8 +88,9 @@ fn one_thread_with_a_seed_is_bit_reproducible() {
             "--dim",
             "20",
             "-q",
-        ]));
-        std::fs::read(d.path(out)).expect("vectors")
+        ])
+        .ok();
+        std::fs::read(d.path().join(out)).expect("vectors")
     };
     let a = run("a.txt", "7");
     let b = run("b.txt", "7");
@@ -109,7 +110,7 @@ fn binary_and_text_outputs_hold_the_same_vectors() {
     );
     let c = corpus.to_str().expect("utf-8 path");
     for (out, fmt) in [("v.txt", "text"), ("v.bin", "binary")] {
-        ok(&d.huffvec(&[
+        d.huffvec(&[
             "train",
             "-i",
             c,
@@ -126,10 +127,11 @@ fn binary_and_text_outputs_hold_the_same_vectors() {
             "--epochs",
             "1",
             "-q",
-        ]));
+        ])
+        .ok();
     }
-    let text = read_text_vectors(&d.path("v.txt"));
-    let bin = std::fs::read(d.path("v.bin")).expect("binary vectors");
+    let text = read_text_vectors(&d.path().join("v.txt"));
+    let bin = std::fs::read(d.path().join("v.bin")).expect("binary vectors");
     let header_end = bin.iter().position(|b| *b == b'\n').expect("header") + 1;
     assert_eq!(&bin[..header_end], format!("{} 8\n", text.len()).as_bytes());
     let mut pos = header_end;
@@ -154,8 +156,8 @@ fn binary_and_text_outputs_hold_the_same_vectors() {
 #[test]
 fn invalid_utf8_words_are_written_back_byte_for_byte() {
     let d = Dir::new();
-    let corpus = d.write("c.txt", &b"caf\xe9 na\xefve caf\xe9 word\n".repeat(20));
-    ok(&d.huffvec(&[
+    let corpus = d.write("c.txt", b"caf\xe9 na\xefve caf\xe9 word\n".repeat(20));
+    d.huffvec(&[
         "train",
         "-i",
         corpus.to_str().expect("path"),
@@ -172,11 +174,12 @@ fn invalid_utf8_words_are_written_back_byte_for_byte() {
         "-q",
         "--save-vocab",
         "vocab.txt",
-    ]));
-    let out = std::fs::read(d.path("v.txt")).expect("vectors");
+    ])
+    .ok();
+    let out = std::fs::read(d.path().join("v.txt")).expect("vectors");
     assert!(out.windows(5).any(|w| w == b"caf\xe9 "));
     assert!(out.windows(6).any(|w| w == b"na\xefve "));
-    let vocab = std::fs::read(d.path("vocab.txt")).expect("vocab");
+    let vocab = std::fs::read(d.path().join("vocab.txt")).expect("vocab");
     assert!(
         vocab.starts_with(b"caf\xe9 40\n"),
         "{:?}",
@@ -200,7 +203,7 @@ fn gensim_loads_the_binary_output() {
             .repeat(30)
             .as_bytes(),
     );
-    ok(&d.huffvec(&[
+    d.huffvec(&[
         "train",
         "-i",
         corpus.to_str().expect("path"),
@@ -217,8 +220,9 @@ fn gensim_loads_the_binary_output() {
         "--threads",
         "1",
         "-q",
-    ]));
-    ok(&d.huffvec(&[
+    ])
+    .ok();
+    d.huffvec(&[
         "train",
         "-i",
         corpus.to_str().expect("path"),
@@ -233,7 +237,8 @@ fn gensim_loads_the_binary_output() {
         "--threads",
         "1",
         "-q",
-    ]));
+    ])
+    .ok();
     let script = "import sys\nfrom gensim.models import KeyedVectors as K\n\
         b = K.load_word2vec_format(sys.argv[1], binary=True)\n\
         t = K.load_word2vec_format(sys.argv[2], binary=False)\n\
@@ -242,8 +247,8 @@ fn gensim_loads_the_binary_output() {
         print(' '.join(b.index_to_key))\n";
     let out = std::process::Command::new("python3")
         .args(["-c", script])
-        .arg(d.path("v.bin"))
-        .arg(d.path("v.txt"))
+        .arg(d.path().join("v.bin"))
+        .arg(d.path().join("v.txt"))
         .output()
         .expect("python3");
     assert!(

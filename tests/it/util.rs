@@ -1,49 +1,95 @@
 //! Scratch directories and a runner for the built `huffvec` binary.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
-/// A scratch directory removed when dropped, with its own encoded-corpus cache.
+/// A temporary working directory, removed when dropped.
 pub struct Dir {
     tmp: tempfile::TempDir,
 }
 
+/// What a finished `huffvec` run printed and how it exited.
+pub struct Run {
+    /// Exit code (`None` if killed by a signal).
+    pub code: Option<i32>,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+}
+
 impl Dir {
-    /// A fresh directory.
-    pub fn new() -> Self {
+    /// A fresh empty directory.
+    pub fn new() -> Dir {
         Dir {
-            tmp: tempfile::tempdir().expect("temp dir"),
+            tmp: tempfile::Builder::new()
+                .prefix("huffvec-it-")
+                .tempdir()
+                .expect("create a temporary directory"),
         }
     }
 
-    /// Path of `name` inside the directory.
-    pub fn path(&self, name: &str) -> PathBuf {
-        self.tmp.path().join(name)
+    /// The directory's path.
+    pub fn path(&self) -> &Path {
+        self.tmp.path()
     }
 
-    /// Writes `name` and returns its path.
-    pub fn write(&self, name: &str, bytes: &[u8]) -> PathBuf {
-        let p = self.path(name);
-        std::fs::write(&p, bytes).expect("write");
+    /// Writes `bytes` to `name` inside the directory and returns its path.
+    pub fn write(&self, name: &str, bytes: impl AsRef<[u8]>) -> PathBuf {
+        let p = self.path().join(name);
+        std::fs::write(&p, bytes).expect("write a test file");
         p
     }
 
-    /// Runs `huffvec ARGS` with this directory as working directory and cache.
-    pub fn huffvec(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_huffvec"))
+    /// Runs `huffvec ARGS` with the directory as working directory.
+    pub fn huffvec<S: AsRef<std::ffi::OsStr>>(&self, args: &[S]) -> Run {
+        let out = Command::new(env!("CARGO_BIN_EXE_huffvec"))
             .args(args)
-            .current_dir(self.tmp.path())
-            .env("HUFFVEC_CACHE", self.path("cache"))
+            .current_dir(self.path())
+            .env("HUFFVEC_CACHE", self.path().join(".cache"))
             .output()
-            .expect("run huffvec")
+            .expect("run the huffvec binary");
+        Run {
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
     }
 }
 
-/// Panics with stderr unless the command succeeded.
-pub fn ok(out: &Output) -> String {
-    let err = String::from_utf8_lossy(&out.stderr).to_string();
-    assert!(out.status.success(), "huffvec failed: {err}");
-    err
+impl Run {
+    /// Asserts the run succeeded and returns it.
+    #[track_caller]
+    pub fn ok(self) -> Run {
+        assert_eq!(
+            self.code,
+            Some(0),
+            "huffvec failed; stderr:\n{}",
+            self.stderr
+        );
+        self
+    }
+
+    /// Asserts the run failed with exit code 1 and a one-line `huffvec: error:` message
+    /// (no panic), and returns that line.
+    #[track_caller]
+    pub fn error_line(self) -> String {
+        assert_eq!(
+            self.code,
+            Some(1),
+            "expected exit code 1; stderr:\n{}",
+            self.stderr
+        );
+        let lines: Vec<&str> = self.stderr.lines().collect();
+        assert_eq!(
+            lines.len(),
+            1,
+            "expected one line on stderr, got:\n{}",
+            self.stderr
+        );
+        assert!(lines[0].starts_with("huffvec: error: "), "{}", lines[0]);
+        lines[0].to_string()
+    }
 }
 
 /// A small but real corpus: the bundled Wikipedia sample.

@@ -1,0 +1,70 @@
+//! Corpus pipeline: counting, encoding, and the Huffman build of a 1M-word vocabulary.
+
+use std::path::Path;
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use huffvec::corpus::encode::{IdCorpus, VocabSettings};
+use huffvec::corpus::Corpus;
+use huffvec::tree::huffman;
+use huffvec::vocab::Counts;
+
+/// The benchmark corpus when ../shared is present, else the bundled sample.
+fn corpus_path() -> std::path::PathBuf {
+    let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/corpora/gcide.txt");
+    if shared.is_file() {
+        shared
+    } else {
+        eprintln!("note: ../shared not found, benchmarking the bundled sample corpus");
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("data/wiki-sample.txt")
+    }
+}
+
+fn pipeline(c: &mut Criterion) {
+    let path = corpus_path();
+    let corpus = Corpus::open(&path).expect("corpus");
+    let bytes = corpus.bytes().len() as u64;
+    let threads = huffvec::config::default_threads();
+    let mut g = c.benchmark_group("pipeline");
+    g.sample_size(10);
+    g.throughput(Throughput::Bytes(bytes));
+    g.bench_function("count", |b| {
+        b.iter(|| {
+            let mut counts = Counts::default();
+            counts.add_text(corpus.bytes(), threads);
+            counts.types()
+        })
+    });
+    let dir = tempfile::tempdir().expect("temp dir");
+    let settings = VocabSettings {
+        min_count: 5,
+        max_vocab: None,
+    };
+    g.bench_function("count_and_encode", |b| {
+        b.iter(|| {
+            let cache = dir.path().join(format!("c{}", rand_suffix()));
+            let (ids, _) =
+                IdCorpus::prepare(&corpus, settings, &cache, threads, &|_, _| {}).expect("encode");
+            ids.ids().len()
+        })
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("tree");
+    g.sample_size(10);
+    // Zipf-like counts over a million words, already sorted descending.
+    let counts: Vec<u64> = (1..=1_000_000u64).map(|r| 50_000_000 / r + 1).collect();
+    g.throughput(Throughput::Elements(counts.len() as u64));
+    g.bench_function("huffman_1m_words", |b| {
+        b.iter(|| huffman::build(&counts).n_inner())
+    });
+    g.finish();
+}
+
+fn rand_suffix() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    N.fetch_add(1, Ordering::Relaxed)
+}
+
+criterion_group!(benches, pipeline);
+criterion_main!(benches);
