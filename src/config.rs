@@ -27,6 +27,66 @@ pub enum OutputFormat {
     Binary,
 }
 
+/// The output side: how a target word is scored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Loss {
+    /// Hierarchical softmax: walk the target's tree path (word2vec.c `-hs 1`).
+    Hs,
+    /// Negative sampling: the target plus `negative` words drawn from unigram^0.75
+    /// (word2vec.c `-hs 0 -negative K`), the sampled baseline.
+    Ns,
+}
+
+/// Shape of the hierarchical-softmax tree.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum TreeShape {
+    /// Huffman code by count (word2vec.c): frequent words shallow, rare words deep.
+    Huffman,
+    /// Balanced tree of depth ceil(log2 V) over the words in frequency order.
+    Balanced,
+    /// Balanced tree over the words in a random order drawn from `--seed`.
+    Random,
+}
+
+/// What happens to a node whose score f is outside the sigmoid table (|f| >= 6).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum SaturationPolicy {
+    /// Skip the update (word2vec.c hierarchical softmax), even when confidently wrong.
+    Skip,
+    /// Clamp f to the table edge and keep the gradient (word2vec.c negative sampling,
+    /// fastText).
+    Clamp,
+}
+
+/// Step rule for both parameter matrices.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Optimizer {
+    /// Plain SGD with the linearly decaying learning rate (word2vec.c).
+    Sgd,
+    /// Row-wise AdaGrad: one accumulator of mean squared gradients per matrix row; the
+    /// decaying learning rate is divided by its square root.
+    Adagrad,
+}
+
+/// How the input and inner-node (output) matrices start.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Init {
+    /// Inputs uniform in [-0.5, 0.5)/dim, output rows zero (word2vec.c).
+    Word2vec,
+    /// Both matrices uniform in [-a, a), a = sqrt(6 / (dim + 1)) (Glorot, each row a unit
+    /// with dim inputs and one output).
+    Xavier,
+    /// Both matrices normal with standard deviation sqrt(2 / dim) (He, fan-in = dim).
+    He,
+    /// Inputs zero, output rows uniform in [-0.5, 0.5)/dim: word2vec.c mirrored, so the
+    /// first steps reach the inputs through random output rows.
+    ZeroOut,
+}
 /// Default number of top inner nodes each thread replicates.
 pub const DEFAULT_REPLICATE_TOP: usize = 64;
 /// Default words between publishing the replicated nodes.
@@ -68,6 +128,24 @@ pub struct TrainConfig {
     pub save_vocab: Option<PathBuf>,
     /// Directory of encoded-corpus caches.
     pub cache_dir: PathBuf,
+    /// Hierarchical softmax or negative sampling.
+    pub loss: Loss,
+    /// Negative samples per target (0 with `Loss::Hs`, at least 1 with `Loss::Ns`).
+    pub negative: usize,
+    /// Shape of the HS tree.
+    pub tree: TreeShape,
+    /// Saturated nodes: skip or clamp.
+    pub saturation: SaturationPolicy,
+    /// K in the depth weight 1 + K * depth / max_depth of each inner node's step (0 = off).
+    pub lr_depth_scale: f32,
+    /// SGD or row-wise AdaGrad.
+    pub optimizer: Optimizer,
+    /// Largest norm of an input vector's step (None = no clipping).
+    pub clip_grad: Option<f32>,
+    /// Weight decay L: a touched row shrinks by (1 - alpha * L) at each step (0 = off).
+    pub l2: f32,
+    /// Initialisation of both matrices.
+    pub init: Init,
     /// With several threads, each keeps private copies of this many most visited inner
     /// nodes and publishes their change every `replicate_every` words (0 = plain Hogwild).
     pub replicate_top: usize,
@@ -94,6 +172,15 @@ impl TrainConfig {
             seed: 1,
             save_vocab: None,
             cache_dir: default_cache_dir(),
+            loss: Loss::Hs,
+            negative: 0,
+            tree: TreeShape::Huffman,
+            saturation: SaturationPolicy::Skip,
+            lr_depth_scale: 0.0,
+            optimizer: Optimizer::Sgd,
+            clip_grad: None,
+            l2: 0.0,
+            init: Init::Word2vec,
             replicate_top: DEFAULT_REPLICATE_TOP,
             replicate_every: DEFAULT_REPLICATE_EVERY,
         }
@@ -132,9 +219,73 @@ impl TrainConfig {
                 self.threads
             ));
         }
+        self.validate_mitigations()
+    }
+
+    /// Checks the loss and step-rule options and refuses combinations that mean nothing.
+    fn validate_mitigations(&self) -> Result<()> {
+        let bad = |m: String| Err(Error::Config(m));
+        match self.loss {
+            Loss::Hs if self.negative != 0 => {
+                return bad(format!(
+                    "--negative {} needs --loss ns: hierarchical softmax draws no negatives",
+                    self.negative
+                ))
+            }
+            Loss::Ns if self.negative == 0 || self.negative > 1000 => {
+                return bad(format!(
+                    "--loss ns needs --negative in 1..=1000, got {}",
+                    self.negative
+                ))
+            }
+            _ => {}
+        }
+        if self.loss == Loss::Ns && self.tree != TreeShape::Huffman {
+            return bad("--tree shapes the hierarchical-softmax tree; it needs --loss hs".into());
+        }
+        if self.loss == Loss::Ns && self.lr_depth_scale != 0.0 {
+            return bad("--lr-depth-scale scales tree nodes by depth; it needs --loss hs".into());
+        }
+        if !(self.lr_depth_scale > -1.0 && self.lr_depth_scale <= 1000.0) {
+            return bad(format!(
+                "--lr-depth-scale must be in (-1, 1000] so every node keeps a positive step, got {}",
+                self.lr_depth_scale
+            ));
+        }
+        if let Some(c) = self.clip_grad {
+            if !(c > 0.0 && c.is_finite()) {
+                return bad(format!("--clip-grad must be > 0, got {c}"));
+            }
+        }
+        if !(self.l2 >= 0.0 && self.l2 * self.alpha < 1.0) {
+            return bad(format!(
+                "--l2 must be >= 0 with l2 * alpha < 1 (a decay factor in (0, 1]), got {}",
+                self.l2
+            ));
+        }
         Ok(())
     }
+
+    /// True when every step-rule option is word2vec.c's for the chosen loss, so the
+    /// trainer can run its plain SGD loop.
+    pub fn is_plain_sgd(&self) -> bool {
+        self.lr_depth_scale == 0.0
+            && self.optimizer == Optimizer::Sgd
+            && self.clip_grad.is_none()
+            && self.l2 == 0.0
+    }
 }
+
+/// The saturation policy word2vec.c uses with `loss`: skip for HS, clamp for NS.
+pub fn default_saturation(loss: Loss) -> SaturationPolicy {
+    match loss {
+        Loss::Hs => SaturationPolicy::Skip,
+        Loss::Ns => SaturationPolicy::Clamp,
+    }
+}
+
+/// word2vec.c's number of negative samples (`-negative 5`).
+pub const DEFAULT_NEGATIVE: usize = 5;
 
 /// word2vec.c's starting learning rate for `model`.
 pub fn default_alpha(model: Model) -> f32 {
@@ -174,6 +325,49 @@ mod tests {
         assert_eq!((c.dim, c.window, c.min_count, c.epochs), (100, 5, 5, 5));
         assert_eq!(c.alpha, 0.05);
         assert!(c.validate().is_ok());
+        assert_eq!(
+            (
+                c.loss,
+                c.negative,
+                c.tree,
+                c.saturation,
+                c.optimizer,
+                c.init
+            ),
+            (
+                Loss::Hs,
+                0,
+                TreeShape::Huffman,
+                SaturationPolicy::Skip,
+                Optimizer::Sgd,
+                Init::Word2vec
+            )
+        );
+        assert!(c.is_plain_sgd());
+    }
+
+    #[test]
+    fn every_mitigation_alone_is_accepted() {
+        let base = TrainConfig::new("a".into(), "b".into(), Model::Skipgram);
+        let cases: Vec<fn(&mut TrainConfig)> = vec![
+            |c| c.tree = TreeShape::Random,
+            |c| c.saturation = SaturationPolicy::Clamp,
+            |c| c.lr_depth_scale = 2.0,
+            |c| c.lr_depth_scale = -0.5,
+            |c| c.optimizer = Optimizer::Adagrad,
+            |c| c.clip_grad = Some(0.1),
+            |c| c.l2 = 1e-4,
+            |c| c.init = Init::He,
+            |c| {
+                c.loss = Loss::Ns;
+                c.negative = 5;
+            },
+        ];
+        for f in cases {
+            let mut c = base.clone();
+            f(&mut c);
+            assert!(c.validate().is_ok(), "{c:?}");
+        }
     }
 
     #[test]
@@ -188,6 +382,28 @@ mod tests {
             |c| c.alpha = f32::NAN,
             |c| c.epochs = 0,
             |c| c.threads = 0,
+            |c| c.negative = 5,
+            |c| {
+                c.loss = Loss::Ns;
+                c.negative = 0;
+            },
+            |c| {
+                c.loss = Loss::Ns;
+                c.negative = 5;
+                c.tree = TreeShape::Balanced;
+            },
+            |c| {
+                c.loss = Loss::Ns;
+                c.negative = 5;
+                c.lr_depth_scale = 1.0;
+            },
+            |c| c.lr_depth_scale = -1.0,
+            |c| c.lr_depth_scale = f32::NAN,
+            |c| c.clip_grad = Some(0.0),
+            |c| c.clip_grad = Some(f32::INFINITY),
+            |c| c.l2 = -0.1,
+            |c| c.l2 = 40.0, // alpha 0.025 * 40 = 1: the decay would zero every row
+            |c| c.l2 = f32::NAN,
         ];
         for f in cases {
             let mut c = base.clone();

@@ -4,9 +4,11 @@
 //! 1. [`corpus`]: memory-map the text, tokenize bytes on ASCII whitespace (`\n` = `</s>`).
 //! 2. [`vocab`]: count words in parallel, apply min-count / max-vocab, sort by count.
 //! 3. [`corpus::encode`]: encode the text once into a cache of `u32` ids that training maps.
-//! 4. [`tree`]: build the Huffman tree; each word's path of inner nodes, root first.
+//! 4. [`tree`]: build the Huffman tree (or a [`tree::shapes`] variant); each word's path of
+//!    inner nodes, root first. [`init`] fills the matrices.
 //! 5. [`train`]: Hogwild worker threads run [`model`] (skip-gram / CBOW pairing) and
-//!    [`loss::hs`] (the path walk) on the [`kernel`] (shared matrices, SIMD), reporting to a
+//!    [`loss::hs`] (the path walk; or [`loss::ns`], negative sampling) on the [`kernel`]
+//!    (shared matrices, SIMD), stepping by an [`optim`] rule and reporting to a
 //!    [`telemetry::Probe`].
 //! 6. [`io`]: write word2vec text or binary vectors atomically (and read them back).
 //! 7. [`eval`]: judge vectors on analogy and similarity sets, broken down by word-frequency
@@ -22,11 +24,13 @@ pub mod config;
 pub mod corpus;
 pub mod error;
 pub mod eval;
+pub mod init;
 pub mod io;
 #[allow(unsafe_code)]
 pub mod kernel;
 pub mod loss;
 pub mod model;
+pub mod optim;
 pub mod report;
 pub mod sampler;
 pub mod telemetry;

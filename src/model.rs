@@ -4,11 +4,16 @@
 //! Skip-gram (word2vec.c): every context word's *input* vector is trained along the
 //! *centre* word's path. CBOW: the mean of the context input vectors is trained along the
 //! centre word's path, and the full (undivided) gradient is added to every context row.
+//!
+//! The same pairing serves both losses ([`OutputLoss`]: the HS path or negative sampling);
+//! the [`StepRule`] applies each input row's accumulated step.
 
 use crate::config::Model;
 use crate::kernel::{AlignedBuf, Kernel, SharedMatrix};
-use crate::loss::hs::{self, NodeScratch};
-use crate::loss::SigmoidTable;
+use crate::loss::hs::NodeScratch;
+use crate::loss::ns::UnigramTable;
+use crate::loss::{OutputLoss, SigmoidTable};
+use crate::optim::{StepRule, StepSettings};
 use crate::sampler::Rng;
 use crate::telemetry::Probe;
 use crate::tree::Tree;
@@ -17,7 +22,8 @@ use crate::tree::Tree;
 pub struct Shared<'a> {
     /// Input vectors (word2vec.c `syn0`).
     pub input: &'a SharedMatrix,
-    /// Inner-node vectors (word2vec.c `syn1`).
+    /// Output-side vectors: inner nodes for HS (word2vec.c `syn1`), output words for NS
+    /// (`syn1neg`).
     pub inner: &'a SharedMatrix,
     /// The output tree.
     pub tree: &'a Tree,
@@ -27,6 +33,12 @@ pub struct Shared<'a> {
     pub model: Model,
     /// Maximum window radius.
     pub window: usize,
+    /// Step-rule settings (SGD unless a mitigation is on).
+    pub steps: &'a StepSettings,
+    /// The sampling table when the loss is negative sampling, `None` for HS.
+    pub negatives: Option<&'a UnigramTable>,
+    /// Negative draws per input (NS only).
+    pub negative: usize,
 }
 
 /// Per-thread buffers, allocated once.
@@ -63,11 +75,15 @@ impl Scratch {
     }
 }
 
-/// Trains every centre position of `sentence` (already subsampled).
+/// Trains every centre position of `sentence` (already subsampled) with `loss`, stepping
+/// the inputs by `rule`.
+#[allow(clippy::too_many_arguments)]
 #[inline(always)]
-pub fn train_sentence<K: Kernel, P: Probe>(
+pub fn train_sentence<K: Kernel, L: OutputLoss, R: StepRule, P: Probe>(
     k: K,
     sh: &Shared,
+    loss: &L,
+    rule: &mut R,
     sentence: &[u32],
     alpha: f32,
     rng: &mut Rng,
@@ -87,7 +103,6 @@ pub fn train_sentence<K: Kernel, P: Probe>(
             continue;
         }
         let target = sentence[pos];
-        let path = sh.tree.path(target as usize);
         match sh.model {
             Model::Skipgram => {
                 for (j, &c) in s.ctx_ids.iter().enumerate() {
@@ -96,14 +111,14 @@ pub fn train_sentence<K: Kernel, P: Probe>(
                 }
                 s.errs[..n * stride].fill(0.0);
                 probe.begin_path(target, n);
-                hs::train_path(
+                loss.train(
                     k,
-                    path,
-                    sh.inner,
+                    target,
                     &s.inputs[..n * stride],
                     &mut s.errs[..n * stride],
                     alpha,
-                    sh.sig,
+                    rule,
+                    rng,
                     &mut s.node,
                     probe,
                 );
@@ -112,7 +127,7 @@ pub fn train_sentence<K: Kernel, P: Probe>(
                     if P::ENABLED {
                         probe.end_input(j, c, k.dot(e, e));
                     }
-                    sh.input.add_to_row(k, c as usize, e);
+                    rule.input_step(k, sh.input, c as usize, e, alpha);
                 }
             }
             Model::Cbow => {
@@ -127,12 +142,12 @@ pub fn train_sentence<K: Kernel, P: Probe>(
                 let e = &mut s.errs[..stride];
                 e.fill(0.0);
                 probe.begin_path(target, 1);
-                hs::train_path(k, path, sh.inner, h, e, alpha, sh.sig, &mut s.node, probe);
+                loss.train(k, target, h, e, alpha, rule, rng, &mut s.node, probe);
                 if P::ENABLED {
                     probe.end_input(0, u32::MAX, k.dot(e, e));
                 }
                 for &c in &s.ctx_ids {
-                    sh.input.add_to_row(k, c as usize, e);
+                    rule.input_step(k, sh.input, c as usize, e, alpha);
                 }
             }
         }

@@ -8,7 +8,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use huffvec::config::{self, Model, OutputFormat, TrainConfig};
+use huffvec::config::{
+    self, Init, Loss, Model, Optimizer, OutputFormat, SaturationPolicy, TrainConfig, TreeShape,
+};
 use huffvec::io::OutputSlot;
 use huffvec::{Error, Result};
 
@@ -93,6 +95,53 @@ pub struct TrainArgs {
     /// No progress bar or notes
     #[arg(long, short = 'q')]
     quiet: bool,
+    /// Output side: hierarchical softmax, or negative sampling (the sampled baseline)
+    #[arg(long, value_enum, default_value_t = Loss::Hs, help_heading = "Loss and mitigations")]
+    loss: Loss,
+    /// Negative samples per target, unigram^0.75 table [default: 5 with --loss ns; only
+    /// with --loss ns]
+    #[arg(long, help_heading = "Loss and mitigations")]
+    negative: Option<usize>,
+    /// Shape of the hierarchical-softmax tree (depth histogram printed at start)
+    #[arg(long, value_enum, default_value_t = TreeShape::Huffman, help_heading = "Loss and mitigations")]
+    tree: TreeShape,
+    /// Nodes whose score |h.v| reaches 6 (the sigmoid table's edge) [default: skip with
+    /// --loss hs, clamp with --loss ns, as word2vec.c]
+    #[arg(long, value_enum, help_heading = "Loss and mitigations")]
+    saturation: Option<SaturationPolicy>,
+    /// K: weight each inner node's step (and its share of the input's step) by
+    /// 1 + K*depth/max_depth, root = depth 0; 0 = off, K > -1
+    #[arg(
+        long,
+        allow_negative_numbers = true,
+        default_value_t = 0.0,
+        help_heading = "Loss and mitigations"
+    )]
+    lr_depth_scale: f32,
+    /// Step rule for both matrices
+    #[arg(long, value_enum, default_value_t = Optimizer::Sgd, help_heading = "Loss and mitigations")]
+    optimizer: Optimizer,
+    /// Rescale each input vector's step (one prediction's accumulated update) to at most
+    /// this norm [default: no clipping]
+    #[arg(
+        long,
+        allow_negative_numbers = true,
+        value_name = "C",
+        help_heading = "Loss and mitigations"
+    )]
+    clip_grad: Option<f32>,
+    /// Weight decay L: every row that takes a step first shrinks by (1 - alpha*L)
+    #[arg(
+        long,
+        allow_negative_numbers = true,
+        value_name = "L",
+        default_value_t = 0.0,
+        help_heading = "Loss and mitigations"
+    )]
+    l2: f32,
+    /// Initialisation of the input and output (inner-node) matrices
+    #[arg(long, value_enum, default_value_t = Init::Word2vec, help_heading = "Loss and mitigations")]
+    init: Init,
 }
 
 /// The corpus bundled with the source tree.
@@ -137,6 +186,20 @@ impl TrainArgs {
         if let Some(d) = &self.cache_dir {
             c.cache_dir = d.clone();
         }
+        c.loss = self.loss;
+        c.negative = match (self.loss, self.negative) {
+            (Loss::Ns, None) => config::DEFAULT_NEGATIVE,
+            (_, n) => n.unwrap_or(0),
+        };
+        c.tree = self.tree;
+        c.saturation = self
+            .saturation
+            .unwrap_or(config::default_saturation(self.loss));
+        c.lr_depth_scale = self.lr_depth_scale;
+        c.optimizer = self.optimizer;
+        c.clip_grad = self.clip_grad;
+        c.l2 = self.l2;
+        c.init = self.init;
         c.validate()?;
         Ok(c)
     }
@@ -168,9 +231,13 @@ fn train(args: &TrainArgs) -> Result<()> {
     }
     let bar = progress::Bar::new(args.quiet);
     bar.println(&format!(
-        "huffvec {}: {:?} HS, dim {}, window {}, {} epochs, {} threads, corpus {}",
+        "huffvec {}: {:?} {}, dim {}, window {}, {} epochs, {} threads, corpus {}",
         env!("CARGO_PKG_VERSION"),
         cfg.model,
+        match cfg.loss {
+            Loss::Hs => "HS".to_string(),
+            Loss::Ns => format!("NS (k={})", cfg.negative),
+        },
         cfg.dim,
         cfg.window,
         cfg.epochs,

@@ -26,12 +26,14 @@
 mod gemm;
 mod matrix;
 mod mmap;
+mod scalars;
 mod simd;
 
 pub use gemm::{matmul, matmul_transposed};
 
 pub use matrix::{AlignedBuf, SharedMatrix, ROW_ALIGN_FLOATS};
 pub use mmap::{map_file, unmap_advice_dont_need, Mapped};
+pub use scalars::SharedScalars;
 pub use simd::{dispatch, Kernel, KernelTask, Scalar};
 
 #[cfg(target_arch = "x86_64")]

@@ -5,7 +5,8 @@
 //! with respect to f is t - sigmoid(f), so with learning rate alpha and g = alpha (t - σ(f)):
 //!   Δv_n = g h          (the node step)
 //!   Δh  += g v_n        (accumulated over the path, applied after the walk: neu1e)
-//! Nodes with |f| >= MAX_EXP are skipped, as in word2vec.c.
+//! Nodes with |f| >= MAX_EXP are skipped, as in word2vec.c, unless the step rule clamps
+//! them; how g becomes the two steps is the [`StepRule`]'s job ([`crate::optim`]).
 //!
 //! Several inputs can train against one path at once (skip-gram's context window against
 //! the centre word's path): each node row is copied once, stepped by every input in turn
@@ -13,8 +14,43 @@
 //! of the tree is read and written once per window instead of once per context word.
 
 use super::sigmoid::{SigmoidTable, MAX_EXP};
+use super::OutputLoss;
 use crate::kernel::{AlignedBuf, Kernel, SharedMatrix};
+use crate::optim::StepRule;
+use crate::sampler::Rng;
 use crate::telemetry::{NodeEvent, Probe, Saturation};
+use crate::tree::Tree;
+
+/// Hierarchical softmax over `tree`, with inner-node vectors `inner`.
+pub struct HsLoss<'a> {
+    /// The output tree.
+    pub tree: &'a Tree,
+    /// Inner-node vectors (word2vec.c `syn1`).
+    pub inner: &'a SharedMatrix,
+    /// Sigmoid table.
+    pub sig: &'a SigmoidTable,
+}
+
+impl OutputLoss for HsLoss<'_> {
+    #[inline(always)]
+    fn train<K: Kernel, R: StepRule, P: Probe>(
+        &self,
+        k: K,
+        target: u32,
+        inputs: &[f32],
+        errs: &mut [f32],
+        alpha: f32,
+        rule: &mut R,
+        _: &mut Rng,
+        scratch: &mut NodeScratch,
+        probe: &mut P,
+    ) {
+        let path = self.tree.path(target as usize);
+        train_path(
+            k, path, self.inner, inputs, errs, alpha, self.sig, scratch, rule, probe,
+        );
+    }
+}
 
 /// Per-thread scratch: one node row, and private replicas of the most visited inner nodes.
 ///
@@ -25,8 +61,8 @@ use crate::telemetry::{NodeEvent, Probe, Saturation};
 /// (`shared += local - base`, then `local = base = shared`). With one thread no replicas are
 /// used and training is exactly word2vec.c's sequential arithmetic.
 pub struct NodeScratch {
-    v: AlignedBuf,
-    v_old: AlignedBuf,
+    pub(super) v: AlignedBuf,
+    pub(super) v_old: AlignedBuf,
     v2: AlignedBuf,
     v2_old: AlignedBuf,
     top: AlignedBuf,
@@ -67,10 +103,10 @@ impl NodeScratch {
 }
 
 /// Trains `path` (packed steps, root first) against the `inputs` rows (`stride` floats each)
-/// and adds each input's gradient into the matching row of `errs`.
+/// and adds each input's gradient into the matching row of `errs`, stepping by `rule`.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-pub fn train_path<K: Kernel, P: Probe>(
+pub fn train_path<K: Kernel, R: StepRule, P: Probe>(
     k: K,
     path: &[u32],
     inner: &SharedMatrix,
@@ -79,13 +115,15 @@ pub fn train_path<K: Kernel, P: Probe>(
     alpha: f32,
     sig: &SigmoidTable,
     scratch: &mut NodeScratch,
+    rule: &mut R,
     probe: &mut P,
 ) {
-    if !P::ENABLED {
-        train_path_pairs(k, path, inner, inputs, errs, alpha, sig, scratch);
+    if !P::ENABLED && R::PAIRED {
+        train_path_pairs(k, path, inner, inputs, errs, alpha, sig, scratch, rule);
         return;
     }
     let stride = inner.stride();
+    rule.begin_path(k, inputs, stride);
     let mut h_norm2 = [0f32; 64];
     if P::ENABLED {
         for (j, h) in inputs.chunks_exact(stride).enumerate().take(64) {
@@ -111,11 +149,11 @@ pub fn train_path<K: Kernel, P: Probe>(
         };
         if node < *top_rows {
             let row = &mut top[node * stride..(node + 1) * stride];
-            step_node(k, &ctx, row, inputs, errs, sig, probe);
+            step_node(k, &ctx, row, inputs, errs, sig, rule, probe);
         } else {
             inner.copy_row(k, node, v);
             v_old.copy_from_slice(v);
-            if step_node(k, &ctx, v, inputs, errs, sig, probe) {
+            if step_node(k, &ctx, v, inputs, errs, sig, rule, probe) {
                 inner.add_delta_to_row(k, node, v, v_old);
             }
         }
@@ -144,10 +182,11 @@ fn two_rows(buf: &mut [f32], a: usize, b: usize, stride: usize) -> (&mut [f32], 
 /// The uninstrumented walk: two consecutive path nodes at a time, so their two dependency
 /// chains (dot, sigmoid, step, next input's dot) interleave and each input row is loaded
 /// once per pair. Each node still sees the inputs in order, so the arithmetic is the same
-/// as the one-node walk up to the order of additions into `errs`.
+/// as the one-node walk up to the order of additions into `errs`. Only for rules with
+/// [`StepRule::PAIRED`] (plain SGD), whose step is the fused kernel step.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn train_path_pairs<K: Kernel>(
+fn train_path_pairs<K: Kernel, R: StepRule>(
     k: K,
     path: &[u32],
     inner: &SharedMatrix,
@@ -156,7 +195,9 @@ fn train_path_pairs<K: Kernel>(
     alpha: f32,
     sig: &SigmoidTable,
     scratch: &mut NodeScratch,
+    rule: &mut R,
 ) {
+    let skip = rule.skips_saturated();
     let stride = inner.stride();
     let NodeScratch {
         v,
@@ -193,8 +234,8 @@ fn train_path_pairs<K: Kernel>(
             .zip(errs.chunks_exact_mut(stride))
         {
             let (fa, fb) = k.dot2(h, va, vb);
-            let ok_a = fa > -MAX_EXP && fa < MAX_EXP;
-            let ok_b = fb > -MAX_EXP && fb < MAX_EXP;
+            let ok_a = !skip || (fa > -MAX_EXP && fa < MAX_EXP);
+            let ok_b = !skip || (fb > -MAX_EXP && fb < MAX_EXP);
             if !(ok_a || ok_b) {
                 continue;
             }
@@ -231,11 +272,11 @@ fn train_path_pairs<K: Kernel>(
         let mut probe = crate::telemetry::NoProbe;
         if node < top_rows {
             let row = &mut top[node * stride..(node + 1) * stride];
-            step_node(k, &ctx, row, inputs, errs, sig, &mut probe);
+            step_node(k, &ctx, row, inputs, errs, sig, rule, &mut probe);
         } else {
             inner.copy_row(k, node, v);
             v_old.copy_from_slice(v);
-            if step_node(k, &ctx, v, inputs, errs, sig, &mut probe) {
+            if step_node(k, &ctx, v, inputs, errs, sig, rule, &mut probe) {
                 inner.add_delta_to_row(k, node, v, v_old);
             }
         }
@@ -251,17 +292,20 @@ struct NodeCtx<'a> {
 }
 
 /// Steps one node row `v` by every input in turn; returns whether any step was applied.
+#[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn step_node<K: Kernel, P: Probe>(
+fn step_node<K: Kernel, R: StepRule, P: Probe>(
     k: K,
     c: &NodeCtx,
     v: &mut [f32],
     inputs: &[f32],
     errs: &mut [f32],
     sig: &SigmoidTable,
+    rule: &mut R,
     probe: &mut P,
 ) -> bool {
     let stride = v.len();
+    rule.begin_node(c.node);
     let mut changed = false;
     for (j, (h, e)) in inputs
         .chunks_exact(stride)
@@ -300,16 +344,18 @@ fn step_node<K: Kernel, P: Probe>(
                     h_norm2: c.h_norm2[j.min(63)],
                     v_norm2,
                     saturation: sat,
-                    applied: !saturated,
+                    applied: !(saturated && rule.skips_saturated()),
                 },
             );
         }
-        if saturated {
+        if saturated && rule.skips_saturated() {
             continue;
         }
-        let g = (c.label - sig.sigmoid(f)) * c.alpha;
-        k.hs_step(g, v, h, e);
+        rule.node_step(k, j, c.depth, c.label - sig.sigmoid(f), c.alpha, v, h, e);
         changed = true;
+    }
+    if changed {
+        rule.end_node(c.node);
     }
     changed
 }
@@ -318,6 +364,7 @@ fn step_node<K: Kernel, P: Probe>(
 mod tests {
     use super::*;
     use crate::kernel::Scalar;
+    use crate::optim::Sgd;
     use crate::telemetry::NoProbe;
 
     #[test]
@@ -343,6 +390,7 @@ mod tests {
             0.1,
             &sig,
             &mut scratch,
+            &mut Sgd::<true>,
             &mut NoProbe,
         );
         let f = 0.5f32;
@@ -374,9 +422,42 @@ mod tests {
             0.1,
             &SigmoidTable::new(),
             &mut scratch,
+            &mut Sgd::<true>,
             &mut NoProbe,
         );
         assert_eq!(err[0], 0.0);
+    }
+
+    #[test]
+    fn clamped_nodes_keep_the_edge_gradient() {
+        // code 1 -> label 0, f = 10 >= MAX_EXP: clamp uses sigmoid(6) = 0.99753, so
+        // g = (0 - 0.99753) * 0.1 and err = g * v_old, v = 10 + g * h.
+        let inner = SharedMatrix::zeros(1, 1);
+        let stride = inner.stride();
+        let mut init = vec![0.0; stride];
+        init[0] = 10.0;
+        inner.add_to_row(Scalar, 0, &init);
+        let mut h = vec![0.0; stride];
+        h[0] = 1.0;
+        let mut err = vec![0.0; stride];
+        let mut scratch = NodeScratch::new(stride, 0);
+        train_path(
+            Scalar,
+            &[1],
+            &inner,
+            &h,
+            &mut err,
+            0.1,
+            &SigmoidTable::new(),
+            &mut scratch,
+            &mut Sgd::<false>,
+            &mut NoProbe,
+        );
+        let g = -(1.0 / (1.0 + (-6.0f32).exp())) * 0.1;
+        assert!((err[0] - g * 10.0).abs() < 1e-5, "{}", err[0]);
+        let mut v = vec![0.0; stride];
+        inner.copy_row(Scalar, 0, &mut v);
+        assert!((v[0] - (10.0 + g)).abs() < 1e-5);
     }
 
     /// A probe that records nothing but forces the instrumented one-node walk.
@@ -388,7 +469,7 @@ mod tests {
         fn end_input(&mut self, _: usize, _: u32, _: f32) {}
     }
 
-    fn pair_walk_is_bit_identical_to_one_node_walk<K: Kernel>(k: K) {
+    fn pair_walk_is_bit_identical_to_one_node_walk<K: Kernel, const SKIP: bool>(k: K) {
         let (dim, nodes, n_in) = (37, 7, 5);
         let mk = || {
             let m = SharedMatrix::zeros(nodes, dim);
@@ -411,7 +492,8 @@ mod tests {
         let inputs: Vec<f32> = (0..n_in * s)
             .map(|i| {
                 if i % s < dim {
-                    (i as f32 * 0.37).cos() * 0.5
+                    // Clamping is only exercised by scores beyond the table: large inputs.
+                    (i as f32 * 0.37).cos() * if SKIP { 0.5 } else { 5.0 }
                 } else {
                     0.0
                 }
@@ -438,6 +520,7 @@ mod tests {
                 0.05,
                 &sig,
                 &mut sa,
+                &mut Sgd::<SKIP>,
                 &mut NoProbe,
             );
             train_path(
@@ -449,6 +532,7 @@ mod tests {
                 0.05,
                 &sig,
                 &mut sb,
+                &mut Sgd::<SKIP>,
                 &mut Enabled,
             );
             sa.sync_top(k, &a);
@@ -465,14 +549,18 @@ mod tests {
 
     #[test]
     fn pair_walk_matches_one_node_walk_scalar() {
-        pair_walk_is_bit_identical_to_one_node_walk(Scalar);
+        pair_walk_is_bit_identical_to_one_node_walk::<_, true>(Scalar);
+        pair_walk_is_bit_identical_to_one_node_walk::<_, false>(Scalar);
     }
 
     #[cfg(target_arch = "x86_64")]
     #[test]
     fn pair_walk_matches_one_node_walk_avx2() {
         match crate::kernel::Avx2Fma::detect() {
-            Some(k) => pair_walk_is_bit_identical_to_one_node_walk(k),
+            Some(k) => {
+                pair_walk_is_bit_identical_to_one_node_walk::<_, true>(k);
+                pair_walk_is_bit_identical_to_one_node_walk::<_, false>(k);
+            }
             None => eprintln!("skipped: this CPU lacks AVX2/FMA"),
         }
     }
@@ -515,6 +603,7 @@ mod tests {
             0.05,
             &sig,
             &mut NodeScratch::new(s, 0),
+            &mut Sgd::<true>,
             &mut NoProbe,
         );
         let mut err_b = vec![0.0; 2 * s];
@@ -528,6 +617,7 @@ mod tests {
                 0.05,
                 &sig,
                 &mut NodeScratch::new(s, 0),
+                &mut Sgd::<true>,
                 &mut NoProbe,
             );
         }

@@ -7,19 +7,20 @@ pub mod worker;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use rand::{Rng as _, SeedableRng};
 use rayon::prelude::*;
 
-use crate::config::TrainConfig;
+use crate::config::{Loss, TrainConfig};
 use crate::corpus::encode::{CacheStatus, IdCorpus, VocabSettings};
 use crate::corpus::Corpus;
 use crate::error::{Error, Result};
 use crate::kernel::{self, SharedMatrix};
+use crate::loss::ns::{self, UnigramTable};
 use crate::loss::SigmoidTable;
 use crate::model::Shared;
+use crate::optim::StepSettings;
 use crate::sampler::Rng;
 use crate::telemetry::{NoProbe, Probe};
-use crate::tree::{huffman, Tree};
+use crate::tree::{shapes, Tree};
 use crate::vocab::Vocab;
 use schedule::{Progress, Schedule};
 use worker::{Worker, WorkerEnd};
@@ -48,7 +49,7 @@ pub struct Trained {
     pub vocab: Vocab,
     /// Input (word) vectors: the embeddings.
     pub input: SharedMatrix,
-    /// Inner-node vectors.
+    /// Output-side vectors: inner nodes (HS) or output words (NS).
     pub inner: SharedMatrix,
     /// The output tree.
     pub tree: Tree,
@@ -75,23 +76,6 @@ pub struct TrainReport {
     pub kernel: &'static str,
     /// Whether the encoded corpus was reused.
     pub cache_reused: bool,
-}
-
-/// Input vectors uniform in [-0.5, 0.5) / dim, one seeded stream per row (independent of
-/// the thread count).
-pub fn init_input(m: &mut SharedMatrix, seed: u64) {
-    let (dim, stride) = (m.dim(), m.stride());
-    m.as_mut_slice()
-        .par_chunks_mut(stride)
-        .enumerate()
-        .for_each(|(row, r)| {
-            let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(
-                seed ^ (row as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15),
-            );
-            for x in &mut r[..dim] {
-                *x = (rng.gen::<f32>() - 0.5) / dim as f32;
-            }
-        });
 }
 
 /// Trains `cfg` with no instrumentation.
@@ -145,8 +129,10 @@ pub fn train_with<P: Probe>(
     if let Some(p) = &cfg.save_vocab {
         vocab.save(p)?;
     }
-    let tree = huffman::build(vocab.counts());
-    obs.note(&tree.summary(vocab.counts()));
+    let tree = shapes::build(cfg.tree, vocab.counts(), cfg.seed);
+    if cfg.loss == Loss::Hs {
+        obs.note(&format!("{:?} {}", cfg.tree, tree.summary(vocab.counts())));
+    }
     obs.note(&format!(
         "vocabulary: {} words, {} tokens per epoch",
         vocab.len(),
@@ -154,8 +140,15 @@ pub fn train_with<P: Probe>(
     ));
 
     let mut input = SharedMatrix::zeros(vocab.len(), cfg.dim);
-    pool.install(|| init_input(&mut input, cfg.seed));
-    let inner = SharedMatrix::zeros(tree.n_inner().max(1), cfg.dim);
+    let output_rows = match cfg.loss {
+        Loss::Hs => tree.n_inner().max(1),
+        Loss::Ns => vocab.len(),
+    };
+    let mut inner = SharedMatrix::zeros(output_rows, cfg.dim);
+    pool.install(|| crate::init::init_matrices(cfg.init, &mut input, &mut inner, cfg.seed));
+    let steps = StepSettings::new(cfg, tree.max_depth(), input.rows(), inner.rows());
+    let negatives =
+        (cfg.loss == Loss::Ns).then(|| UnigramTable::new(vocab.counts(), ns::TABLE_SIZE));
     let sig = SigmoidTable::new();
     let keep = vocab.keep_thresholds(cfg.sample);
     let tokens = ids.ids().len() as u64;
@@ -168,6 +161,9 @@ pub fn train_with<P: Probe>(
         sig: &sig,
         model: cfg.model,
         window: cfg.window,
+        steps: &steps,
+        negatives: negatives.as_ref(),
+        negative: cfg.negative,
     };
     let shards = ids.shards(cfg.threads);
     obs.training_started(schedule.total_words(), cfg.threads);
@@ -188,7 +184,7 @@ pub fn train_with<P: Probe>(
                     epochs: cfg.epochs,
                     rng: Rng::new(cfg.seed, t as u64),
                     probe,
-                    top_rows: if cfg.threads > 1 {
+                    top_rows: if cfg.threads > 1 && cfg.loss == Loss::Hs {
                         cfg.replicate_top
                     } else {
                         0

@@ -1,4 +1,8 @@
 //! The hot loop: one thread's pass over its shard of the encoded corpus, epoch after epoch.
+//!
+//! The loss (HS or NS) and the step rule (plain SGD or the tuned rule with mitigations) are
+//! chosen once when the thread starts; the loop is compiled once per combination, so the
+//! default configuration runs exactly word2vec.c's SGD with no per-update option checks.
 
 use std::ops::Range;
 use std::sync::atomic::Ordering;
@@ -6,7 +10,11 @@ use std::sync::atomic::Ordering;
 use super::schedule::{Progress, Schedule, PUBLISH_EVERY};
 use crate::corpus::encode::{IdCorpus, SENTENCE_END};
 use crate::kernel::{Kernel, KernelTask};
+use crate::loss::hs::HsLoss;
+use crate::loss::ns::NsLoss;
+use crate::loss::OutputLoss;
 use crate::model::{self, Scratch, Shared};
+use crate::optim::{Sgd, StepRule, Tuned};
 use crate::sampler::Rng;
 use crate::telemetry::Probe;
 
@@ -59,6 +67,52 @@ impl<P: Probe> KernelTask for Worker<'_, P> {
 
     #[inline(always)]
     fn run<K: Kernel>(self, k: K) -> WorkerEnd {
+        let sh = self.shared;
+        match sh.negatives {
+            None => {
+                let loss = HsLoss {
+                    tree: sh.tree,
+                    inner: sh.inner,
+                    sig: sh.sig,
+                };
+                self.with_rule(k, &loss)
+            }
+            Some(table) => {
+                let loss = NsLoss {
+                    output: sh.inner,
+                    table,
+                    negative: sh.negative,
+                    sig: sh.sig,
+                };
+                self.with_rule(k, &loss)
+            }
+        }
+    }
+}
+
+impl<P: Probe> Worker<'_, P> {
+    /// Picks the step rule once, then runs the loop.
+    #[inline(always)]
+    fn with_rule<K: Kernel, L: OutputLoss>(self, k: K, loss: &L) -> WorkerEnd {
+        let sh = self.shared;
+        match sh.steps.plain_sgd() {
+            Some(true) => self.run_loop(k, loss, Sgd::<true>),
+            Some(false) => self.run_loop(k, loss, Sgd::<false>),
+            None => {
+                let rule = Tuned::new(sh.steps, sh.input.stride(), 2 * sh.window);
+                self.run_loop(k, loss, rule)
+            }
+        }
+    }
+
+    /// The loop itself: subsample, split into sentences, train, publish progress.
+    #[inline(always)]
+    fn run_loop<K: Kernel, L: OutputLoss, R: StepRule>(
+        self,
+        k: K,
+        loss: &L,
+        mut rule: R,
+    ) -> WorkerEnd {
         let Worker {
             shared,
             corpus,
@@ -89,6 +143,8 @@ impl<P: Probe> KernelTask for Worker<'_, P> {
                     model::train_sentence(
                         k,
                         shared,
+                        loss,
+                        &mut rule,
                         &sentence,
                         alpha,
                         &mut rng,
@@ -102,6 +158,8 @@ impl<P: Probe> KernelTask for Worker<'_, P> {
                         model::train_sentence(
                             k,
                             shared,
+                            loss,
+                            &mut rule,
                             &sentence,
                             alpha,
                             &mut rng,
@@ -134,7 +192,17 @@ impl<P: Probe> KernelTask for Worker<'_, P> {
                     }
                 }
             }
-            model::train_sentence(k, shared, &sentence, alpha, &mut rng, &mut scratch, probe);
+            model::train_sentence(
+                k,
+                shared,
+                loss,
+                &mut rule,
+                &sentence,
+                alpha,
+                &mut rng,
+                &mut scratch,
+                probe,
+            );
             sentence.clear();
             if sync {
                 scratch.sync_top(k, shared.inner);

@@ -8,6 +8,7 @@
 //! (`g = (1 - code - sigmoid(f)) * alpha`). There is no fixed code-length limit.
 
 pub mod huffman;
+pub mod shapes;
 
 /// A binary tree over the vocabulary (leaves = word ids).
 #[derive(Clone, Debug, PartialEq, Eq)]

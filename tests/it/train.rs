@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use crate::util::{cosine, read_text_vectors, sample_corpus, Dir};
 
-fn train_sample(d: &Dir, out: &str, extra: &[&str]) -> Vec<(String, Vec<f32>)> {
+pub(crate) fn train_sample(d: &Dir, out: &str, extra: &[&str]) -> Vec<(String, Vec<f32>)> {
     let corpus = sample_corpus();
     let mut args = vec![
         "train",
@@ -24,7 +24,7 @@ fn train_sample(d: &Dir, out: &str, extra: &[&str]) -> Vec<(String, Vec<f32>)> {
 }
 
 /// Mean cosine of related pairs minus mean cosine of unrelated pairs.
-fn relatedness_margin(vecs: &[(String, Vec<f32>)]) -> f32 {
+pub(crate) fn relatedness_margin(vecs: &[(String, Vec<f32>)]) -> f32 {
     let m: HashMap<&str, &[f32]> = vecs
         .iter()
         .map(|(w, v)| (w.as_str(), v.as_slice()))
