@@ -10,11 +10,15 @@
 //!    [`telemetry::Probe`].
 //! 6. [`io`]: write word2vec text or binary vectors atomically.
 //!
+//! Long runs save their whole state with [`checkpoint`] (periodically, on SIGINT/SIGTERM or
+//! at a chosen percentage) and resume from it bit for bit.
+//!
 //! Hyperparameters flow as one [`config::TrainConfig`]. All `unsafe` code lives in
 //! [`kernel`].
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod checkpoint;
 pub mod config;
 pub mod corpus;
 pub mod error;
