@@ -9,6 +9,7 @@
 //!    [`loss::hs`] (the path walk) on the [`kernel`] (shared matrices, SIMD), reporting to a
 //!    [`telemetry::Probe`].
 //! 6. [`io`]: write word2vec text or binary vectors atomically.
+//! 7. [`report`]: render telemetry files (`--stats`) as plots, tables and HTML.
 //!
 //! Hyperparameters flow as one [`config::TrainConfig`]. All `unsafe` code lives in
 //! [`kernel`].
@@ -23,6 +24,7 @@ pub mod io;
 pub mod kernel;
 pub mod loss;
 pub mod model;
+pub mod report;
 pub mod sampler;
 pub mod telemetry;
 pub mod train;

@@ -1,6 +1,7 @@
 //! Sub-commands and their options; options become a typed [`huffvec::TrainConfig`].
 
 mod progress;
+mod stats;
 
 use std::path::PathBuf;
 
@@ -21,7 +22,9 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Train skip-gram or CBOW vectors with hierarchical softmax.
-    Train(TrainArgs),
+    Train(Box<TrainArgs>),
+    /// Render a `--stats` file as plots (SVG, PNG), CSV tables and index.html.
+    Report(stats::ReportArgs),
 }
 
 /// Options of `huffvec train` (defaults are word2vec.c's).
@@ -76,6 +79,8 @@ pub struct TrainArgs {
     /// No progress bar or notes
     #[arg(long, short = 'q')]
     quiet: bool,
+    #[command(flatten)]
+    stats: stats::StatsArgs,
 }
 
 /// The corpus bundled with the source tree.
@@ -118,6 +123,7 @@ impl TrainArgs {
         if let Some(d) = &self.cache_dir {
             c.cache_dir = d.clone();
         }
+        self.stats.apply(&mut c)?;
         c.validate()?;
         Ok(c)
     }
@@ -128,6 +134,7 @@ pub fn run() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Train(args) => train(&args),
+        Command::Report(args) => stats::report(&args),
     }
 }
 
@@ -154,7 +161,11 @@ fn train(args: &TrainArgs) -> Result<()> {
         cfg.threads,
         cfg.input.display()
     ));
-    let (mut trained, report) = huffvec::train::train(&cfg, &bar)?;
+    let (mut trained, report) = if cfg.stats.enabled() {
+        huffvec::telemetry::train_recorded(&cfg, &bar)?
+    } else {
+        huffvec::train::train(&cfg, &bar)?
+    };
     trained.write_vectors(slot, cfg.format)?;
     if !args.quiet {
         eprintln!(

@@ -49,10 +49,13 @@ pub fn train_path<K: Kernel, P: Probe>(
 ) {
     let stride = inner.stride();
     let NodeScratch { v, v_old } = scratch;
-    let mut h_norm2 = [0f32; 64];
-    if P::ENABLED {
+    // Probe-only work happens on sampled paths: |h| once per input, |v_n|^2 once per node
+    // load, then tracked exactly through each step: |v + s h|^2 = |v|^2 + 2 s f + s^2 |h|^2.
+    let rec = P::ENABLED && probe.sampling();
+    let mut h_norm = [0f32; 64];
+    if rec {
         for (j, h) in inputs.chunks_exact(stride).enumerate().take(64) {
-            h_norm2[j] = k.dot(h, h);
+            h_norm[j] = k.dot(h, h).sqrt();
         }
     }
     for (depth, &step) in path.iter().enumerate() {
@@ -60,52 +63,44 @@ pub fn train_path<K: Kernel, P: Probe>(
         let label = (1 - (step & 1)) as f32;
         inner.copy_row(k, node, v);
         v_old.copy_from_slice(v);
+        let mut v_norm2 = if rec { k.dot(v, v) } else { 0.0 };
         let mut changed = false;
         for (j, (h, e)) in inputs
             .chunks_exact(stride)
             .zip(errs.chunks_exact_mut(stride))
             .enumerate()
         {
-            let v_norm2 = if P::ENABLED { k.dot(v, v) } else { 0.0 };
             let f = k.dot(h, v);
             let saturated = !(f > -MAX_EXP && f < MAX_EXP);
-            if P::ENABLED {
-                let sat = if !saturated {
-                    Saturation::No
-                } else if (f > 0.0) == (label > 0.5) {
-                    Saturation::Agreeing
+            let g = if saturated {
+                0.0
+            } else {
+                (label - sig.sigmoid(f)) * alpha
+            };
+            if P::ENABLED && (rec || saturated) {
+                let hn = if j < 64 {
+                    h_norm[j]
                 } else {
-                    Saturation::Disagreeing
-                };
-                let s = if saturated {
-                    if f > 0.0 {
-                        1.0
-                    } else {
-                        0.0
-                    }
-                } else {
-                    sig.sigmoid(f)
+                    k.dot(h, h).sqrt()
                 };
                 probe.node(
                     j,
                     &NodeEvent {
                         depth,
-                        node: node as u32,
                         label,
                         f,
-                        g: label - s,
-                        alpha,
-                        h_norm2: h_norm2[j.min(63)],
+                        g: label - sig.sigmoid(f),
+                        step: g,
+                        h_norm: hn,
                         v_norm2,
-                        saturation: sat,
-                        applied: !saturated,
+                        saturation: Saturation::of(f, label),
                     },
                 );
+                v_norm2 += g * (2.0 * f + g * hn * hn);
             }
             if saturated {
                 continue;
             }
-            let g = (label - sig.sigmoid(f)) * alpha;
             k.hs_step(g, v, h, e);
             changed = true;
         }

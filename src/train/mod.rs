@@ -18,7 +18,7 @@ use crate::kernel::{self, SharedMatrix};
 use crate::loss::SigmoidTable;
 use crate::model::Shared;
 use crate::sampler::Rng;
-use crate::telemetry::{NoProbe, Probe};
+use crate::telemetry::{NoProbe, Probe, RunInfo};
 use crate::tree::{huffman, Tree};
 use crate::vocab::Vocab;
 use schedule::{Progress, Schedule};
@@ -169,6 +169,12 @@ pub fn train_with<P: Probe>(
         model: cfg.model,
         window: cfg.window,
     };
+    let run = RunInfo {
+        vocab: &vocab,
+        tree: &tree,
+        schedule,
+    };
+    probes.iter_mut().for_each(|p| p.prepare(&run));
     let shards = ids.shards(cfg.threads);
     obs.training_started(schedule.total_words(), cfg.threads);
     let t0 = Instant::now();

@@ -102,7 +102,9 @@ impl<P: Probe> KernelTask for Worker<'_, P> {
                     }
                 }
                 if local >= PUBLISH_EVERY {
-                    alpha = schedule.alpha_at(progress.publish(local));
+                    let done = progress.publish(local);
+                    alpha = schedule.alpha_at(done);
+                    probe.publish(done, alpha);
                     local = 0;
                     if !scratch.last_inputs().iter().all(|x| x.is_finite()) {
                         progress.diverged.store(true, Ordering::Relaxed);
@@ -120,7 +122,9 @@ impl<P: Probe> KernelTask for Worker<'_, P> {
             }
             model::train_sentence(k, shared, &sentence, alpha, &mut rng, &mut scratch, probe);
             sentence.clear();
-            alpha = schedule.alpha_at(progress.publish(local));
+            let done = progress.publish(local);
+            alpha = schedule.alpha_at(done);
+            probe.publish(done, alpha);
             corpus.release(shard.start + released..shard.end);
         }
         WorkerEnd::Done
