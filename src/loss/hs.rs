@@ -14,7 +14,7 @@
 
 use super::sigmoid::{SigmoidTable, MAX_EXP};
 use crate::kernel::{Kernel, SharedMatrix};
-use crate::telemetry::{NodeEvent, Probe, Saturation};
+use crate::telemetry::{NodeSums, Probe};
 
 /// Per-thread scratch for one node row.
 pub struct NodeScratch {
@@ -62,9 +62,14 @@ pub fn train_path<K: Kernel, P: Probe>(
         let node = (step >> 1) as usize;
         let label = (1 - (step & 1)) as f32;
         inner.copy_row(k, node, v);
-        v_old.copy_from_slice(v);
-        let mut v_norm2 = if rec { k.dot(v, v) } else { 0.0 };
+        let mut v_norm2 = 0.0;
+        if rec {
+            v_norm2 = crate::telemetry::copy_norm2(v_old, v);
+        } else {
+            v_old.copy_from_slice(v);
+        }
         let mut changed = false;
+        let mut sums = NodeSums::default();
         for (j, (h, e)) in inputs
             .chunks_exact(stride)
             .zip(errs.chunks_exact_mut(stride))
@@ -72,10 +77,11 @@ pub fn train_path<K: Kernel, P: Probe>(
         {
             let f = k.dot(h, v);
             let saturated = !(f > -MAX_EXP && f < MAX_EXP);
+            let sig_f = sig.sigmoid(f);
             let g = if saturated {
                 0.0
             } else {
-                (label - sig.sigmoid(f)) * alpha
+                (label - sig_f) * alpha
             };
             if P::ENABLED && (rec || saturated) {
                 let hn = if j < 64 {
@@ -83,19 +89,7 @@ pub fn train_path<K: Kernel, P: Probe>(
                 } else {
                     k.dot(h, h).sqrt()
                 };
-                probe.node(
-                    j,
-                    &NodeEvent {
-                        depth,
-                        label,
-                        f,
-                        g: label - sig.sigmoid(f),
-                        step: g,
-                        h_norm: hn,
-                        v_norm2,
-                        saturation: Saturation::of(f, label),
-                    },
-                );
+                sums.visit(label, f, sig_f, g, hn, v_norm2, rec, sig);
                 v_norm2 += g * (2.0 * f + g * hn * hn);
             }
             if saturated {
@@ -103,6 +97,9 @@ pub fn train_path<K: Kernel, P: Probe>(
             }
             k.hs_step(g, v, h, e);
             changed = true;
+        }
+        if P::ENABLED {
+            probe.node(depth, &sums);
         }
         if changed {
             inner.add_delta_to_row(k, node, v, v_old);

@@ -404,13 +404,14 @@ where
         .margin_right(6)
         .y_label_area_size(0)
         .right_y_label_area_size(96);
+    // Leading spaces keep the labels clear of the tick marks.
     let fmt = |v: &f64| {
         if *v == 0.0 {
-            "0".into()
+            "  0".into()
         } else if v.abs() < 1e-2 || v.abs() >= 1e4 {
-            format!("{v:.1e}")
+            format!("  {v:.1e}")
         } else {
-            format!("{v:.3}")
+            format!("  {v:.3}")
         }
     };
     let rect = |i: usize| {
@@ -639,7 +640,7 @@ impl Figure for Lines {
     {
         root.fill(&WHITE)?;
         let (w, _) = root.dim_in_pixel();
-        let (main, legend) = root.split_horizontally(w - 230);
+        let (main, legend) = root.split_horizontally(w - 250);
         let (x0, x1) = self.x_range.unwrap_or_else(|| {
             data_range(
                 self.lines.iter().flat_map(|l| l.points.iter().map(|p| p.0)),
@@ -673,12 +674,8 @@ const MARKERS: [Marker; 4] = [
     Marker::Cross,
 ];
 
-fn band_label(b: &BandRow, base: u64) -> String {
-    if b.count_hi == b.count_lo * base && base == 2 {
-        format!("count {}–{}", b.count_lo, b.count_hi - 1)
-    } else {
-        format!("count {}–{}", b.count_lo, b.count_hi.saturating_sub(1))
-    }
+fn band_label(b: &BandRow) -> String {
+    format!("count {}", b.range())
 }
 
 /// Renders `stats` into `out` (created if missing) and returns the run's summary.
@@ -689,15 +686,6 @@ pub fn render(stats: &Path, out: &Path) -> Result<Summary> {
     let (sum, ser) = aggregate(&s);
     let nd = ser.nd;
     let ns = ser.spans.len();
-    let base = s.header.bands.first().map_or(2, |_| {
-        s.header
-            .config
-            .get("stats")
-            .and_then(|st| st.get("band_base"))
-            .and_then(|v| v.as_u64())
-            .unwrap_or(2)
-    });
-
     let heat = |pick: fn(&Cell) -> Option<f64>| -> Vec<Option<f64>> {
         (0..ns * nd).map(|i| pick(&ser.by_depth[i])).collect()
     };
@@ -809,7 +797,7 @@ pub fn render(stats: &Path, out: &Path) -> Result<Summary> {
         .iter()
         .enumerate()
         .map(|(i, b)| Line {
-            label: band_label(b, base),
+            label: band_label(b),
             points: (0..ns)
                 .filter_map(|k| {
                     let c = &ser.by_band[k * ser.nb + b.band];

@@ -14,6 +14,9 @@
 //! * the loss -ln sigmoid(±f);
 //! * saturation: |f| >= MAX_EXP, split by whether the sign of f agrees with the label.
 //!
+//! Per visit the hot loop only adds into a [`NodeSums`] held in registers; the probe sees
+//! one call per node.
+//!
 //! Costs are kept per path, not per visit, where possible: visit counts are added per path
 //! (path length x inputs), |h| is computed once per input, |v_n|^2 once per node load and
 //! then tracked exactly through each step (|v + s h|^2 = |v|^2 + 2 s f + s^2 |h|^2).
@@ -33,50 +36,106 @@ use crate::vocab::Vocab;
 use grid::{Grid, Layout, WordTotals};
 use snapshot::{Collector, SnapshotSchedule};
 
-/// How a node's score relates to the sigmoid table's edge.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Saturation {
-    /// |f| < MAX_EXP: an ordinary update.
-    No,
-    /// |f| >= MAX_EXP and the sign agrees with the label: the gradient is truly near zero.
-    Agreeing,
-    /// |f| >= MAX_EXP and the sign disagrees: a confidently wrong node.
-    Disagreeing,
+/// What one inner node saw while every input of a path stepped it: built in registers by
+/// the hot loop (one [`NodeSums::visit`] per (node, input) pair) and handed to the probe
+/// once per node, so that per-visit telemetry costs a few register operations.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct NodeSums {
+    /// Visits whose magnitudes were recorded.
+    pub sampled: u32,
+    /// Saturated visits whose sign agreed with the label (counted on every path).
+    pub sat_agree: u32,
+    /// Saturated visits whose sign contradicted the label (counted on every path).
+    pub sat_disagree: u32,
+    /// Saturated visits whose step was not applied (counted on every path).
+    pub skipped: u32,
+    /// Sum of |t - sigmoid(f)|.
+    pub abs_g: f32,
+    /// Sum of the node step |step| |h|.
+    pub node_step: f32,
+    /// Sum of the gradient sent to the input, |step| |v_n|.
+    pub input_grad: f32,
+    /// Sum of -ln sigmoid(±f).
+    pub loss: f32,
 }
 
-impl Saturation {
-    /// Classifies score `f` against label `label` (1.0 or 0.0).
+impl NodeSums {
+    /// Adds one visit: label `t` (1 or 0), score `f`, `sig_f` = sigmoid(f) as the trainer
+    /// looked it up, `step` the scalar applied (Δv_n = step h, Δh += step v_n; 0 when
+    /// skipped), `h_norm` = |h|, `v_norm2` = |v_n|^2 before this step. Magnitudes are added
+    /// only when `record`; saturation (|f| >= MAX_EXP) is always counted.
+    #[allow(clippy::too_many_arguments)]
     #[inline(always)]
-    pub fn of(f: f32, label: f32) -> Self {
-        if f > -MAX_EXP && f < MAX_EXP {
-            Saturation::No
-        } else if (f > 0.0) == (label > 0.5) {
-            Saturation::Agreeing
+    pub fn visit(
+        &mut self,
+        t: f32,
+        f: f32,
+        sig_f: f32,
+        step: f32,
+        h_norm: f32,
+        v_norm2: f32,
+        record: bool,
+        sig: &SigmoidTable,
+    ) {
+        let (abs_g, loss) = if f > -MAX_EXP && f < MAX_EXP {
+            if !record {
+                return;
+            }
+            // -ln sigmoid(-f) = -ln sigmoid(f) + f: one table serves both labels.
+            ((t - sig_f).abs(), (1.0 - t) * f - sig.log_sigmoid(f))
         } else {
-            Saturation::Disagreeing
-        }
+            // x = f signed by the label: the loss is -ln sigmoid(x).
+            let x = if t > 0.5 { f } else { -f };
+            if x > 0.0 {
+                self.sat_agree += 1;
+            } else {
+                self.sat_disagree += 1;
+            }
+            if step == 0.0 {
+                self.skipped += 1;
+            }
+            if !record {
+                return;
+            }
+            // Beyond the table's edge use the exact logistic: |t - sigmoid(f)| =
+            // sigmoid(-x) and -ln sigmoid(x) = ln(1 + e^-x).
+            let x = x as f64;
+            let loss = if x > 0.0 {
+                (-x).exp().ln_1p()
+            } else {
+                -x + x.exp().ln_1p()
+            };
+            ((1.0 / (1.0 + x.exp())) as f32, loss as f32)
+        };
+        let step = step.abs();
+        self.sampled += 1;
+        self.abs_g += abs_g;
+        self.node_step += step * h_norm;
+        self.input_grad += step * v_norm2.max(0.0).sqrt();
+        self.loss += loss;
     }
 }
 
-/// One inner-node visit (node, input) as seen by a probe.
-#[derive(Clone, Copy, Debug)]
-pub struct NodeEvent {
-    /// Depth of the node (root = 0).
-    pub depth: usize,
-    /// Label t = 1 - code.
-    pub label: f32,
-    /// Score f = h·v_n before this input's step.
-    pub f: f32,
-    /// Gradient scalar t - sigmoid(f) as the trainer computed it (not times alpha).
-    pub g: f32,
-    /// The scalar actually applied: Δv_n = step·h and Δh += step·v_n (0 when skipped).
-    pub step: f32,
-    /// |h| of the input vector.
-    pub h_norm: f32,
-    /// |v_n|^2 before this input's step.
-    pub v_norm2: f32,
-    /// Saturation class of `f`.
-    pub saturation: Saturation,
+/// Copies `src` into `dst` and returns |src|^2, in one pass: the hot loop saves its node row
+/// anyway, so the norm the probe needs rides along with the copy. Eight independent lanes
+/// let the compiler vectorise it inside the SIMD kernel's target features.
+#[inline(always)]
+pub fn copy_norm2(dst: &mut [f32], src: &[f32]) -> f32 {
+    let mut acc = [0f32; 8];
+    let mut dc = dst.chunks_exact_mut(8);
+    let mut sc = src.chunks_exact(8);
+    for (d, s) in (&mut dc).zip(&mut sc) {
+        d.copy_from_slice(s);
+        for (a, &x) in acc.iter_mut().zip(s) {
+            *a += x * x;
+        }
+    }
+    let mut tail = 0.0;
+    for (d, &s) in dc.into_remainder().iter_mut().zip(sc.remainder()) {
+        *d = s;
+        tail += s * s;
+    }
+    ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
 }
 
 /// What a probe learns about the run before training starts.
@@ -101,9 +160,9 @@ pub trait Probe: Send {
     fn sampling(&self) -> bool {
         Self::ENABLED
     }
-    /// One node visit. Called for every visit of a sampled path and for every saturated
-    /// visit (so saturation counts stay exact under sampling).
-    fn node(&mut self, input: usize, ev: &NodeEvent);
+    /// Every input of the current path has visited the node at `depth` (called on every
+    /// path, sampled or not, so that saturation counts stay exact).
+    fn node(&mut self, depth: usize, sums: &NodeSums);
     /// Input `input`'s accumulated step (neu1e) had squared norm `step_norm2` (0 when the
     /// path was not sampled); `word` is the word whose input vector receives it.
     fn end_input(&mut self, input: usize, word: u32, step_norm2: f32);
@@ -120,7 +179,7 @@ impl Probe for NoProbe {
     #[inline(always)]
     fn begin_path(&mut self, _: u32, _: usize) {}
     #[inline(always)]
-    fn node(&mut self, _: usize, _: &NodeEvent) {}
+    fn node(&mut self, _: usize, _: &NodeSums) {}
     #[inline(always)]
     fn end_input(&mut self, _: usize, _: u32, _: f32) {}
 }
@@ -133,7 +192,6 @@ pub struct GridProbe<'a> {
     schedule: SnapshotSchedule,
     grid: Grid,
     words: Option<WordTotals>,
-    sig: SigmoidTable,
     /// `band * n_depths` of the current target.
     row: usize,
     path_len: u32,
@@ -156,7 +214,6 @@ impl<'a> GridProbe<'a> {
             schedule: SnapshotSchedule::new(0, cfg.every_pct),
             grid: Grid::default(),
             words: None,
-            sig: SigmoidTable::new(),
             row: 0,
             path_len: 0,
             sampled: true,
@@ -228,46 +285,16 @@ impl Probe for GridProbe<'_> {
     }
 
     #[inline(always)]
-    fn node(&mut self, _input: usize, ev: &NodeEvent) {
-        let cell = &mut self.grid.cells[self.row + ev.depth];
-        let (abs_g, loss) = match ev.saturation {
-            Saturation::No => {
-                if !self.sampled {
-                    return;
-                }
-                let x = if ev.label > 0.5 { ev.f } else { -ev.f };
-                (ev.g.abs() as f64, -self.sig.log_sigmoid(x) as f64)
-            }
-            sat => {
-                if sat == Saturation::Agreeing {
-                    cell.sat_agree += 1;
-                } else {
-                    cell.sat_disagree += 1;
-                }
-                if ev.step == 0.0 {
-                    cell.skipped += 1;
-                }
-                if !self.sampled {
-                    return;
-                }
-                // Beyond the table's edge use the exact logistic: t - sigmoid(f) and
-                // -ln sigmoid(x) = ln(1 + e^-x), x = ±f signed by the label.
-                let x = if ev.label > 0.5 { ev.f } else { -ev.f } as f64;
-                let abs_g = 1.0 / (1.0 + x.exp());
-                let loss = if x > 0.0 {
-                    (-x).exp().ln_1p()
-                } else {
-                    -x + x.exp().ln_1p()
-                };
-                (abs_g, loss)
-            }
-        };
-        let step = ev.step.abs();
-        cell.sampled += 1;
-        cell.abs_g += abs_g;
-        cell.node_step += (step * ev.h_norm) as f64;
-        cell.input_grad += (step * ev.v_norm2.max(0.0).sqrt()) as f64;
-        cell.loss += loss;
+    fn node(&mut self, depth: usize, n: &NodeSums) {
+        let cell = &mut self.grid.cells[self.row + depth];
+        cell.sat_agree += n.sat_agree as u64;
+        cell.sat_disagree += n.sat_disagree as u64;
+        cell.skipped += n.skipped as u64;
+        cell.sampled += n.sampled as u64;
+        cell.abs_g += n.abs_g as f64;
+        cell.node_step += n.node_step as f64;
+        cell.input_grad += n.input_grad as f64;
+        cell.loss += n.loss as f64;
     }
 
     #[inline(always)]
