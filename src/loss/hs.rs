@@ -62,12 +62,8 @@ pub fn train_path<K: Kernel, P: Probe>(
         let node = (step >> 1) as usize;
         let label = (1 - (step & 1)) as f32;
         inner.copy_row(k, node, v);
-        let mut v_norm2 = 0.0;
-        if rec {
-            v_norm2 = crate::telemetry::copy_norm2(v_old, v);
-        } else {
-            v_old.copy_from_slice(v);
-        }
+        v_old.copy_from_slice(v);
+        let mut v_norm2 = if rec { k.dot(v, v) } else { 0.0 };
         let mut changed = false;
         let mut sums = NodeSums::default();
         for (j, (h, e)) in inputs

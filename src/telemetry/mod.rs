@@ -116,28 +116,6 @@ impl NodeSums {
     }
 }
 
-/// Copies `src` into `dst` and returns |src|^2, in one pass: the hot loop saves its node row
-/// anyway, so the norm the probe needs rides along with the copy. Eight independent lanes
-/// let the compiler vectorise it inside the SIMD kernel's target features.
-#[inline(always)]
-pub fn copy_norm2(dst: &mut [f32], src: &[f32]) -> f32 {
-    let mut acc = [0f32; 8];
-    let mut dc = dst.chunks_exact_mut(8);
-    let mut sc = src.chunks_exact(8);
-    for (d, s) in (&mut dc).zip(&mut sc) {
-        d.copy_from_slice(s);
-        for (a, &x) in acc.iter_mut().zip(s) {
-            *a += x * x;
-        }
-    }
-    let mut tail = 0.0;
-    for (d, &s) in dc.into_remainder().iter_mut().zip(sc.remainder()) {
-        *d = s;
-        tail += s * s;
-    }
-    ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
-}
-
 /// What a probe learns about the run before training starts.
 pub struct RunInfo<'a> {
     /// The vocabulary (word ids = tree leaves).

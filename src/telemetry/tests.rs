@@ -486,15 +486,3 @@ fn header_is_first_and_records_round_trip() {
         }
     }
 }
-
-#[test]
-fn copy_norm2_copies_and_sums_squares() {
-    for n in [0usize, 1, 7, 8, 100, 102, 301] {
-        let src: Vec<f32> = (0..n).map(|i| (i as f32 * 0.37).sin()).collect();
-        let mut dst = vec![9.0f32; n];
-        let got = copy_norm2(&mut dst, &src);
-        let want: f64 = src.iter().map(|&x| x as f64 * x as f64).sum();
-        assert_eq!(dst, src);
-        assert!((got as f64 - want).abs() <= 1e-5 * want.max(1.0), "n = {n}");
-    }
-}
