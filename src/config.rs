@@ -164,6 +164,82 @@ pub struct TrainConfig {
     /// Continue the run saved in this checkpoint.
     #[serde(default)]
     pub resume: Option<PathBuf>,
+    /// Gradient telemetry (off by default).
+    #[serde(default)]
+    pub stats: StatsConfig,
+}
+
+/// Gradient telemetry settings: what to record and where (see [`crate::telemetry`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StatsConfig {
+    /// JSON Lines file of per-snapshot band x depth records (`--stats`).
+    pub path: Option<PathBuf>,
+    /// Snapshot interval in percent of training progress (`--stats-every`).
+    pub every_pct: f64,
+    /// Fraction of path walks whose magnitudes are recorded; counts are always exact
+    /// (`--stats-sample`).
+    pub sample: f64,
+    /// Frequency bands are floor(log_base(count)) (`--stats-band-base`).
+    pub band_base: u64,
+    /// Per-word totals file, tab-separated (`--word-stats`).
+    pub word_stats: Option<PathBuf>,
+}
+
+impl Default for StatsConfig {
+    fn default() -> Self {
+        StatsConfig {
+            path: None,
+            every_pct: 1.0,
+            sample: 1.0,
+            band_base: 2,
+            word_stats: None,
+        }
+    }
+}
+
+impl StatsConfig {
+    /// True when any telemetry output was asked for.
+    pub fn enabled(&self) -> bool {
+        self.path.is_some() || self.word_stats.is_some()
+    }
+
+    /// Checks every value; the error names the option and the accepted range.
+    pub fn validate(&self, cfg: &TrainConfig) -> Result<()> {
+        let bad = |m: String| Err(Error::Config(m));
+        if !(self.every_pct >= 0.01 && self.every_pct <= 100.0) {
+            return bad(format!(
+                "--stats-every must be in 0.01..=100 (percent), got {}",
+                self.every_pct
+            ));
+        }
+        if !(self.sample > 0.0 && self.sample <= 1.0) {
+            return bad(format!(
+                "--stats-sample must be in (0, 1], got {}",
+                self.sample
+            ));
+        }
+        if !(2..=1_000_000).contains(&self.band_base) {
+            return bad(format!(
+                "--stats-band-base must be in 2..=1000000, got {}",
+                self.band_base
+            ));
+        }
+        let outputs = [("--stats", &self.path), ("--word-stats", &self.word_stats)];
+        for (flag, p) in outputs {
+            if let Some(p) = p {
+                if *p == cfg.output || Some(p) == cfg.save_vocab.as_ref() || *p == cfg.input {
+                    return bad(format!(
+                        "{flag} {} collides with another input or output file",
+                        p.display()
+                    ));
+                }
+            }
+        }
+        if self.path.is_some() && self.path == self.word_stats {
+            return bad("--stats and --word-stats must be different files".into());
+        }
+        Ok(())
+    }
 }
 
 impl TrainConfig {
@@ -200,6 +276,7 @@ impl TrainConfig {
             checkpoint_every: 0.0,
             stop_at: None,
             resume: None,
+            stats: StatsConfig::default(),
         }
     }
 
@@ -302,7 +379,7 @@ impl TrainConfig {
                 ));
             }
         }
-        Ok(())
+        self.stats.validate(self)
     }
 
     /// True when every step-rule option is word2vec.c's for the chosen loss, so the
@@ -447,6 +524,17 @@ mod tests {
             |c| c.checkpoint_every = f64::NAN,
             |c| c.stop_at = Some(100.0),
             |c| c.stop_at = Some(0.0),
+            |c| c.stats.every_pct = 0.0,
+            |c| c.stats.every_pct = 101.0,
+            |c| c.stats.sample = 0.0,
+            |c| c.stats.sample = 1.5,
+            |c| c.stats.band_base = 1,
+            |c| c.stats.path = Some("b".into()),
+            |c| c.stats.word_stats = Some("a".into()),
+            |c| {
+                c.stats.path = Some("s".into());
+                c.stats.word_stats = Some("s".into());
+            },
         ];
         for f in cases {
             let mut c = base.clone();

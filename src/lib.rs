@@ -16,6 +16,8 @@
 //!
 //! Long runs save their whole state with [`checkpoint`] (periodically, on SIGINT/SIGTERM or
 //! at a chosen percentage) and resume from it bit for bit.
+//! 6. [`io`]: write word2vec text or binary vectors atomically.
+//! 7. [`report`]: render telemetry files (`--stats`) as plots, tables and HTML.
 //!
 //! Hyperparameters flow as one [`config::TrainConfig`]. All `unsafe` code lives in
 //! [`kernel`].

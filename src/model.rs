@@ -125,7 +125,8 @@ pub fn train_sentence<K: Kernel, L: OutputLoss, R: StepRule, P: Probe>(
                 for (j, &c) in s.ctx_ids.iter().enumerate() {
                     let e = &s.errs[j * stride..(j + 1) * stride];
                     if P::ENABLED {
-                        probe.end_input(j, c, k.dot(e, e));
+                        let n2 = if probe.sampling() { k.dot(e, e) } else { 0.0 };
+                        probe.end_input(j, c, n2);
                     }
                     rule.input_step(k, sh.input, c as usize, e, alpha);
                 }
@@ -144,7 +145,11 @@ pub fn train_sentence<K: Kernel, L: OutputLoss, R: StepRule, P: Probe>(
                 probe.begin_path(target, 1);
                 loss.train(k, target, h, e, alpha, rule, rng, &mut s.node, probe);
                 if P::ENABLED {
-                    probe.end_input(0, u32::MAX, k.dot(e, e));
+                    // The undivided step reaches every context word's input vector.
+                    let n2 = if probe.sampling() { k.dot(e, e) } else { 0.0 };
+                    for (j, &c) in s.ctx_ids.iter().enumerate() {
+                        probe.end_input(j, c, n2);
+                    }
                 }
                 for &c in &s.ctx_ids {
                     rule.input_step(k, sh.input, c as usize, e, alpha);

@@ -3,6 +3,7 @@
 mod bench;
 mod eval;
 mod progress;
+mod stats;
 
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
@@ -28,7 +29,7 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Train skip-gram or CBOW vectors with hierarchical softmax.
-    Train(TrainArgs),
+    Train(Box<TrainArgs>),
     /// Measure training throughput and thread scaling (medians of repeated runs).
     Bench(bench::BenchArgs),
     /// Score vectors on analogy and word-similarity sets, overall and by frequency band.
@@ -37,6 +38,8 @@ enum Command {
     Neighbors(eval::NeighborsArgs),
     /// Answer "A is to B as C is to ?" with ranked words.
     Analogy(eval::AnalogyArgs),
+    /// Render a `--stats` file as plots (SVG, PNG), CSV tables and index.html.
+    Report(stats::ReportArgs),
 }
 
 /// Options of `huffvec train` (defaults are word2vec.c's).
@@ -159,6 +162,8 @@ pub struct TrainArgs {
     /// Initialisation of the input and output (inner-node) matrices
     #[arg(long, value_enum, default_value_t = Init::Word2vec, help_heading = "Loss and mitigations")]
     init: Init,
+    #[command(flatten)]
+    stats: stats::StatsArgs,
 }
 
 /// The corpus bundled with the source tree.
@@ -296,6 +301,7 @@ impl TrainArgs {
             c.checkpoint = Some(path.to_path_buf());
         }
         c.resume = Some(path.to_path_buf());
+        self.stats.apply(&mut c)?;
         c.validate()?;
         Ok(c)
     }
@@ -316,6 +322,7 @@ pub fn run() -> Result<()> {
         Command::Eval(args) => eval::eval(&args),
         Command::Neighbors(args) => eval::neighbors(&args),
         Command::Analogy(args) => eval::analogy(&args),
+        Command::Report(args) => stats::report(&args),
     }
 }
 
@@ -362,7 +369,11 @@ fn train(args: &TrainArgs, m: &ArgMatches) -> Result<()> {
         cfg.threads,
         cfg.input.display()
     ));
-    let (mut trained, report) = huffvec::train::train(&cfg, &bar)?;
+    let (mut trained, report) = if cfg.stats.enabled() {
+        huffvec::telemetry::train_recorded(&cfg, &bar)?
+    } else {
+        huffvec::train::train(&cfg, &bar)?
+    };
     trained.write_vectors(slot, cfg.format)?;
     let ck = cfg.checkpoint_path();
     if checkpoint::read_header(&ck).is_ok() && std::fs::remove_file(&ck).is_ok() {

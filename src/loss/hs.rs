@@ -18,7 +18,7 @@ use super::OutputLoss;
 use crate::kernel::{AlignedBuf, Kernel, SharedMatrix};
 use crate::optim::StepRule;
 use crate::sampler::Rng;
-use crate::telemetry::{NodeEvent, Probe, Saturation};
+use crate::telemetry::{NodeSums, Probe};
 use crate::tree::Tree;
 
 /// Hierarchical softmax over `tree`, with inner-node vectors `inner`.
@@ -124,10 +124,13 @@ pub fn train_path<K: Kernel, R: StepRule, P: Probe>(
     }
     let stride = inner.stride();
     rule.begin_path(k, inputs, stride);
-    let mut h_norm2 = [0f32; 64];
-    if P::ENABLED {
+    // Probe-only work happens on sampled paths: |h| once per input, |v_n|^2 once per node
+    // load, then tracked through each step: |v + s h|^2 = |v|^2 + 2 s f + s^2 |h|^2.
+    let record = P::ENABLED && probe.sampling();
+    let mut h_norm = [0f32; 64];
+    if record {
         for (j, h) in inputs.chunks_exact(stride).enumerate().take(64) {
-            h_norm2[j] = k.dot(h, h);
+            h_norm[j] = k.dot(h, h).sqrt();
         }
     }
     let NodeScratch {
@@ -145,7 +148,8 @@ pub fn train_path<K: Kernel, R: StepRule, P: Probe>(
             node,
             label,
             alpha,
-            h_norm2: &h_norm2,
+            h_norm: &h_norm,
+            record,
         };
         if node < *top_rows {
             let row = &mut top[node * stride..(node + 1) * stride];
@@ -267,7 +271,8 @@ fn train_path_pairs<K: Kernel, R: StepRule>(
             node,
             label: label_of(*last),
             alpha,
-            h_norm2: &[0.0; 64],
+            h_norm: &[0.0; 64],
+            record: false,
         };
         let mut probe = crate::telemetry::NoProbe;
         if node < top_rows {
@@ -288,7 +293,8 @@ struct NodeCtx<'a> {
     node: usize,
     label: f32,
     alpha: f32,
-    h_norm2: &'a [f32; 64],
+    h_norm: &'a [f32; 64],
+    record: bool,
 }
 
 /// Steps one node row `v` by every input in turn; returns whether any step was applied.
@@ -306,53 +312,40 @@ fn step_node<K: Kernel, R: StepRule, P: Probe>(
 ) -> bool {
     let stride = v.len();
     rule.begin_node(c.node);
+    let mut v_norm2 = if c.record { k.dot(v, v) } else { 0.0 };
+    let mut sums = NodeSums::default();
     let mut changed = false;
     for (j, (h, e)) in inputs
         .chunks_exact(stride)
         .zip(errs.chunks_exact_mut(stride))
         .enumerate()
     {
-        let v_norm2 = if P::ENABLED { k.dot(v, v) } else { 0.0 };
         let f = k.dot(h, v);
         let saturated = !(f > -MAX_EXP && f < MAX_EXP);
-        if P::ENABLED {
-            let sat = if !saturated {
-                Saturation::No
-            } else if (f > 0.0) == (c.label > 0.5) {
-                Saturation::Agreeing
+        let skip = saturated && rule.skips_saturated();
+        if P::ENABLED && (c.record || saturated) {
+            let sig_f = sig.sigmoid(f);
+            let step = if skip {
+                0.0
             } else {
-                Saturation::Disagreeing
+                (c.label - sig_f) * c.alpha
             };
-            let s = if saturated {
-                if f > 0.0 {
-                    1.0
-                } else {
-                    0.0
-                }
+            let hn = if j < 64 {
+                c.h_norm[j]
             } else {
-                sig.sigmoid(f)
+                k.dot(h, h).sqrt()
             };
-            probe.node(
-                j,
-                &NodeEvent {
-                    depth: c.depth,
-                    node: c.node as u32,
-                    label: c.label,
-                    f,
-                    g: c.label - s,
-                    alpha: c.alpha,
-                    h_norm2: c.h_norm2[j.min(63)],
-                    v_norm2,
-                    saturation: sat,
-                    applied: !(saturated && rule.skips_saturated()),
-                },
-            );
+            sums.visit(c.label, f, sig_f, step, hn, v_norm2, c.record, sig);
+            v_norm2 += step * (2.0 * f + step * hn * hn);
         }
-        if saturated && rule.skips_saturated() {
+        if skip {
             continue;
         }
         rule.node_step(k, j, c.depth, c.label - sig.sigmoid(f), c.alpha, v, h, e);
         changed = true;
+    }
+    if P::ENABLED {
+        probe.node(c.depth, &sums);
     }
     if changed {
         rule.end_node(c.node);
@@ -465,7 +458,7 @@ mod tests {
     impl Probe for Enabled {
         const ENABLED: bool = true;
         fn begin_path(&mut self, _: u32, _: usize) {}
-        fn node(&mut self, _: usize, _: &NodeEvent) {}
+        fn node(&mut self, _: usize, _: &NodeSums) {}
         fn end_input(&mut self, _: usize, _: u32, _: f32) {}
     }
 

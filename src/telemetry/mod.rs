@@ -1,55 +1,151 @@
-//! Instrumentation of hierarchical softmax: the [`Probe`] the hot loop reports to.
+//! Instrumentation of hierarchical softmax: the [`Probe`] the hot loop reports to, the
+//! recording probe [`GridProbe`], and [`train_recorded`], which trains with one probe per
+//! thread and writes the `--stats` / `--word-stats` files.
 //!
 //! The loop is generic over the probe; with [`NoProbe`] every call and every statistic
 //! computed only for the probe (`if P::ENABLED { .. }`) compiles away.
+//!
+//! What is measured, for every visit of inner node n at depth d (root = 0) on the path of
+//! target word w, with input vector h, score f = h·v_n and label t = 1 - code:
+//! * g = t - sigmoid(f), the gradient scalar before the learning rate;
+//! * the node step |Δv_n| = alpha |g| |h|;
+//! * the gradient sent back to the input, alpha |g| |v_n| (v_n before this input's step):
+//!   deep nodes start at zero, so |g| stays near 0.5 there while this stays tiny;
+//! * the loss -ln sigmoid(±f);
+//! * saturation: |f| >= MAX_EXP, split by whether the sign of f agrees with the label.
+//!
+//! Per visit the hot loop only adds into a [`NodeSums`] held in registers; the probe sees
+//! one call per node.
+//!
+//! Costs are kept per path, not per visit, where possible: visit counts are added per path
+//! (path length x inputs), |h| is computed once per input, |v_n|^2 once per node load and
+//! then tracked exactly through each step (|v + s h|^2 = |v|^2 + 2 s f + s^2 |h|^2).
 
-/// How a node's score relates to the sigmoid table's edge.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Saturation {
-    /// |f| < MAX_EXP: an ordinary update.
-    No,
-    /// |f| >= MAX_EXP and the sign agrees with the label: the gradient is truly near zero.
-    Agreeing,
-    /// |f| >= MAX_EXP and the sign disagrees: a confidently wrong node.
-    Disagreeing,
+pub mod grid;
+pub mod snapshot;
+
+use std::sync::Arc;
+
+use crate::config::TrainConfig;
+use crate::error::Result;
+use crate::loss::sigmoid::{SigmoidTable, MAX_EXP};
+use crate::train::schedule::Schedule;
+use crate::train::{Observer, TrainReport, Trained};
+use crate::tree::Tree;
+use crate::vocab::Vocab;
+use grid::{Grid, Layout, WordTotals};
+use snapshot::{Collector, SnapshotSchedule};
+
+/// What one inner node saw while every input of a path stepped it: built in registers by
+/// the hot loop (one [`NodeSums::visit`] per (node, input) pair) and handed to the probe
+/// once per node, so that per-visit telemetry costs a few register operations.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct NodeSums {
+    /// Visits whose magnitudes were recorded.
+    pub sampled: u32,
+    /// Saturated visits whose sign agreed with the label (counted on every path).
+    pub sat_agree: u32,
+    /// Saturated visits whose sign contradicted the label (counted on every path).
+    pub sat_disagree: u32,
+    /// Saturated visits whose step was not applied (counted on every path).
+    pub skipped: u32,
+    /// Sum of |t - sigmoid(f)|.
+    pub abs_g: f32,
+    /// Sum of the node step |step| |h|.
+    pub node_step: f32,
+    /// Sum of the gradient sent to the input, |step| |v_n|.
+    pub input_grad: f32,
+    /// Sum of -ln sigmoid(±f).
+    pub loss: f32,
 }
 
-/// One inner-node update as seen by a probe.
-#[derive(Clone, Copy, Debug)]
-pub struct NodeEvent {
-    /// Depth of the node (root = 0).
-    pub depth: usize,
-    /// Inner-node id.
-    pub node: u32,
-    /// Label t = 1 - code.
-    pub label: f32,
-    /// Score f = h . v_n before the update.
-    pub f: f32,
-    /// Gradient scalar t - sigmoid(f) (not multiplied by the learning rate).
-    pub g: f32,
-    /// Learning rate applied.
-    pub alpha: f32,
-    /// |h|^2 of the input vector.
-    pub h_norm2: f32,
-    /// |v_n|^2 of the node vector before the update.
-    pub v_norm2: f32,
-    /// Saturation class.
-    pub saturation: Saturation,
-    /// Whether the update was applied (skipped when saturated under the skip policy).
-    pub applied: bool,
+impl NodeSums {
+    /// Adds one visit: label `t` (1 or 0), score `f`, `sig_f` = sigmoid(f) as the trainer
+    /// looked it up, `step` the scalar applied (Δv_n = step h, Δh += step v_n; 0 when
+    /// skipped), `h_norm` = |h|, `v_norm2` = |v_n|^2 before this step. Magnitudes are added
+    /// only when `record`; saturation (|f| >= MAX_EXP) is always counted.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    pub fn visit(
+        &mut self,
+        t: f32,
+        f: f32,
+        sig_f: f32,
+        step: f32,
+        h_norm: f32,
+        v_norm2: f32,
+        record: bool,
+        sig: &SigmoidTable,
+    ) {
+        let (abs_g, loss) = if f > -MAX_EXP && f < MAX_EXP {
+            if !record {
+                return;
+            }
+            // -ln sigmoid(-f) = -ln sigmoid(f) + f: one table serves both labels.
+            ((t - sig_f).abs(), (1.0 - t) * f - sig.log_sigmoid(f))
+        } else {
+            // x = f signed by the label: the loss is -ln sigmoid(x).
+            let x = if t > 0.5 { f } else { -f };
+            if x > 0.0 {
+                self.sat_agree += 1;
+            } else {
+                self.sat_disagree += 1;
+            }
+            if step == 0.0 {
+                self.skipped += 1;
+            }
+            if !record {
+                return;
+            }
+            // Beyond the table's edge use the exact logistic: |t - sigmoid(f)| =
+            // sigmoid(-x) and -ln sigmoid(x) = ln(1 + e^-x).
+            let x = x as f64;
+            let loss = if x > 0.0 {
+                (-x).exp().ln_1p()
+            } else {
+                -x + x.exp().ln_1p()
+            };
+            ((1.0 / (1.0 + x.exp())) as f32, loss as f32)
+        };
+        let step = step.abs();
+        self.sampled += 1;
+        self.abs_g += abs_g;
+        self.node_step += step * h_norm;
+        self.input_grad += step * v_norm2.max(0.0).sqrt();
+        self.loss += loss;
+    }
+}
+
+/// What a probe learns about the run before training starts.
+pub struct RunInfo<'a> {
+    /// The vocabulary (word ids = tree leaves).
+    pub vocab: &'a Vocab,
+    /// The output tree.
+    pub tree: &'a Tree,
+    /// The learning-rate schedule (its total is the run's word count over all epochs).
+    pub schedule: Schedule,
 }
 
 /// Receives the events of the HS hot loop.
 pub trait Probe: Send {
     /// False for the no-op probe: the loop then skips every probe-only computation.
     const ENABLED: bool;
+    /// Called once per thread before training, after the vocabulary and tree are built.
+    fn prepare(&mut self, _run: &RunInfo) {}
     /// A path walk for `target` begins, with `n_inputs` input vectors.
     fn begin_path(&mut self, target: u32, n_inputs: usize);
-    /// One node update of input `input`.
-    fn node(&mut self, input: usize, ev: &NodeEvent);
-    /// Input `input`'s accumulated step (neu1e) had squared norm `step_norm2`; `word` is the
-    /// word whose input vector receives it (`u32::MAX` for CBOW's averaged input).
+    /// Whether the current path's magnitudes are recorded (false to save the work).
+    fn sampling(&self) -> bool {
+        Self::ENABLED
+    }
+    /// Every input of the current path has visited the node at `depth` (called on every
+    /// path, sampled or not, so that saturation counts stay exact).
+    fn node(&mut self, depth: usize, sums: &NodeSums);
+    /// Input `input`'s accumulated step (neu1e) had squared norm `step_norm2` (0 when the
+    /// path was not sampled); `word` is the word whose input vector receives it.
     fn end_input(&mut self, input: usize, word: u32, step_norm2: f32);
+    /// The worker published progress: `done` words in all, learning rate now `alpha`.
+    fn publish(&mut self, _done: u64, _alpha: f32) {}
 }
 
 /// The probe that records nothing and costs nothing.
@@ -61,7 +157,202 @@ impl Probe for NoProbe {
     #[inline(always)]
     fn begin_path(&mut self, _: u32, _: usize) {}
     #[inline(always)]
-    fn node(&mut self, _: usize, _: &NodeEvent) {}
+    fn node(&mut self, _: usize, _: &NodeSums) {}
     #[inline(always)]
     fn end_input(&mut self, _: usize, _: u32, _: f32) {}
 }
+
+/// The recording probe: thread-local band x depth [`Grid`] (and optional per-word totals),
+/// handed to the shared [`Collector`] at snapshot boundaries.
+pub struct GridProbe<'a> {
+    collector: &'a Collector,
+    layout: Arc<Layout>,
+    schedule: SnapshotSchedule,
+    grid: Grid,
+    words: Option<WordTotals>,
+    /// `band * n_depths` of the current target.
+    row: usize,
+    path_len: u32,
+    sampled: bool,
+    /// A path is sampled when the next 32 random bits are below this (2^32 = always).
+    sample_below: u64,
+    rng: u64,
+    alpha: f32,
+    next_boundary: u64,
+    last_done: u64,
+}
+
+impl<'a> GridProbe<'a> {
+    /// A probe for thread `thread` reporting to `collector`.
+    pub fn new(collector: &'a Collector, thread: usize) -> Self {
+        let cfg = collector.config();
+        GridProbe {
+            collector,
+            layout: Arc::new(Layout::empty()),
+            schedule: SnapshotSchedule::new(0, cfg.every_pct),
+            grid: Grid::default(),
+            words: None,
+            row: 0,
+            path_len: 0,
+            sampled: true,
+            sample_below: (cfg.sample * (1u64 << 32) as f64) as u64,
+            rng: (collector.seed() ^ (thread as u64 + 1)).wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1,
+            alpha: 0.0,
+            next_boundary: u64::MAX,
+            last_done: 0,
+        }
+    }
+
+    /// Takes this thread's unsent accumulators (leaving them empty) and the last progress
+    /// it published.
+    pub(crate) fn take(&mut self) -> (Grid, Option<WordTotals>, u64) {
+        let g = std::mem::replace(&mut self.grid, self.layout.grid());
+        (g, self.words.take(), self.last_done)
+    }
+
+    #[inline(always)]
+    fn next_random(&mut self) -> u64 {
+        // 64-bit LCG (Knuth's MMIX constants); the high 32 bits are used.
+        self.rng = self
+            .rng
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        self.rng >> 32
+    }
+}
+
+impl Probe for GridProbe<'_> {
+    const ENABLED: bool = true;
+
+    fn prepare(&mut self, run: &RunInfo) {
+        let (layout, schedule) = self.collector.prepare(run);
+        self.grid = layout.grid();
+        if self.collector.config().word_stats.is_some() {
+            self.words = Some(WordTotals::new(layout.band_of_word.len()));
+        }
+        self.layout = layout;
+        self.schedule = schedule;
+        self.alpha = run.schedule.alpha_at(0);
+        self.next_boundary = schedule.boundary(1);
+    }
+
+    #[inline(always)]
+    fn begin_path(&mut self, target: u32, n_inputs: usize) {
+        let t = target as usize;
+        let band = self.layout.band_of_word[t] as usize;
+        let len = self.layout.depth_of_word[t] as usize;
+        let nd = self.grid.n_depths();
+        self.row = band * nd;
+        self.path_len = len as u32;
+        let n = n_inputs as u64;
+        // Exact visit counts, per path: every node of the path meets every input once.
+        for c in &mut self.grid.cells[self.row..self.row + len.min(nd)] {
+            c.updates += n;
+        }
+        self.grid.bands[band].target_examples += n;
+        if let Some(w) = &mut self.words {
+            w.target_examples[t] += n;
+        }
+        self.sampled =
+            self.sample_below > u32::MAX as u64 || self.next_random() < self.sample_below;
+    }
+
+    #[inline(always)]
+    fn sampling(&self) -> bool {
+        self.sampled
+    }
+
+    #[inline(always)]
+    fn node(&mut self, depth: usize, n: &NodeSums) {
+        let cell = &mut self.grid.cells[self.row + depth];
+        cell.sat_agree += n.sat_agree as u64;
+        cell.sat_disagree += n.sat_disagree as u64;
+        cell.skipped += n.skipped as u64;
+        cell.sampled += n.sampled as u64;
+        cell.abs_g += n.abs_g as f64;
+        cell.node_step += n.node_step as f64;
+        cell.input_grad += n.input_grad as f64;
+        cell.loss += n.loss as f64;
+    }
+
+    #[inline(always)]
+    fn end_input(&mut self, _input: usize, word: u32, step_norm2: f32) {
+        let w = word as usize;
+        let band = self.layout.band_of_word[w] as usize;
+        let b = &mut self.grid.bands[band];
+        b.input_updates += 1;
+        b.input_path_len += self.path_len as u64;
+        b.input_alpha += self.alpha as f64;
+        let step = if self.sampled {
+            b.input_sampled += 1;
+            let s = step_norm2.max(0.0).sqrt() as f64;
+            b.input_step += s;
+            s
+        } else {
+            0.0
+        };
+        if let Some(t) = &mut self.words {
+            t.input_updates[w] += 1;
+            if self.sampled {
+                t.input_sampled[w] += 1;
+                t.input_step[w] += step;
+            }
+        }
+    }
+
+    fn publish(&mut self, done: u64, alpha: f32) {
+        self.alpha = alpha;
+        self.last_done = done;
+        if done >= self.next_boundary {
+            let k = self.schedule.last_ending_at_or_before(done);
+            self.collector.deposit(k, &mut self.grid);
+            self.next_boundary = self.schedule.boundary(k + 1);
+        }
+    }
+}
+
+/// Trains `cfg` with one [`GridProbe`] per thread and writes the telemetry files it asks
+/// for (`cfg.stats`); the files are reserved before training and also written, marked
+/// `diverged`, when training diverges.
+pub fn train_recorded(cfg: &TrainConfig, obs: &dyn Observer) -> Result<(Trained, TrainReport)> {
+    cfg.validate()?;
+    let inputs: [&std::path::Path; 1] = [&cfg.input];
+    let stats_slot = match &cfg.stats.path {
+        Some(p) => Some(crate::io::OutputSlot::reserve(p, &inputs)?),
+        None => None,
+    };
+    let words_slot = match &cfg.stats.word_stats {
+        Some(p) => Some(crate::io::OutputSlot::reserve(p, &inputs)?),
+        None => None,
+    };
+    let collector = Collector::new(cfg);
+    let mut probes: Vec<GridProbe> = (0..cfg.threads)
+        .map(|t| GridProbe::new(&collector, t))
+        .collect();
+    let result = crate::train::train_with(cfg, obs, &mut probes, &|_, _| {});
+    collector.finish(&mut probes);
+    drop(probes);
+    match result {
+        Ok((mut trained, report)) => {
+            let fin = snapshot::FinalState::of(&mut trained);
+            if let Some(slot) = stats_slot {
+                let slot_path = slot.path().to_path_buf();
+                collector.write_stats(slot, Some(&fin), Some(&report), "done")?;
+                obs.note(&format!("wrote stats to {}", slot_path.display()));
+            }
+            if let Some(slot) = words_slot {
+                collector.write_word_stats(slot, &trained.vocab, &trained.tree, &fin)?;
+            }
+            Ok((trained, report))
+        }
+        Err(e) => {
+            if let (Some(slot), crate::Error::Diverged { .. }) = (stats_slot, &e) {
+                collector.write_stats(slot, None, None, "diverged")?;
+            }
+            Err(e)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -20,7 +20,7 @@ use crate::loss::SigmoidTable;
 use crate::model::Shared;
 use crate::optim::StepSettings;
 use crate::sampler::Rng;
-use crate::telemetry::{NoProbe, Probe};
+use crate::telemetry::{NoProbe, Probe, RunInfo};
 use crate::tree::{shapes, Tree};
 use crate::vocab::Vocab;
 use schedule::{Progress, Schedule};
@@ -216,6 +216,12 @@ pub fn train_with<P: Probe>(
             100.0 * schedule.progress(start_done)
         )));
     }
+    let run = RunInfo {
+        vocab: &vocab,
+        tree: &tree,
+        schedule,
+    };
+    probes.iter_mut().for_each(|p| p.prepare(&run));
     let progress = Progress::default();
     progress.words_done.store(start_done, Ordering::Relaxed);
     let shards = ids.shards(cfg.threads);

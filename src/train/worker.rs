@@ -220,6 +220,7 @@ impl<P: Probe> Worker<'_, P> {
                 if local >= PUBLISH_EVERY {
                     let total = progress.publish(local);
                     alpha = schedule.alpha_at(total);
+                    probe.publish(total, alpha);
                     local = 0;
                     if !scratch.last_inputs().iter().all(|&x| super::is_sane(x)) {
                         progress.diverged.store(true, Ordering::Relaxed);
@@ -267,6 +268,7 @@ impl<P: Probe> Worker<'_, P> {
             }
             let total = progress.publish(local);
             alpha = schedule.alpha_at(total);
+            probe.publish(total, alpha);
             corpus.release(shard.start + released..shard.end);
             start = 0;
             if epoch < epochs && progress.should_pause(total) {

@@ -1,0 +1,1031 @@
+//! `huffvec report --stats FILE --out DIR`: the telemetry file as figures, CSV tables and a
+//! self-contained `index.html` (no server, no scripts).
+//!
+//! Figures (each as `.svg` and `.png`):
+//! * `g_heatmap`: mean |g| per depth over training progress;
+//! * `input_grad_heatmap`: mean gradient sent to the input, alpha |g| |v_n|, per depth over
+//!   progress (log colour scale);
+//! * `gradient_by_depth`: mean |g|, node step and input gradient per depth, whole run;
+//! * `saturation_by_depth`: share of visits saturated, agreeing vs disagreeing, per depth;
+//! * `input_step_by_band`: mean input-step norm per frequency band over progress;
+//! * `updates_per_word`: input updates and target examples per word, per band.
+
+use std::fmt::{self, Write as _};
+use std::path::Path;
+
+use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
+use plotters::coord::Shift;
+use plotters::element::DashedPathElement;
+use plotters::prelude::*;
+
+use super::{save_figure, viridis, DrawResult, Figure};
+use crate::error::{Error, Result};
+use crate::telemetry::grid::{BandCell, Cell};
+use crate::telemetry::snapshot::{self, StatsFile};
+
+const SIZE: (u32, u32) = (1000, 620);
+const FONT: &str = "sans-serif";
+
+/// Run-wide figures of a stats file, per depth and per band.
+#[derive(Clone, Debug)]
+pub struct Summary {
+    /// Model, corpus and size line.
+    pub run: String,
+    /// Per depth, whole run.
+    pub depths: Vec<DepthRow>,
+    /// Per band, whole run.
+    pub bands: Vec<BandRow>,
+}
+
+/// One depth over the whole run.
+#[derive(Clone, Debug)]
+pub struct DepthRow {
+    /// Depth (root = 0).
+    pub depth: usize,
+    /// Inner nodes at this depth.
+    pub inner_nodes: u64,
+    /// Sums over bands and snapshots.
+    pub sums: Cell,
+    /// Inner nodes never stepped (end of run), if known.
+    pub never_updated: Option<u64>,
+    /// Mean |v_n| at the end, if known.
+    pub v_norm_final: Option<f64>,
+}
+
+/// One band over the whole run.
+#[derive(Clone, Debug)]
+pub struct BandRow {
+    /// Dense band index.
+    pub band: usize,
+    /// Count range [lo, hi).
+    pub count_lo: u64,
+    /// Count range [lo, hi).
+    pub count_hi: u64,
+    /// Words in the band.
+    pub words: u64,
+    /// Corpus occurrences of the band's words (one epoch).
+    pub tokens: u64,
+    /// Mean code length of the band's words.
+    pub mean_depth: f64,
+    /// Target-side node sums (over depths and snapshots).
+    pub node: Cell,
+    /// Band sums over snapshots.
+    pub sums: BandCell,
+    /// Mean final |input vector|, if known.
+    pub input_norm_final: Option<f64>,
+}
+
+fn mean(sum: f64, n: u64) -> Option<f64> {
+    (n > 0).then(|| sum / n as f64)
+}
+
+impl DepthRow {
+    /// Mean |g|.
+    pub fn abs_g(&self) -> Option<f64> {
+        mean(self.sums.abs_g, self.sums.sampled)
+    }
+    /// Mean node step alpha |g| |h|.
+    pub fn node_step(&self) -> Option<f64> {
+        mean(self.sums.node_step, self.sums.sampled)
+    }
+    /// Mean input gradient alpha |g| |v_n|.
+    pub fn input_grad(&self) -> Option<f64> {
+        mean(self.sums.input_grad, self.sums.sampled)
+    }
+    /// Mean loss per visit.
+    pub fn loss(&self) -> Option<f64> {
+        mean(self.sums.loss, self.sums.sampled)
+    }
+    /// Share of visits saturated and agreeing.
+    pub fn sat_agree(&self) -> Option<f64> {
+        mean(self.sums.sat_agree as f64, self.sums.updates)
+    }
+    /// Share of visits saturated and disagreeing.
+    pub fn sat_disagree(&self) -> Option<f64> {
+        mean(self.sums.sat_disagree as f64, self.sums.updates)
+    }
+}
+
+impl BandRow {
+    /// Input-vector updates per word of the band.
+    pub fn input_updates_per_word(&self) -> f64 {
+        self.sums.input_updates as f64 / self.words.max(1) as f64
+    }
+    /// Examples along the band's own paths per word.
+    pub fn target_examples_per_word(&self) -> f64 {
+        self.sums.target_examples as f64 / self.words.max(1) as f64
+    }
+    /// Mean input-step norm.
+    pub fn input_step(&self) -> Option<f64> {
+        mean(self.sums.input_step, self.sums.input_sampled)
+    }
+    /// Mean length of the paths the band's input vectors were trained along.
+    pub fn input_path_len(&self) -> Option<f64> {
+        mean(self.sums.input_path_len as f64, self.sums.input_updates)
+    }
+    /// Mean |g| on the band's own paths.
+    pub fn abs_g(&self) -> Option<f64> {
+        mean(self.node.abs_g, self.node.sampled)
+    }
+    /// "[lo, hi)" count range.
+    pub fn range(&self) -> String {
+        format!("{}–{}", self.count_lo, self.count_hi.saturating_sub(1))
+    }
+}
+
+fn opt(x: Option<f64>, prec: usize) -> String {
+    match x {
+        Some(v) if v != 0.0 && (v.abs() < 1e-3 || v.abs() >= 1e5) => format!("{v:.prec$e}"),
+        Some(v) => format!("{v:.prec$}"),
+        None => "–".into(),
+    }
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "{}", self.run)?;
+        let visited: Vec<&DepthRow> = self.depths.iter().filter(|d| d.sums.sampled > 0).collect();
+        if let (Some(first), Some(last)) = (visited.first(), visited.last()) {
+            writeln!(
+                f,
+                "mean |g|: depth {} {}, depth {} {}; mean input gradient alpha|g||v|: depth {} {}, depth {} {}",
+                first.depth,
+                opt(first.abs_g(), 4),
+                last.depth,
+                opt(last.abs_g(), 4),
+                first.depth,
+                opt(first.input_grad(), 3),
+                last.depth,
+                opt(last.input_grad(), 3),
+            )?;
+        }
+        write!(
+            f,
+            "saturated share of visits per depth (agree/disagree, %):"
+        )?;
+        for d in &self.depths {
+            write!(
+                f,
+                " {}:{}/{}",
+                d.depth,
+                opt(d.sat_agree().map(|x| 100.0 * x), 2),
+                opt(d.sat_disagree().map(|x| 100.0 * x), 2)
+            )?;
+        }
+        writeln!(f)?;
+        let used: Vec<&BandRow> = self.bands.iter().filter(|b| b.words > 0).collect();
+        if let (Some(rare), Some(freq)) = (used.first(), used.last()) {
+            write!(
+                f,
+                "input updates per word: rarest band (count {}) {:.1}, most frequent band (count {}) {:.0}; own-path examples per word: {:.1} vs {:.0}",
+                rare.range(),
+                rare.input_updates_per_word(),
+                freq.range(),
+                freq.input_updates_per_word(),
+                rare.target_examples_per_word(),
+                freq.target_examples_per_word(),
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// Per-snapshot aggregates used by the figures.
+struct Series2d {
+    /// (progress_lo, progress_hi) in percent per snapshot.
+    spans: Vec<(f64, f64)>,
+    /// `by_depth[s * nd + d]`.
+    by_depth: Vec<Cell>,
+    /// `by_band[s * nb + b]`.
+    by_band: Vec<BandCell>,
+    nd: usize,
+    nb: usize,
+}
+
+fn aggregate(s: &StatsFile) -> (Summary, Series2d) {
+    let h = &s.header;
+    let (nd, nb, ns) = (h.max_depth, h.bands.len(), s.snapshots.len());
+    let mut by_depth = vec![Cell::default(); ns * nd];
+    let mut by_band = vec![BandCell::default(); ns * nb];
+    let mut depth_tot = vec![Cell::default(); nd];
+    let mut band_node = vec![Cell::default(); nb];
+    let mut band_tot = vec![BandCell::default(); nb];
+    let slot = |k: u32| (k as usize).clamp(1, ns.max(1)) - 1;
+    for c in &s.cells {
+        let i = slot(c.snapshot);
+        if i < ns {
+            by_depth[i * nd + c.depth].merge(&c.sums);
+        }
+        depth_tot[c.depth].merge(&c.sums);
+        band_node[c.band].merge(&c.sums);
+    }
+    for b in &s.bands {
+        let i = slot(b.snapshot);
+        if i < ns {
+            by_band[i * nb + b.band].merge(&b.sums);
+        }
+        band_tot[b.band].merge(&b.sums);
+    }
+    // A thread hands over its work at its first publish point past a boundary, so a
+    // snapshot with data covers the work since the previous snapshot with data: draw it
+    // over that whole span (no gaps when snapshots are shorter than a publish batch).
+    let mut last_hi = 0.0;
+    let spans = s
+        .snapshots
+        .iter()
+        .map(|r| {
+            let span = (last_hi, 100.0 * r.progress_hi);
+            if r.sums.updates > 0 {
+                last_hi = 100.0 * r.progress_hi;
+            }
+            span
+        })
+        .collect();
+    let depths = (0..nd)
+        .map(|d| {
+            let fin = s.depth_final.iter().find(|r| r.depth == d);
+            DepthRow {
+                depth: d,
+                inner_nodes: h.depths.get(d).map_or(0, |x| x.inner_nodes),
+                sums: depth_tot[d],
+                never_updated: fin.map(|r| r.never_updated),
+                v_norm_final: fin.map(|r| r.v_norm_mean),
+            }
+        })
+        .collect();
+    let bands = h
+        .bands
+        .iter()
+        .map(|info| BandRow {
+            band: info.band,
+            count_lo: info.count_lo,
+            count_hi: info.count_hi,
+            words: info.words,
+            tokens: info.tokens,
+            mean_depth: info.mean_depth,
+            node: band_node[info.band],
+            sums: band_tot[info.band],
+            input_norm_final: s
+                .band_final
+                .iter()
+                .find(|r| r.band == info.band)
+                .map(|r| r.input_norm_mean),
+        })
+        .collect();
+    let cfg = &h.config;
+    let get = |k: &str| cfg.get(k).map(|v| v.to_string()).unwrap_or_default();
+    let run = format!(
+        "{} HS, dim {}, window {}, {} epochs, {} threads, corpus {}: {} words in vocabulary, {} inner nodes, max depth {}, {} words trained{}",
+        get("model").trim_matches('"'),
+        get("dim"),
+        get("window"),
+        get("epochs"),
+        get("threads"),
+        get("input").trim_matches('"'),
+        h.vocab_size,
+        h.n_inner,
+        h.max_depth,
+        h.total_words,
+        match &s.end {
+            Some(e) if e.status != "done" => format!(" ({})", e.status),
+            _ => String::new(),
+        }
+    );
+    (
+        Summary { run, depths, bands },
+        Series2d {
+            spans,
+            by_depth,
+            by_band,
+            nd,
+            nb,
+        },
+    )
+}
+
+/// A depth x progress heatmap.
+struct Heatmap {
+    title: String,
+    colour_desc: String,
+    spans: Vec<(f64, f64)>,
+    nd: usize,
+    /// `values[s * nd + d]`.
+    values: Vec<Option<f64>>,
+    log: bool,
+}
+
+impl Heatmap {
+    fn range(&self) -> (f64, f64) {
+        let vals = self
+            .values
+            .iter()
+            .flatten()
+            .copied()
+            .filter(|v| v.is_finite() && (!self.log || *v > 0.0));
+        let (lo, hi) = vals.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+            (a.min(v), b.max(v))
+        });
+        if !lo.is_finite() {
+            return (0.1, 1.0);
+        }
+        if hi > lo {
+            (lo, hi)
+        } else {
+            (lo * 0.5, lo * 2.0 + 1e-12)
+        }
+    }
+
+    fn scale(&self, v: f64, (lo, hi): (f64, f64)) -> f64 {
+        if self.log {
+            (v.max(lo).ln() - lo.ln()) / (hi.ln() - lo.ln())
+        } else {
+            (v - lo) / (hi - lo)
+        }
+    }
+}
+
+impl Figure for Heatmap {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult
+    where
+        DB::ErrorType: 'static,
+    {
+        root.fill(&WHITE)?;
+        let (w, _) = root.dim_in_pixel();
+        let (main, bar) = root.split_horizontally(w - 150);
+        let nd = self.nd as f64;
+        let mut chart = ChartBuilder::on(&main)
+            .caption(&self.title, (FONT, 22))
+            .margin(14)
+            .x_label_area_size(52)
+            .y_label_area_size(64)
+            .build_cartesian_2d(0f64..100f64, (nd - 0.5)..-0.5f64)?;
+        chart
+            .configure_mesh()
+            .disable_mesh()
+            .x_desc("training progress (% of words, all epochs)")
+            .y_desc("inner-node depth (root = 0)")
+            .x_labels(11)
+            .x_label_formatter(&|v| format!("{v:.0}"))
+            .y_labels(self.nd.min(25))
+            .y_label_formatter(&|v| format!("{v:.0}"))
+            .label_style((FONT, 15))
+            .axis_desc_style((FONT, 17))
+            .draw()?;
+        let range = self.range();
+        chart.draw_series(self.spans.iter().enumerate().flat_map(|(s, &(lo, hi))| {
+            (0..self.nd).filter_map(move |d| {
+                let v = self.values[s * self.nd + d]?;
+                let c = viridis(self.scale(v, range));
+                Some(Rectangle::new(
+                    [(lo, d as f64 - 0.5), (hi, d as f64 + 0.5)],
+                    c.filled(),
+                ))
+            })
+        }))?;
+        draw_colour_bar(&bar, &self.colour_desc, range, self.log)?;
+        Ok(())
+    }
+}
+
+fn draw_colour_bar<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    desc: &str,
+    (lo, hi): (f64, f64),
+    log: bool,
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    const STEPS: usize = 120;
+    let mut cb = ChartBuilder::on(area);
+    cb.margin_top(48)
+        .margin_bottom(66)
+        .margin_left(4)
+        .margin_right(6)
+        .y_label_area_size(0)
+        .right_y_label_area_size(96);
+    // Leading spaces keep the labels clear of the tick marks.
+    let fmt = |v: &f64| {
+        if *v == 0.0 {
+            "  0".into()
+        } else if v.abs() < 1e-2 || v.abs() >= 1e4 {
+            format!("  {v:.1e}")
+        } else {
+            format!("  {v:.3}")
+        }
+    };
+    let rect = |i: usize| {
+        let t0 = i as f64 / STEPS as f64;
+        let t1 = (i + 1) as f64 / STEPS as f64;
+        (t0, t1, viridis((t0 + t1) / 2.0))
+    };
+    if log {
+        let mut c = cb.build_cartesian_2d(0f64..1f64, (lo..hi).log_scale())?;
+        c.configure_mesh()
+            .disable_mesh()
+            .disable_x_axis()
+            .y_desc(desc)
+            .y_labels(6)
+            .y_label_formatter(&fmt)
+            .label_style((FONT, 13))
+            .axis_desc_style((FONT, 15))
+            .draw()?;
+        let at = |t: f64| (lo.ln() + t * (hi.ln() - lo.ln())).exp();
+        c.draw_series((0..STEPS).map(|i| {
+            let (t0, t1, col) = rect(i);
+            Rectangle::new([(0.0, at(t0)), (1.0, at(t1))], col.filled())
+        }))?;
+    } else {
+        let mut c = cb.build_cartesian_2d(0f64..1f64, lo..hi)?;
+        c.configure_mesh()
+            .disable_mesh()
+            .disable_x_axis()
+            .y_desc(desc)
+            .y_labels(6)
+            .y_label_formatter(&fmt)
+            .label_style((FONT, 13))
+            .axis_desc_style((FONT, 15))
+            .draw()?;
+        let at = |t: f64| lo + t * (hi - lo);
+        c.draw_series((0..STEPS).map(|i| {
+            let (t0, t1, col) = rect(i);
+            Rectangle::new([(0.0, at(t0)), (1.0, at(t1))], col.filled())
+        }))?;
+    }
+    Ok(())
+}
+
+/// Point marker shapes, distinguishable without colour.
+#[derive(Clone, Copy, Debug)]
+enum Marker {
+    Circle,
+    Square,
+    Triangle,
+    Cross,
+}
+
+struct Line {
+    label: String,
+    points: Vec<(f64, f64)>,
+    colour: RGBColor,
+    dashed: bool,
+    marker: Marker,
+}
+
+/// A line chart with a legend beside it.
+struct Lines {
+    title: String,
+    x_desc: String,
+    y_desc: String,
+    x_log: bool,
+    y_log: bool,
+    /// Fixed x range (else from the data).
+    x_range: Option<(f64, f64)>,
+    lines: Vec<Line>,
+    legend_title: String,
+}
+
+fn data_range(vals: impl Iterator<Item = f64>, log: bool) -> (f64, f64) {
+    let (lo, hi) = vals
+        .filter(|v| v.is_finite() && (!log || *v > 0.0))
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+            (a.min(v), b.max(v))
+        });
+    if !lo.is_finite() {
+        return if log { (0.1, 10.0) } else { (0.0, 1.0) };
+    }
+    if log {
+        (lo / 1.6, hi * 1.6)
+    } else {
+        let pad = ((hi - lo) * 0.06).max(hi.abs() * 0.05).max(1e-12);
+        ((lo - pad).min(0.0f64.max(lo - pad)), hi + pad)
+    }
+}
+
+fn sci(v: f64) -> String {
+    if v == 0.0 {
+        "0".into()
+    } else if v.abs() < 1e-2 || v.abs() >= 1e5 {
+        format!("{v:.0e}")
+    } else if v.abs() < 1.0 {
+        format!("{v:.2}")
+    } else {
+        format!("{v:.0}")
+    }
+}
+
+fn draw_marker<DB: DrawingBackend, CT: plotters::coord::CoordTranslate>(
+    area: &DrawingArea<DB, CT>,
+    at: CT::From,
+    m: Marker,
+    colour: RGBColor,
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+    CT::From: Clone + 'static,
+{
+    let st = colour.stroke_width(2);
+    match m {
+        Marker::Circle => {
+            area.draw(&(EmptyElement::at(at) + Circle::new((0, 0), 4, colour.filled())))?
+        }
+        Marker::Square => {
+            area.draw(&(EmptyElement::at(at) + Rectangle::new([(-4, -4), (4, 4)], st)))?
+        }
+        Marker::Triangle => {
+            area.draw(&(EmptyElement::at(at) + TriangleMarker::new((0, 0), 5, colour.filled())))?
+        }
+        Marker::Cross => area.draw(&(EmptyElement::at(at) + Cross::new((0, 0), 4, st)))?,
+    }
+    Ok(())
+}
+
+impl Lines {
+    fn draw_in<DB: DrawingBackend, X, Y>(
+        &self,
+        area: &DrawingArea<DB, Shift>,
+        x: X,
+        y: Y,
+    ) -> DrawResult
+    where
+        DB::ErrorType: 'static,
+        X: AsRangedCoord<Value = f64>,
+        Y: AsRangedCoord<Value = f64>,
+        X::CoordDescType: ValueFormatter<f64>,
+        Y::CoordDescType: ValueFormatter<f64>,
+    {
+        let mut chart = ChartBuilder::on(area)
+            .caption(&self.title, (FONT, 22))
+            .margin(14)
+            .x_label_area_size(52)
+            .y_label_area_size(78)
+            .build_cartesian_2d(x, y)?;
+        chart
+            .configure_mesh()
+            .light_line_style(RGBColor(235, 235, 235))
+            .bold_line_style(RGBColor(215, 215, 215))
+            .x_desc(self.x_desc.as_str())
+            .y_desc(self.y_desc.as_str())
+            .x_label_formatter(&|v| sci(*v))
+            .y_label_formatter(&|v| sci(*v))
+            .label_style((FONT, 15))
+            .axis_desc_style((FONT, 17))
+            .draw()?;
+        for l in &self.lines {
+            let pts: Vec<(f64, f64)> = l
+                .points
+                .iter()
+                .copied()
+                .filter(|&(x, y)| {
+                    x.is_finite()
+                        && y.is_finite()
+                        && (!self.x_log || x > 0.0)
+                        && (!self.y_log || y > 0.0)
+                })
+                .collect();
+            let style = l.colour.stroke_width(2);
+            if l.dashed {
+                chart.draw_series(DashedLineSeries::new(pts.iter().copied(), 9, 6, style))?;
+            } else {
+                chart.draw_series(LineSeries::new(pts.iter().copied(), style))?;
+            }
+            for &p in &pts {
+                draw_marker(chart.plotting_area(), p, l.marker, l.colour)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn draw_legend<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> DrawResult
+    where
+        DB::ErrorType: 'static,
+    {
+        let x0 = 6;
+        let mut y = 64;
+        area.draw(&Text::new(
+            self.legend_title.clone(),
+            (x0, y - 26),
+            (FONT, 15).into_font(),
+        ))?;
+        let row =
+            ((area.dim_in_pixel().1 as i32 - 90) / self.lines.len().max(1) as i32).clamp(12, 26);
+        for l in &self.lines {
+            let style = l.colour.stroke_width(2);
+            if l.dashed {
+                area.draw(&DashedPathElement::new(
+                    vec![(x0, y), (x0 + 34, y)],
+                    6,
+                    4,
+                    style,
+                ))?;
+            } else {
+                area.draw(&PathElement::new(vec![(x0, y), (x0 + 34, y)], style))?;
+            }
+            draw_marker(area, (x0 + 17, y), l.marker, l.colour)?;
+            area.draw(&Text::new(
+                l.label.clone(),
+                (x0 + 42, y - 7),
+                (FONT, if row < 18 { 12 } else { 14 }).into_font(),
+            ))?;
+            y += row;
+        }
+        Ok(())
+    }
+}
+
+impl Figure for Lines {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult
+    where
+        DB::ErrorType: 'static,
+    {
+        root.fill(&WHITE)?;
+        let (w, _) = root.dim_in_pixel();
+        let (main, legend) = root.split_horizontally(w - 250);
+        let (x0, x1) = self.x_range.unwrap_or_else(|| {
+            data_range(
+                self.lines.iter().flat_map(|l| l.points.iter().map(|p| p.0)),
+                self.x_log,
+            )
+        });
+        let (y0, y1) = data_range(
+            self.lines.iter().flat_map(|l| l.points.iter().map(|p| p.1)),
+            self.y_log,
+        );
+        match (self.x_log, self.y_log) {
+            (false, false) => self.draw_in(&main, x0..x1, y0..y1)?,
+            (false, true) => self.draw_in(&main, x0..x1, (y0..y1).log_scale())?,
+            (true, false) => self.draw_in(&main, (x0..x1).log_scale(), y0..y1)?,
+            (true, true) => self.draw_in(&main, (x0..x1).log_scale(), (y0..y1).log_scale())?,
+        }
+        self.draw_legend(&legend)
+    }
+}
+
+/// A colour for item `i` of `n` ordered items (dark = first), avoiding viridis's palest end
+/// so that lines stay visible on white.
+fn ordered_colour(i: usize, n: usize) -> RGBColor {
+    viridis(0.85 * i as f64 / (n.max(2) - 1) as f64)
+}
+
+const MARKERS: [Marker; 4] = [
+    Marker::Circle,
+    Marker::Square,
+    Marker::Triangle,
+    Marker::Cross,
+];
+
+fn band_label(b: &BandRow) -> String {
+    format!("count {}", b.range())
+}
+
+/// Renders `stats` into `out` (created if missing) and returns the run's summary.
+pub fn render(stats: &Path, out: &Path) -> Result<Summary> {
+    let s = snapshot::read(stats)?;
+    std::fs::create_dir_all(out)
+        .map_err(|e| Error::io("cannot create report directory", out, e))?;
+    let (sum, ser) = aggregate(&s);
+    let nd = ser.nd;
+    let ns = ser.spans.len();
+    let heat = |pick: fn(&Cell) -> Option<f64>| -> Vec<Option<f64>> {
+        (0..ns * nd).map(|i| pick(&ser.by_depth[i])).collect()
+    };
+    save_figure(
+        out,
+        "g_heatmap",
+        SIZE,
+        &Heatmap {
+            title: "Mean |g| = |t − σ(f)| per tree depth over training".into(),
+            colour_desc: "mean |g| (unitless, before learning rate)".into(),
+            spans: ser.spans.clone(),
+            nd,
+            values: heat(|c| mean(c.abs_g, c.sampled)),
+            log: false,
+        },
+    )?;
+    save_figure(
+        out,
+        "input_grad_heatmap",
+        SIZE,
+        &Heatmap {
+            title: "Mean gradient sent to the input, α|g|·|v_n|, per depth".into(),
+            colour_desc: "mean α|g|·|v_n| (log scale)".into(),
+            spans: ser.spans.clone(),
+            nd,
+            values: heat(|c| mean(c.input_grad, c.sampled)),
+            log: true,
+        },
+    )?;
+
+    let depth_pts = |f: fn(&DepthRow) -> Option<f64>| -> Vec<(f64, f64)> {
+        sum.depths
+            .iter()
+            .filter_map(|d| f(d).map(|v| (d.depth as f64, v)))
+            .collect()
+    };
+    let xdepth = Some((-0.5, nd as f64 - 0.5));
+    save_figure(
+        out,
+        "gradient_by_depth",
+        SIZE,
+        &Lines {
+            title: "Gradient sizes per tree depth (whole run)".into(),
+            x_desc: "inner-node depth (root = 0)".into(),
+            y_desc: "mean per node visit (log scale)".into(),
+            x_log: false,
+            y_log: true,
+            x_range: xdepth,
+            lines: vec![
+                Line {
+                    label: "|g| (no learning rate)".into(),
+                    points: depth_pts(DepthRow::abs_g),
+                    colour: viridis(0.0),
+                    dashed: false,
+                    marker: Marker::Circle,
+                },
+                Line {
+                    label: "node step α|g|·|h|".into(),
+                    points: depth_pts(DepthRow::node_step),
+                    colour: viridis(0.45),
+                    dashed: true,
+                    marker: Marker::Square,
+                },
+                Line {
+                    label: "to input α|g|·|v_n|".into(),
+                    points: depth_pts(DepthRow::input_grad),
+                    colour: viridis(0.75),
+                    dashed: false,
+                    marker: Marker::Triangle,
+                },
+            ],
+            legend_title: "quantity".into(),
+        },
+    )?;
+    save_figure(
+        out,
+        "saturation_by_depth",
+        SIZE,
+        &Lines {
+            title: "Saturated node visits (|f| ≥ sigmoid table edge) per depth".into(),
+            x_desc: "inner-node depth (root = 0)".into(),
+            y_desc: "share of visits (%)".into(),
+            x_log: false,
+            y_log: false,
+            x_range: xdepth,
+            lines: vec![
+                Line {
+                    label: "agreeing (g ≈ 0)".into(),
+                    points: depth_pts(|d| d.sat_agree().map(|x| 100.0 * x)),
+                    colour: viridis(0.0),
+                    dashed: false,
+                    marker: Marker::Circle,
+                },
+                Line {
+                    label: "disagreeing (lost)".into(),
+                    points: depth_pts(|d| d.sat_disagree().map(|x| 100.0 * x)),
+                    colour: viridis(0.6),
+                    dashed: true,
+                    marker: Marker::Square,
+                },
+            ],
+            legend_title: "saturated and".into(),
+        },
+    )?;
+
+    let used: Vec<&BandRow> = sum.bands.iter().filter(|b| b.words > 0).collect();
+    let nb_used = used.len();
+    let band_lines: Vec<Line> = used
+        .iter()
+        .enumerate()
+        .map(|(i, b)| Line {
+            label: band_label(b),
+            points: (0..ns)
+                .filter_map(|k| {
+                    let c = &ser.by_band[k * ser.nb + b.band];
+                    let (lo, hi) = ser.spans[k];
+                    mean(c.input_step, c.input_sampled).map(|v| ((lo + hi) / 2.0, v))
+                })
+                .collect(),
+            colour: ordered_colour(i, nb_used),
+            dashed: i % 2 == 1,
+            marker: MARKERS[i % MARKERS.len()],
+        })
+        .collect();
+    save_figure(
+        out,
+        "input_step_by_band",
+        SIZE,
+        &Lines {
+            title: "Mean input-vector step |neu1e| per frequency band".into(),
+            x_desc: "training progress (% of words, all epochs)".into(),
+            y_desc: "mean |Δ input vector| per update (log)".into(),
+            x_log: false,
+            y_log: true,
+            x_range: Some((0.0, 100.0)),
+            lines: band_lines,
+            legend_title: "band (corpus count)".into(),
+        },
+    )?;
+    let epochs = s
+        .header
+        .config
+        .get("epochs")
+        .and_then(|v| v.as_f64())
+        .unwrap_or(1.0);
+    let band_x = |b: &BandRow| {
+        ((b.count_lo as f64) * (b.count_hi as f64 - 1.0))
+            .sqrt()
+            .max(1.0)
+    };
+    save_figure(
+        out,
+        "updates_per_word",
+        SIZE,
+        &Lines {
+            title: "How often a word's parameters are touched, per band".into(),
+            x_desc: "corpus count of the band's words (log scale)".into(),
+            y_desc: "per word over the run (log scale)".into(),
+            x_log: true,
+            y_log: true,
+            x_range: None,
+            lines: vec![
+                Line {
+                    label: "input-vector updates".into(),
+                    points: used
+                        .iter()
+                        .map(|b| (band_x(b), b.input_updates_per_word()))
+                        .collect(),
+                    colour: viridis(0.0),
+                    dashed: false,
+                    marker: Marker::Circle,
+                },
+                Line {
+                    label: "own-path examples".into(),
+                    points: used
+                        .iter()
+                        .map(|b| (band_x(b), b.target_examples_per_word()))
+                        .collect(),
+                    colour: viridis(0.45),
+                    dashed: true,
+                    marker: Marker::Square,
+                },
+                Line {
+                    label: "occurrences (count × epochs)".into(),
+                    points: used
+                        .iter()
+                        .map(|b| (band_x(b), b.tokens as f64 * epochs / b.words as f64))
+                        .collect(),
+                    colour: viridis(0.75),
+                    dashed: false,
+                    marker: Marker::Triangle,
+                },
+            ],
+            legend_title: "per word".into(),
+        },
+    )?;
+
+    write_csv(out, &sum)?;
+    let html = index_html(&s, &sum);
+    crate::io::write_atomic(&out.join("index.html"), |w| {
+        std::io::Write::write_all(w, html.as_bytes())
+    })?;
+    Ok(sum)
+}
+
+fn csv_opt(x: Option<f64>) -> String {
+    x.map(|v| v.to_string()).unwrap_or_default()
+}
+
+fn write_csv(out: &Path, sum: &Summary) -> Result<()> {
+    let mut d = String::from("depth,inner_nodes,updates,sampled,abs_g_mean,node_step_mean,input_grad_mean,loss_mean,sat_agree_frac,sat_disagree_frac,skipped,never_updated,v_norm_final_mean\n");
+    for r in &sum.depths {
+        let _ = writeln!(
+            d,
+            "{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            r.depth,
+            r.inner_nodes,
+            r.sums.updates,
+            r.sums.sampled,
+            csv_opt(r.abs_g()),
+            csv_opt(r.node_step()),
+            csv_opt(r.input_grad()),
+            csv_opt(r.loss()),
+            csv_opt(r.sat_agree()),
+            csv_opt(r.sat_disagree()),
+            r.sums.skipped,
+            r.never_updated.map(|x| x.to_string()).unwrap_or_default(),
+            csv_opt(r.v_norm_final),
+        );
+    }
+    crate::io::write_atomic(&out.join("depth.csv"), |w| {
+        std::io::Write::write_all(w, d.as_bytes())
+    })?;
+    let mut b = String::from("band,count_lo,count_hi,words,mean_depth,target_examples_per_word,target_abs_g_mean,input_updates_per_word,input_step_mean,input_path_len_mean,input_norm_final_mean\n");
+    for r in &sum.bands {
+        let _ = writeln!(
+            b,
+            "{},{},{},{},{},{},{},{},{},{},{}",
+            r.band,
+            r.count_lo,
+            r.count_hi,
+            r.words,
+            r.mean_depth,
+            r.target_examples_per_word(),
+            csv_opt(r.abs_g()),
+            r.input_updates_per_word(),
+            csv_opt(r.input_step()),
+            csv_opt(r.input_path_len()),
+            csv_opt(r.input_norm_final),
+        );
+    }
+    crate::io::write_atomic(&out.join("band.csv"), |w| {
+        std::io::Write::write_all(w, b.as_bytes())
+    })
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+const FIGURES: [(&str, &str); 6] = [
+    ("g_heatmap", "Mean |g| = |t − σ(f)| per inner-node depth (rows, root at the top) over training progress (columns, one per snapshot). Blank cells: no visits. Deep nodes start at zero, so their |g| stays near 0.5 although little reaches the word vectors (next figure)."),
+    ("input_grad_heatmap", "Mean gradient each node visit sends back to the input vector, α|g|·|v_n|, per depth over progress, log colour scale. This is what actually moves the word vectors."),
+    ("gradient_by_depth", "Whole-run means per depth: the scalar |g|, the node step α|g|·|h| and the input gradient α|g|·|v_n| (log scale)."),
+    ("saturation_by_depth", "Share of node visits whose score |f| reached the sigmoid table's edge, split into agreeing (sign matches the label: gradient truly ≈ 0) and disagreeing (confidently wrong: word2vec.c skips a large gradient)."),
+    ("input_step_by_band", "Mean norm of the step applied to an input vector (neu1e, all nodes of the path, α included) per frequency band of the input word, over progress."),
+    ("updates_per_word", "Per word of each band over the whole run: updates of its input vector and examples trained along its own tree path."),
+];
+
+fn index_html(s: &StatsFile, sum: &Summary) -> String {
+    let h = &s.header;
+    let mut o = String::new();
+    let _ = write!(
+        o,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>huffvec gradient report</title>\n<style>body{{font-family:sans-serif;max-width:1060px;margin:2em auto;padding:0 1em;color:#222}}table{{border-collapse:collapse;font-size:13px;margin:1em 0}}td,th{{border:1px solid #ccc;padding:3px 7px;text-align:right}}th{{background:#f3f3f3}}figure{{margin:2em 0}}img{{max-width:100%;border:1px solid #ddd}}figcaption{{font-size:14px;color:#444}}code{{background:#f3f3f3;padding:0 3px}}</style>\n</head><body>\n<h1>huffvec gradient report</h1>\n<p>{}</p>\n<p>Stats schema <code>{} v{}</code>, written by huffvec {}; {} snapshots. Pairing: {}.</p>\n",
+        esc(&sum.run),
+        esc(&h.schema),
+        h.version,
+        esc(&h.huffvec_version),
+        h.n_snapshots,
+        esc(&h.pairing)
+    );
+    if let Some(e) = &s.end {
+        let _ = writeln!(
+            o,
+            "<p>Run status: <b>{}</b>{}.</p>",
+            esc(&e.status),
+            match (e.words_per_sec, e.train_seconds) {
+                (Some(w), Some(t)) => format!(", {t:.1} s training, {w:.0} words/s"),
+                _ => String::new(),
+            }
+        );
+    }
+    let _ = writeln!(o, "<h2>Summary</h2>\n<pre>{}</pre>", esc(&sum.to_string()));
+    for (name, caption) in FIGURES {
+        let _ = writeln!(
+            o,
+            "<figure><img src=\"{name}.svg\" alt=\"{name}\"><figcaption>{} (<a href=\"{name}.png\">PNG</a>, <a href=\"{name}.svg\">SVG</a>)</figcaption></figure>",
+            esc(caption)
+        );
+    }
+    let _ = writeln!(o, "<h2>Per depth (whole run; <a href=\"depth.csv\">depth.csv</a>)</h2>\n<table><tr><th>depth</th><th>inner nodes</th><th>visits</th><th>mean |g|</th><th>node step</th><th>to input</th><th>loss (nats)</th><th>sat. agree %</th><th>sat. disagree %</th><th>never updated</th><th>final mean |v|</th></tr>");
+    for d in &sum.depths {
+        let _ = writeln!(
+            o,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            d.depth,
+            d.inner_nodes,
+            d.sums.updates,
+            opt(d.abs_g(), 4),
+            opt(d.node_step(), 3),
+            opt(d.input_grad(), 3),
+            opt(d.loss(), 4),
+            opt(d.sat_agree().map(|x| 100.0 * x), 3),
+            opt(d.sat_disagree().map(|x| 100.0 * x), 3),
+            d.never_updated.map_or("–".into(), |x| x.to_string()),
+            opt(d.v_norm_final, 3),
+        );
+    }
+    o.push_str("</table>\n");
+    let _ = writeln!(o, "<h2>Per frequency band (whole run; <a href=\"band.csv\">band.csv</a>)</h2>\n<table><tr><th>band</th><th>corpus count</th><th>words</th><th>mean code length</th><th>own-path examples / word</th><th>mean |g| on own path</th><th>input updates / word</th><th>mean input step</th><th>mean path length trained along</th><th>final mean |input vector|</th></tr>");
+    for b in &sum.bands {
+        let _ = writeln!(
+            o,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.2}</td><td>{:.1}</td><td>{}</td><td>{:.1}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            b.band,
+            b.range(),
+            b.words,
+            b.mean_depth,
+            b.target_examples_per_word(),
+            opt(b.abs_g(), 4),
+            b.input_updates_per_word(),
+            opt(b.input_step(), 3),
+            opt(b.input_path_len(), 2),
+            opt(b.input_norm_final, 3),
+        );
+    }
+    o.push_str("</table>\n<p>Field definitions: see the <code>fields</code> table in the stats file's header record and the README section “Telemetry”.</p>\n</body></html>\n");
+    o
+}

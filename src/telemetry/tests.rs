@@ -1,0 +1,490 @@
+//! Telemetry checked against hand computation and against counting identities.
+
+use std::path::Path;
+
+use super::grid::Cell;
+use super::snapshot::{self, Collector, Record};
+use super::*;
+use crate::config::{Model, TrainConfig};
+use crate::kernel::{Scalar, SharedMatrix};
+use crate::loss::hs::{self, NodeScratch};
+use crate::train::Silent;
+use crate::tree::huffman;
+
+fn tiny_vocab() -> Vocab {
+    // counts 5, 3, 2: log2 bands 2, 1, 1 -> dense bands 1, 0, 0.
+    Vocab::from_sorted(vec![
+        (b"a".to_vec().into_boxed_slice(), 5),
+        (b"b".to_vec().into_boxed_slice(), 3),
+        (b"c".to_vec().into_boxed_slice(), 2),
+    ])
+}
+
+fn tiny_cfg(sample: f64) -> TrainConfig {
+    let mut cfg = TrainConfig::new("in.txt".into(), "out.txt".into(), Model::Skipgram);
+    cfg.threads = 1;
+    cfg.stats.sample = sample;
+    cfg
+}
+
+fn row(stride: usize, xs: &[f32]) -> Vec<f32> {
+    let mut r = vec![0.0; stride];
+    r[..xs.len()].copy_from_slice(xs);
+    r
+}
+
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+#[test]
+fn recorded_figures_match_hand_computation() {
+    let vocab = tiny_vocab();
+    let tree = huffman::build(vocab.counts());
+    let collector = Collector::new(&tiny_cfg(1.0));
+    let mut probe = GridProbe::new(&collector, 0);
+    let run = RunInfo {
+        vocab: &vocab,
+        tree: &tree,
+        schedule: Schedule::new(0.1, 1000),
+    };
+    probe.prepare(&run);
+
+    let dim = 4;
+    let inner = SharedMatrix::zeros(tree.n_inner(), dim);
+    let stride = inner.stride();
+    let target = 2u32; // "c", count 2: a path of two inner nodes
+    let path = tree.path(target as usize).to_vec();
+    assert_eq!(path.len(), 2);
+    // The root gets a fixed vector; the deeper node keeps its zero initialisation.
+    let v_root = [0.5f32, -0.25, 0.1, 0.0];
+    inner.add_to_row(Scalar, (path[0] >> 1) as usize, &row(stride, &v_root));
+    let h = [[1.0f32, 2.0, 0.0, -1.0], [-0.5, 0.3, 0.8, 0.2]];
+    let mut inputs = row(stride, &h[0]);
+    inputs.extend(row(stride, &h[1]));
+    let mut errs = vec![0.0f32; 2 * stride];
+    let alpha = 0.1f32;
+    let sig = SigmoidTable::new();
+
+    probe.begin_path(target, 2);
+    hs::train_path(
+        Scalar,
+        &path,
+        &inner,
+        &inputs,
+        &mut errs,
+        alpha,
+        &sig,
+        &mut NodeScratch::new(stride, 0),
+        &mut crate::optim::Sgd::<true>,
+        &mut probe,
+    );
+    for j in 0..2 {
+        let e = &errs[j * stride..(j + 1) * stride];
+        probe.end_input(j, j as u32, dot(e, e));
+    }
+
+    // By hand: each node meets input 0 then input 1 (word2vec.c order); v moves between.
+    let mut expect = [Cell::default(); 2];
+    let mut e_hand = [[0f32; 4]; 2];
+    for (d, &step) in path.iter().enumerate() {
+        let t = (1 - (step & 1)) as f32;
+        let mut v = if d == 0 { v_root } else { [0.0; 4] };
+        for (j, hj) in h.iter().enumerate() {
+            let f = dot(hj, &v);
+            assert!(
+                f.abs() < 6.0,
+                "the example must stay inside the sigmoid table"
+            );
+            let g = t - sig.sigmoid(f);
+            let s = alpha * g;
+            // -ln sigmoid(±f) from the trainer's table, label 0 through
+            // -ln sigmoid(-f) = f - ln sigmoid(f); within the table's resolution of exact.
+            let loss = if t > 0.5 {
+                -sig.log_sigmoid(f)
+            } else {
+                f - sig.log_sigmoid(f)
+            };
+            let x = if t > 0.5 { f } else { -f } as f64;
+            assert!((loss as f64 - (-x).exp().ln_1p()).abs() < 0.02);
+            let c = &mut expect[d];
+            c.updates += 1;
+            c.sampled += 1;
+            c.abs_g += g.abs() as f64;
+            c.node_step += (s.abs() * dot(hj, hj).sqrt()) as f64;
+            c.input_grad += (s.abs() * dot(&v, &v).sqrt()) as f64;
+            c.loss += loss as f64;
+            for i in 0..4 {
+                e_hand[j][i] += s * v[i];
+            }
+            for i in 0..4 {
+                v[i] += s * hj[i];
+            }
+        }
+    }
+    let band_c = probe.layout.band_of_word[2] as usize;
+    assert_eq!(band_c, 0);
+    for (d, want) in expect.iter().enumerate() {
+        let got = probe.grid.cell(band_c, d);
+        assert_eq!((got.updates, got.sampled), (2, 2));
+        assert_eq!(got.sat_agree + got.sat_disagree + got.skipped, 0);
+        for (name, a, b) in [
+            ("abs_g", got.abs_g, want.abs_g),
+            ("node_step", got.node_step, want.node_step),
+            ("input_grad", got.input_grad, want.input_grad),
+            ("loss", got.loss, want.loss),
+        ] {
+            assert!(
+                (a - b).abs() <= 1e-5 * b.abs().max(1e-3),
+                "depth {d} {name}: {a} vs {b}"
+            );
+        }
+    }
+    // The deep node starts at zero: the first input gets nothing back from it, and it
+    // sends back only what input 0's step put there.
+    assert!(expect[1].input_grad < expect[0].input_grad);
+    // Input side: words 0 ("a", band 1) and 1 ("b", band 0) each got one update along a
+    // path of length 2.
+    let (b_a, b_b) = (&probe.grid.bands[1], &probe.grid.bands[0]);
+    assert_eq!((b_a.input_updates, b_b.input_updates), (1, 1));
+    assert_eq!((b_a.input_path_len, b_b.input_path_len), (2, 2));
+    let n = |e: &[f32; 4]| dot(e, e).sqrt() as f64;
+    assert!((b_a.input_step - n(&e_hand[0])).abs() < 1e-6);
+    assert!((b_b.input_step - n(&e_hand[1])).abs() < 1e-6);
+    assert!((b_a.input_alpha - 0.1).abs() < 1e-7, "alpha at progress 0");
+    assert_eq!(probe.grid.bands[0].target_examples, 2);
+}
+
+#[test]
+fn saturation_is_split_by_agreement_with_exact_loss() {
+    let vocab = tiny_vocab();
+    let tree = huffman::build(vocab.counts());
+    let collector = Collector::new(&tiny_cfg(1.0));
+    let mut probe = GridProbe::new(&collector, 0);
+    probe.prepare(&RunInfo {
+        vocab: &vocab,
+        tree: &tree,
+        schedule: Schedule::new(0.1, 1000),
+    });
+    let inner = SharedMatrix::zeros(tree.n_inner(), 4);
+    let stride = inner.stride();
+    // Every path starts at the root; f = h.v_root = 10 for h = e_0.
+    inner.add_to_row(Scalar, 0, &row(stride, &[10.0]));
+    let h = row(stride, &[1.0]);
+    let sig = SigmoidTable::new();
+    let (mut agree_words, mut disagree_words) = (Vec::new(), Vec::new());
+    for w in 0..3u32 {
+        let path = tree.path(w as usize);
+        if path[0] & 1 == 0 {
+            agree_words.push(w); // label 1, f = +10
+        } else {
+            disagree_words.push(w);
+        }
+        let mut err = vec![0.0f32; stride];
+        probe.begin_path(w, 1);
+        hs::train_path(
+            Scalar,
+            path,
+            &inner,
+            &h,
+            &mut err,
+            0.1,
+            &sig,
+            &mut NodeScratch::new(stride, 0),
+            &mut crate::optim::Sgd::<true>,
+            &mut probe,
+        );
+    }
+    assert!(!agree_words.is_empty() && !disagree_words.is_empty());
+    let root = probe.grid.depth_total(0);
+    assert_eq!(root.updates, 3);
+    assert_eq!(root.sat_agree, agree_words.len() as u64);
+    assert_eq!(root.sat_disagree, disagree_words.len() as u64);
+    assert_eq!(root.skipped, 3, "word2vec.c skips every saturated node");
+    assert_eq!((root.node_step, root.input_grad), (0.0, 0.0));
+    // |g| = sigma(-10) when agreeing, sigma(10) when not; loss = ln(1 + e^-x), x = ±10.
+    let s_neg = 1.0 / (1.0 + 10f64.exp());
+    let want_g = agree_words.len() as f64 * s_neg + disagree_words.len() as f64 * (1.0 - s_neg);
+    let l_agree = (-10f64).exp().ln_1p();
+    let want_loss =
+        agree_words.len() as f64 * l_agree + disagree_words.len() as f64 * (10.0 + l_agree);
+    // Per-node sums are f32 (a node sees a handful of visits per path), then f64.
+    assert!((root.abs_g - want_g).abs() < 1e-6);
+    assert!((root.loss - want_loss).abs() < 1e-5);
+}
+
+#[test]
+fn sampling_keeps_counts_exact_and_skips_magnitudes() {
+    let vocab = tiny_vocab();
+    let tree = huffman::build(vocab.counts());
+    let collector = Collector::new(&tiny_cfg(0.25));
+    let mut probe = GridProbe::new(&collector, 0);
+    probe.prepare(&RunInfo {
+        vocab: &vocab,
+        tree: &tree,
+        schedule: Schedule::new(0.1, 1000),
+    });
+    let mut sampled_paths = 0;
+    for _ in 0..4000 {
+        probe.begin_path(2, 3);
+        sampled_paths += probe.sampling() as u32;
+    }
+    assert!(
+        (800..1200).contains(&sampled_paths),
+        "{sampled_paths} of 4000"
+    );
+    let c = probe.grid.depth_total(1);
+    assert_eq!(c.updates, 12_000);
+    assert_eq!(probe.grid.bands[0].target_examples, 12_000);
+}
+
+/// A Zipf-like corpus of `n_lines` lines of 20 words over a vocabulary of 300 words.
+fn zipf_corpus(path: &Path, n_lines: usize) {
+    let weights: Vec<f64> = (0..300).map(|i| 1.0 / (i as f64 + 1.0)).collect();
+    let total: f64 = weights.iter().sum();
+    let mut rng = 0x2545_f491_4f6c_dd1du64;
+    let mut text = String::new();
+    for _ in 0..n_lines {
+        for k in 0..20 {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            let mut u = (rng >> 11) as f64 / (1u64 << 53) as f64 * total;
+            let mut w = 0;
+            while w < 299 && u >= weights[w] {
+                u -= weights[w];
+                w += 1;
+            }
+            if k > 0 {
+                text.push(' ');
+            }
+            text.push_str(&format!("w{w}"));
+        }
+        text.push('\n');
+    }
+    std::fs::write(path, text).expect("write test corpus");
+}
+
+fn run_cfg(dir: &Path, model: Model, threads: usize) -> TrainConfig {
+    let mut cfg = TrainConfig::new(dir.join("corpus.txt"), dir.join("vec.txt"), model);
+    cfg.dim = 16;
+    cfg.window = 3;
+    cfg.min_count = 1;
+    cfg.sample = 0.0;
+    cfg.epochs = 2;
+    cfg.threads = threads;
+    cfg.cache_dir = dir.join("cache");
+    cfg.stats.path = Some(dir.join("stats.jsonl"));
+    cfg.stats.word_stats = Some(dir.join("words.tsv"));
+    cfg
+}
+
+struct WordRow {
+    count: u64,
+    code_length: usize,
+    input_updates: u64,
+    target_examples: u64,
+}
+
+fn read_word_stats(path: &Path) -> Vec<WordRow> {
+    let text = std::fs::read_to_string(path).expect("word stats");
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some(snapshot::WORD_STATS_COLUMNS));
+    lines
+        .map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            assert_eq!(f.len(), 10, "{l}");
+            WordRow {
+                count: f[2].parse().expect("count"),
+                code_length: f[4].parse().expect("code length"),
+                input_updates: f[5].parse().expect("input updates"),
+                target_examples: f[8].parse().expect("target examples"),
+            }
+        })
+        .collect()
+}
+
+/// Band and depth totals add up to the number of node visits, visits per depth equal the
+/// path-length distribution times the examples, and the file describes itself.
+fn check_identities(dir: &Path, model: Model) {
+    let stats = snapshot::read(&dir.join("stats.jsonl")).expect("stats file parses");
+    let words = read_word_stats(&dir.join("words.tsv"));
+    let h = &stats.header;
+    assert_eq!(h.vocab_size, words.len());
+    assert_eq!(stats.snapshots.len(), 100);
+    assert_eq!(stats.end.as_ref().map(|e| e.status.as_str()), Some("done"));
+    let mut last = 0.0;
+    for s in &stats.snapshots {
+        assert!(s.progress_lo == last && s.progress_hi > s.progress_lo);
+        last = s.progress_hi;
+    }
+    assert_eq!(last, 1.0);
+
+    let nd = h.max_depth;
+    let mut by_depth = vec![0u64; nd];
+    let mut by_band = vec![0u64; h.bands.len()];
+    for c in &stats.cells {
+        by_depth[c.depth] += c.sums.updates;
+        by_band[c.band] += c.sums.updates;
+        assert_eq!(
+            c.sums.sampled, c.sums.updates,
+            "sample = 1 records every visit"
+        );
+    }
+    // Visits per depth = sum over words of (examples along its path) x [code length > d].
+    for (d, &got) in by_depth.iter().enumerate() {
+        let want: u64 = words
+            .iter()
+            .filter(|w| w.code_length > d)
+            .map(|w| w.target_examples)
+            .sum();
+        assert_eq!(got, want, "depth {d}");
+    }
+    // Visits per band = sum over the band's words of examples x code length.
+    let mut band_want = vec![0u64; h.bands.len()];
+    for (i, w) in words.iter().enumerate() {
+        let b = h
+            .bands
+            .iter()
+            .position(|b| w.count >= b.count_lo && w.count < b.count_hi);
+        let b = b.unwrap_or_else(|| panic!("word {i} has no band"));
+        band_want[b] += w.target_examples * w.code_length as u64;
+    }
+    assert_eq!(by_band, band_want);
+    let total: u64 = by_depth.iter().sum();
+    assert_eq!(total, by_band.iter().sum::<u64>());
+    assert_eq!(
+        total,
+        stats.snapshots.iter().map(|s| s.sums.updates).sum::<u64>()
+    );
+    let examples: u64 = stats.bands.iter().map(|b| b.sums.target_examples).sum();
+    let inputs: u64 = stats.bands.iter().map(|b| b.sums.input_updates).sum();
+    assert_eq!(
+        examples,
+        words.iter().map(|w| w.target_examples).sum::<u64>()
+    );
+    assert_eq!(inputs, words.iter().map(|w| w.input_updates).sum::<u64>());
+    match model {
+        // One example = one context word's input vector along the centre's path.
+        Model::Skipgram => assert_eq!(inputs, examples),
+        // One example = one centre; its step reaches each of its context words.
+        Model::Cbow => assert!(inputs > examples),
+    }
+    assert!(examples > 0);
+    let inner: u64 = stats.depth_final.iter().map(|d| d.inner_nodes).sum();
+    assert_eq!(inner as usize, h.n_inner);
+    assert_eq!(stats.depth_final[0].inner_nodes, 1);
+    assert_eq!(stats.depth_final[0].never_updated, 0);
+
+    // Self-describing: every field of every record is documented in the header.
+    let text = std::fs::read_to_string(dir.join("stats.jsonl")).expect("stats text");
+    for line in text.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).expect("json line");
+        let rec = v["record"].as_str().expect("record type");
+        for key in v.as_object().expect("object").keys() {
+            let documented = h.fields.get(rec).is_some_and(|f| f.contains_key(key))
+                || h.fields["all"].contains_key(key)
+                || (rec == "snapshot" && h.fields["cell"].contains_key(key));
+            assert!(
+                documented,
+                "field {rec}.{key} is not described in the header"
+            );
+        }
+    }
+}
+
+#[test]
+fn skipgram_run_adds_up_and_renders() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    zipf_corpus(&dir.path().join("corpus.txt"), 1500);
+    let cfg = run_cfg(dir.path(), Model::Skipgram, 2);
+    train_recorded(&cfg, &Silent).expect("training with stats");
+    check_identities(dir.path(), Model::Skipgram);
+
+    let out = dir.path().join("report");
+    let summary = crate::report::stats::render(&dir.path().join("stats.jsonl"), &out)
+        .expect("report renders");
+    assert!(summary.to_string().contains("input updates per word"));
+    let html = std::fs::read_to_string(out.join("index.html")).expect("index.html");
+    for name in [
+        "g_heatmap",
+        "input_grad_heatmap",
+        "gradient_by_depth",
+        "saturation_by_depth",
+        "input_step_by_band",
+        "updates_per_word",
+    ] {
+        let png = std::fs::read(out.join(format!("{name}.png"))).expect("png");
+        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "{name}.png");
+        let svg = std::fs::read_to_string(out.join(format!("{name}.svg"))).expect("svg");
+        assert!(
+            svg.starts_with("<svg") && svg.contains("<text"),
+            "{name}.svg"
+        );
+        assert!(
+            html.contains(&format!("src=\"{name}.svg\"")),
+            "{name} in index.html"
+        );
+    }
+    let depth_csv = std::fs::read_to_string(out.join("depth.csv")).expect("depth.csv");
+    let nd = summary.depths.len();
+    assert_eq!(depth_csv.lines().count(), nd + 1);
+}
+
+#[test]
+fn cbow_run_adds_up() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    zipf_corpus(&dir.path().join("corpus.txt"), 600);
+    let cfg = run_cfg(dir.path(), Model::Cbow, 1);
+    train_recorded(&cfg, &Silent).expect("training with stats");
+    check_identities(dir.path(), Model::Cbow);
+}
+
+#[test]
+fn recording_does_not_change_training() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    zipf_corpus(&dir.path().join("corpus.txt"), 600);
+    let mut cfg = run_cfg(dir.path(), Model::Skipgram, 1);
+    cfg.stats.sample = 0.5;
+    let (mut with, _) = train_recorded(&cfg, &Silent).expect("with stats");
+    cfg.stats = Default::default();
+    let (mut without, _) = crate::train::train(&cfg, &Silent).expect("without stats");
+    assert_eq!(with.input.as_mut_slice(), without.input.as_mut_slice());
+    assert_eq!(with.inner.as_mut_slice(), without.inner.as_mut_slice());
+}
+
+#[test]
+fn header_is_first_and_records_round_trip() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    zipf_corpus(&dir.path().join("corpus.txt"), 200);
+    let mut cfg = run_cfg(dir.path(), Model::Skipgram, 1);
+    cfg.stats.every_pct = 25.0;
+    cfg.stats.word_stats = None;
+    train_recorded(&cfg, &Silent).expect("training with stats");
+    let text = std::fs::read_to_string(dir.path().join("stats.jsonl")).expect("stats");
+    let records: Vec<Record> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("record parses"))
+        .collect();
+    assert!(matches!(records[0], Record::Header(_)));
+    assert!(matches!(records.last(), Some(Record::End(_))));
+    let n_snap = records
+        .iter()
+        .filter(|r| matches!(r, Record::Snapshot(_)))
+        .count();
+    assert_eq!(n_snap, 4);
+    for (line, r) in text.lines().zip(&records) {
+        let again = serde_json::to_string(r).expect("serialise");
+        if again != line {
+            let at = line
+                .bytes()
+                .zip(again.bytes())
+                .take_while(|(a, b)| a == b)
+                .count();
+            panic!(
+                "record changed in a round trip at byte {at}: {}",
+                &line[at.saturating_sub(80)..(at + 80).min(line.len())]
+            );
+        }
+    }
+}
