@@ -637,6 +637,29 @@ mod tests {
     }
 
     #[test]
+    fn headers_claiming_impossible_sizes_are_corrupt_not_a_panic() {
+        // A vocabulary section of u64::MAX - 50 bytes made the id offset wrap around, and a
+        // huge word count reserved memory before anything was read.
+        for (vocab_len, vocab_bytes) in [(1, u64::MAX - 50), (u64::MAX, 0), (1 << 40, 8)] {
+            let h = Header {
+                corpus: [0; 3],
+                min_count: 1,
+                max_vocab: u64::MAX,
+                vocab_len,
+                vocab_bytes,
+                vocab_fingerprint: 0,
+                n_ids: 0,
+                ids_checksum: 0,
+                sentences: 0,
+            };
+            let mut b = Vec::new();
+            h.write(&mut b).unwrap();
+            b.resize(192, 0);
+            assert!(!is_intact_cache(&b));
+        }
+    }
+
+    #[test]
     fn a_corpus_on_one_line_is_still_split_evenly() {
         let ids: Vec<u32> = (0..4 * SHARD_SEARCH_IDS as u32).map(|i| i % 7).collect();
         let sh = shard_ranges(&ids, 4);
