@@ -283,7 +283,8 @@ impl IdCorpus {
     }
 
     /// Cuts the ids into `n` contiguous shards of about equal length, each ending just after
-    /// a sentence end (or at the end); together they cover every id exactly once.
+    /// a sentence end when one lies within [`SHARD_SEARCH_IDS`] of the even cut (else at the
+    /// even cut, inside a long line); together they cover every id exactly once.
     pub fn shards(&self, n: usize) -> Vec<Range<usize>> {
         shard_ranges(self.ids(), n)
     }
@@ -343,6 +344,9 @@ pub fn is_intact_cache(bytes: &[u8]) -> bool {
     verify_ids(&ids, vocab.len(), header.ids_checksum, |_| {})
 }
 
+/// How far past an even cut [`shard_ranges`] looks for a sentence end.
+pub const SHARD_SEARCH_IDS: usize = 1 << 16;
+
 /// See [`IdCorpus::shards`].
 pub fn shard_ranges(ids: &[u32], n: usize) -> Vec<Range<usize>> {
     let n = n.max(1);
@@ -355,8 +359,18 @@ pub fn shard_ranges(ids: &[u32], n: usize) -> Vec<Range<usize>> {
             (ids.len() as u128 * k as u128 / n as u128) as usize
         };
         end = end.max(start);
-        while end < ids.len() && end > start && ids[end - 1] != SENTENCE_END {
+        let even = end;
+        while end < ids.len()
+            && end > start
+            && ids[end - 1] != SENTENCE_END
+            && end - even < SHARD_SEARCH_IDS
+        {
             end += 1;
+        }
+        if end > start && ids[end - 1] != SENTENCE_END {
+            // One huge line (a corpus without newlines): cut it at the even point rather
+            // than give the whole rest to one thread, and touch no more of the cache.
+            end = even;
         }
         out.push(start..end);
         start = end;
@@ -620,6 +634,40 @@ mod tests {
         let (ids, st) = IdCorpus::prepare(&c, S, &cache, 1, &no_progress).unwrap();
         assert_eq!(st, CacheStatus::Built("the cache was corrupt or stale"));
         assert_eq!(ids.ids().len(), 7);
+    }
+
+    #[test]
+    fn headers_claiming_impossible_sizes_are_corrupt_not_a_panic() {
+        // A vocabulary section of u64::MAX - 50 bytes made the id offset wrap around, and a
+        // huge word count reserved memory before anything was read.
+        for (vocab_len, vocab_bytes) in [(1, u64::MAX - 50), (u64::MAX, 0), (1 << 40, 8)] {
+            let h = Header {
+                corpus: [0; 3],
+                min_count: 1,
+                max_vocab: u64::MAX,
+                vocab_len,
+                vocab_bytes,
+                vocab_fingerprint: 0,
+                n_ids: 0,
+                ids_checksum: 0,
+                sentences: 0,
+            };
+            let mut b = Vec::new();
+            h.write(&mut b).unwrap();
+            b.resize(192, 0);
+            assert!(!is_intact_cache(&b));
+        }
+    }
+
+    #[test]
+    fn a_corpus_on_one_line_is_still_split_evenly() {
+        let ids: Vec<u32> = (0..4 * SHARD_SEARCH_IDS as u32).map(|i| i % 7).collect();
+        let sh = shard_ranges(&ids, 4);
+        let lens: Vec<usize> = sh.iter().map(|r| r.len()).collect();
+        assert_eq!(lens, vec![SHARD_SEARCH_IDS; 4]);
+        let mut near = ids.clone();
+        near[SHARD_SEARCH_IDS + 10] = SENTENCE_END;
+        assert_eq!(shard_ranges(&near, 4)[0], 0..SHARD_SEARCH_IDS + 11);
     }
 
     #[test]

@@ -322,3 +322,44 @@ fn checkpoints_of_other_runs_are_refused_with_the_reason() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(w.path("v.txt").exists());
 }
+
+#[test]
+fn several_threads_pause_together_and_resume_to_a_complete_run() {
+    let w = Work::new();
+    w.write("c.txt", &synthetic_corpus(200_000, 2000, 9));
+    let base = ["train", "--input", "c.txt", "--output", "v.txt", "--quiet"];
+    let o = run(w.huffvec().args(base).args([
+        "--threads",
+        "2",
+        "--dim",
+        "16",
+        "--epochs",
+        "2",
+        "--stop-at",
+        "50",
+    ]));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let h = huffvec::checkpoint::read_header(&w.path("v.txt.ckpt")).unwrap();
+    assert!(
+        (50.0..100.0).contains(&h.progress_pct()),
+        "{}",
+        h.progress_pct()
+    );
+    assert_eq!(h.workers.len(), 2);
+    for s in &h.workers {
+        assert!(s.epoch > 1 || s.pos > 0, "a worker made no progress: {s:?}");
+    }
+    let o = resume(&w, "v.txt.ckpt", &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = std::fs::read_to_string(w.path("v.txt")).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<usize> = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .map(|x| x.parse().unwrap())
+        .collect();
+    assert_eq!(header[1], 16);
+    assert_eq!(lines.count(), header[0]);
+    assert!(!w.path("v.txt.ckpt").exists());
+}
