@@ -3,6 +3,7 @@
 mod bench;
 mod eval;
 mod progress;
+mod study;
 
 use std::path::PathBuf;
 
@@ -34,6 +35,9 @@ enum Command {
     Neighbors(eval::NeighborsArgs),
     /// Answer "A is to B as C is to ?" with ranked words.
     Analogy(eval::AnalogyArgs),
+    /// Train every configuration of a grid on one corpus, evaluate each by frequency band,
+    /// and write a comparison report.
+    Study(study::StudyArgs),
 }
 
 /// Options of `huffvec train` (defaults are word2vec.c's).
@@ -214,6 +218,7 @@ pub fn run() -> Result<()> {
         Command::Eval(args) => eval::eval(&args),
         Command::Neighbors(args) => eval::neighbors(&args),
         Command::Analogy(args) => eval::analogy(&args),
+        Command::Study(args) => study::run(&args),
     }
 }
 

@@ -1,3 +1,6 @@
-//! Reports built from many runs: thread-scaling benchmarks.
+//! Reports built from many runs: thread-scaling benchmarks, and studies comparing training
+//! configurations on one corpus.
 
 pub mod bench;
+pub mod grid;
+pub mod study;
