@@ -8,8 +8,12 @@ use huffvec::corpus::Corpus;
 use huffvec::tree::huffman;
 use huffvec::vocab::Counts;
 
-/// The benchmark corpus when ../shared is present, else the bundled sample.
+/// `$HUFFVEC_BENCH_CORPUS`, else gcide.txt when ../shared is present, else the bundled
+/// sample.
 fn corpus_path() -> std::path::PathBuf {
+    if let Some(p) = std::env::var_os("HUFFVEC_BENCH_CORPUS") {
+        return p.into();
+    }
     let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/corpora/gcide.txt");
     if shared.is_file() {
         shared
@@ -23,30 +27,40 @@ fn pipeline(c: &mut Criterion) {
     let path = corpus_path();
     let corpus = Corpus::open(&path).expect("corpus");
     let bytes = corpus.bytes().len() as u64;
-    let threads = huffvec::config::default_threads();
-    let mut g = c.benchmark_group("pipeline");
-    g.sample_size(10);
-    g.throughput(Throughput::Bytes(bytes));
-    g.bench_function("count", |b| {
-        b.iter(|| {
-            let mut counts = Counts::default();
-            counts.add_text(corpus.bytes(), threads);
-            counts.types()
-        })
-    });
+    let mut threads = vec![1, 2, huffvec::config::default_threads()];
+    threads.dedup();
     let dir = tempfile::tempdir().expect("temp dir");
     let settings = VocabSettings {
         min_count: 5,
         max_vocab: None,
     };
-    g.bench_function("count_and_encode", |b| {
-        b.iter(|| {
-            let cache = dir.path().join(format!("c{}", rand_suffix()));
-            let (ids, _) =
-                IdCorpus::prepare(&corpus, settings, &cache, threads, &|_, _| {}).expect("encode");
-            ids.ids().len()
-        })
-    });
+    let mut g = c.benchmark_group("pipeline");
+    g.sample_size(10);
+    g.throughput(Throughput::Bytes(bytes));
+    for &t in &threads {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(t).build().expect("pool");
+        g.bench_function(format!("count/{t}_threads"), |b| {
+            b.iter(|| {
+                pool.install(|| {
+                    let mut counts = Counts::default();
+                    counts.add_text(corpus.bytes(), t);
+                    counts.types()
+                })
+            })
+        });
+        g.bench_function(format!("count_and_encode/{t}_threads"), |b| {
+            b.iter(|| {
+                let cache = dir.path().join(format!("c{}", rand_suffix()));
+                let (ids, _) = pool
+                    .install(|| IdCorpus::prepare(&corpus, settings, &cache, t, &|_, _| {}))
+                    .expect("encode");
+                let n = ids.ids().len();
+                drop(ids);
+                let _ = std::fs::remove_dir_all(&cache);
+                n
+            })
+        });
+    }
     g.finish();
 
     let mut g = c.benchmark_group("tree");
