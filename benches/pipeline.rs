@@ -38,7 +38,10 @@ fn pipeline(c: &mut Criterion) {
     g.sample_size(10);
     g.throughput(Throughput::Bytes(bytes));
     for &t in &threads {
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(t).build().expect("pool");
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(t)
+            .build()
+            .expect("pool");
         g.bench_function(format!("count/{t}_threads"), |b| {
             b.iter(|| {
                 pool.install(|| {
