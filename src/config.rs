@@ -151,6 +151,19 @@ pub struct TrainConfig {
     pub replicate_top: usize,
     /// Words between publishing the replicated nodes.
     pub replicate_every: u64,
+    /// Where checkpoints go [default: the output path with `.ckpt` appended].
+    #[serde(default)]
+    pub checkpoint: Option<PathBuf>,
+    /// Write a checkpoint every this many percent of the run (0 = only on a signal or at
+    /// `stop_at`).
+    #[serde(default)]
+    pub checkpoint_every: f64,
+    /// Write a checkpoint and stop once this percentage of the run is done.
+    #[serde(default)]
+    pub stop_at: Option<f64>,
+    /// Continue the run saved in this checkpoint.
+    #[serde(default)]
+    pub resume: Option<PathBuf>,
 }
 
 impl TrainConfig {
@@ -183,7 +196,20 @@ impl TrainConfig {
             init: Init::Word2vec,
             replicate_top: DEFAULT_REPLICATE_TOP,
             replicate_every: DEFAULT_REPLICATE_EVERY,
+            checkpoint: None,
+            checkpoint_every: 0.0,
+            stop_at: None,
+            resume: None,
         }
+    }
+
+    /// The checkpoint path: `checkpoint`, else the output path with `.ckpt` appended.
+    pub fn checkpoint_path(&self) -> PathBuf {
+        self.checkpoint.clone().unwrap_or_else(|| {
+            let mut p = self.output.clone().into_os_string();
+            p.push(".ckpt");
+            PathBuf::from(p)
+        })
     }
 
     /// Checks every value; the error names the option and the accepted range.
@@ -252,6 +278,16 @@ impl TrainConfig {
                 self.lr_depth_scale
             ));
         }
+        if self.optimizer == Optimizer::Adagrad
+            && (self.checkpoint.is_some() || self.stop_at.is_some() || self.resume.is_some())
+        {
+            return bad(
+                "--optimizer adagrad cannot be checkpointed or resumed yet: checkpoints \
+                 do not store its accumulators, so a resumed run would not continue the same \
+                 one"
+                .into(),
+            );
+        }
         if let Some(c) = self.clip_grad {
             if !(c > 0.0 && c.is_finite()) {
                 return bad(format!("--clip-grad must be > 0, got {c}"));
@@ -262,6 +298,19 @@ impl TrainConfig {
                 "--l2 must be >= 0 with l2 * alpha < 1 (a decay factor in (0, 1]), got {}",
                 self.l2
             ));
+        }
+        if !(0.0..=100.0).contains(&self.checkpoint_every) {
+            return bad(format!(
+                "--checkpoint-every must be a percentage in 0..=100, got {}",
+                self.checkpoint_every
+            ));
+        }
+        if let Some(p) = self.stop_at {
+            if !(p > 0.0 && p < 100.0) {
+                return bad(format!(
+                    "--stop-at must be a percentage strictly between 0 and 100, got {p}"
+                ));
+            }
         }
         Ok(())
     }
@@ -404,6 +453,10 @@ mod tests {
             |c| c.l2 = -0.1,
             |c| c.l2 = 40.0, // alpha 0.025 * 40 = 1: the decay would zero every row
             |c| c.l2 = f32::NAN,
+            |c| c.checkpoint_every = -1.0,
+            |c| c.checkpoint_every = f64::NAN,
+            |c| c.stop_at = Some(100.0),
+            |c| c.stop_at = Some(0.0),
         ];
         for f in cases {
             let mut c = base.clone();

@@ -42,8 +42,8 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
-    /// Training produced NaN or infinite values.
-    #[error("training diverged (NaN or infinite values) in epoch {epoch} at {progress_pct:.1}% progress; lower --alpha")]
+    /// Training produced NaN, infinite or exploded values (see `train::DIVERGED_ABS`).
+    #[error("training diverged (NaN, infinite or beyond ±10000) in epoch {epoch} at {progress_pct:.1}% progress; lower --alpha")]
     Diverged {
         /// Epoch (1-based) in which divergence was detected.
         epoch: u32,
@@ -58,6 +58,17 @@ pub enum Error {
         /// How to resume.
         message: String,
     },
+    /// Training stopped where `--stop-at` asked, after saving a checkpoint.
+    #[error("stopped at {progress_pct:.1}% as asked by --stop-at; checkpoint written to {checkpoint}; resume with `huffvec train --resume {checkpoint}`", checkpoint = checkpoint.display())]
+    Stopped {
+        /// Overall progress in percent.
+        progress_pct: f64,
+        /// The checkpoint written.
+        checkpoint: PathBuf,
+    },
+    /// A bug in huffvec (a worker thread panicked); the message says what failed.
+    #[error("internal error: {0}; please report it")]
+    Internal(String),
     /// A checkpoint or cache does not belong to this corpus or these settings.
     #[error("{path}: {reason}")]
     Mismatch {

@@ -14,12 +14,16 @@
 //! 7. [`eval`]: judge vectors on analogy and similarity sets, broken down by word-frequency
 //!    [`bands`].
 //!
+//! Long runs save their whole state with [`checkpoint`] (periodically, on SIGINT/SIGTERM or
+//! at a chosen percentage) and resume from it bit for bit.
+//!
 //! Hyperparameters flow as one [`config::TrainConfig`]. All `unsafe` code lives in
 //! [`kernel`].
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod bands;
+pub mod checkpoint;
 pub mod config;
 pub mod corpus;
 pub mod error;

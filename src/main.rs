@@ -12,6 +12,10 @@ fn main() -> ExitCode {
         {
             ExitCode::SUCCESS
         }
+        Err(e @ huffvec::Error::Stopped { .. }) => {
+            eprintln!("huffvec: {e}");
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             let msg = e.to_string().replace('\n', " ");
             eprintln!("huffvec: error: {msg}");

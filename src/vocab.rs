@@ -194,7 +194,11 @@ impl Vocab {
     pub fn load(path: &Path) -> Result<Self> {
         let f =
             std::fs::File::open(path).map_err(|e| Error::io("cannot open vocabulary", path, e))?;
-        let mut r = BufReader::new(f);
+        Self::read(BufReader::new(f), path)
+    }
+
+    /// Reads `word count` lines from `r`; `path` names the source in errors.
+    pub fn read(mut r: impl BufRead, path: &Path) -> Result<Self> {
         let mut entries = Vec::new();
         let mut line = Vec::new();
         let mut n = 0;

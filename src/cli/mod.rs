@@ -6,14 +6,17 @@ mod progress;
 mod study;
 
 use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 
-use clap::{Args, Parser, Subcommand};
+use clap::parser::ValueSource;
+use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use huffvec::config::{
     self, Init, Loss, Model, Optimizer, OutputFormat, SaturationPolicy, TrainConfig, TreeShape,
 };
 use huffvec::io::OutputSlot;
-use huffvec::{Error, Result};
+use huffvec::{checkpoint, Error, Result};
 
 /// Train and study hierarchical-softmax word embeddings.
 #[derive(Parser, Debug)]
@@ -96,6 +99,20 @@ pub struct TrainArgs {
     /// Words between publishing the replicated nodes
     #[arg(long, default_value_t = config::DEFAULT_REPLICATE_EVERY)]
     replicate_every: u64,
+    /// Where to save checkpoints [default: the output path with .ckpt appended]
+    #[arg(long)]
+    checkpoint: Option<PathBuf>,
+    /// Save a checkpoint every PCT percent of the run [default: 10 with --checkpoint, else
+    /// only on SIGINT/SIGTERM or at --stop-at]
+    #[arg(long, value_name = "PCT")]
+    checkpoint_every: Option<f64>,
+    /// Save a checkpoint and stop once PCT percent of the run is done (exit status 0)
+    #[arg(long, value_name = "PCT")]
+    stop_at: Option<f64>,
+    /// Continue the run saved in this checkpoint (settings come from it; --output, --format,
+    /// --input for a moved corpus and the checkpoint options may be given)
+    #[arg(long, value_name = "CHECKPOINT")]
+    resume: Option<PathBuf>,
     /// No progress bar or notes
     #[arg(long, short = 'q')]
     quiet: bool,
@@ -204,6 +221,85 @@ impl TrainArgs {
         c.clip_grad = self.clip_grad;
         c.l2 = self.l2;
         c.init = self.init;
+        self.apply_checkpoint_options(&mut c);
+        c.validate()?;
+        Ok(c)
+    }
+
+    fn apply_checkpoint_options(&self, c: &mut TrainConfig) {
+        if let Some(p) = &self.checkpoint {
+            c.checkpoint = Some(p.clone());
+        }
+        c.checkpoint_every = match (self.checkpoint_every, &self.checkpoint) {
+            (Some(pct), _) => pct,
+            (None, Some(_)) => 10.0,
+            (None, None) => 0.0,
+        };
+        c.stop_at = self.stop_at;
+    }
+
+    /// The settings saved in checkpoint `path`, with the options this command line gives
+    /// explicitly put over them (training options that differ are refused when the
+    /// checkpoint is read, with the reason).
+    fn resume_config(&self, path: &std::path::Path, m: &ArgMatches) -> Result<TrainConfig> {
+        let header = checkpoint::read_header(path)?;
+        let mut c = header.config;
+        c.alpha = f32::from_bits(header.alpha_bits);
+        let given = |id: &str| m.value_source(id) == Some(ValueSource::CommandLine);
+        if let Some(p) = &self.input {
+            c.input = p.clone();
+        }
+        if given("format") {
+            c.format = self.format;
+        }
+        if let Some(p) = &self.output {
+            c.output = p.clone();
+        }
+        if given("model") {
+            c.model = self.model;
+        }
+        if given("dim") {
+            c.dim = self.dim;
+        }
+        if given("window") {
+            c.window = self.window;
+        }
+        if given("min_count") {
+            c.min_count = self.min_count;
+        }
+        if let Some(v) = self.max_vocab {
+            c.max_vocab = Some(v);
+        }
+        if given("sample") {
+            c.sample = self.sample;
+        }
+        if let Some(a) = self.alpha {
+            c.alpha = a;
+        }
+        if given("epochs") {
+            c.epochs = self.epochs;
+        }
+        if let Some(t) = self.threads {
+            c.threads = t;
+        }
+        if given("seed") {
+            c.seed = self.seed;
+        }
+        if let Some(v) = &self.save_vocab {
+            c.save_vocab = Some(v.clone());
+        }
+        if let Some(d) = &self.cache_dir {
+            c.cache_dir = d.clone();
+        }
+        let saved_every = c.checkpoint_every;
+        self.apply_checkpoint_options(&mut c);
+        if self.checkpoint_every.is_none() {
+            c.checkpoint_every = saved_every;
+        }
+        if self.checkpoint.is_none() {
+            c.checkpoint = Some(path.to_path_buf());
+        }
+        c.resume = Some(path.to_path_buf());
         c.validate()?;
         Ok(c)
     }
@@ -211,9 +307,15 @@ impl TrainArgs {
 
 /// Parses the command line and runs the chosen sub-command.
 pub fn run() -> Result<()> {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     match cli.command {
-        Command::Train(args) => train(&args),
+        Command::Train(args) => {
+            let m = matches
+                .subcommand_matches("train")
+                .expect("clap parsed the train sub-command");
+            train(&args, m)
+        }
         Command::Bench(args) => bench::run(&args),
         Command::Eval(args) => eval::eval(&args),
         Command::Neighbors(args) => eval::neighbors(&args),
@@ -222,8 +324,24 @@ pub fn run() -> Result<()> {
     }
 }
 
-fn train(args: &TrainArgs) -> Result<()> {
-    let cfg = args.to_config()?;
+/// SIGINT and SIGTERM set the returned flag (training then checkpoints and exits); a second
+/// signal while the flag is set ends the process at once.
+fn watch_signals() -> Result<Arc<AtomicBool>> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let flag = Arc::new(AtomicBool::new(false));
+    for (sig, code) in [(SIGINT, 130), (SIGTERM, 143)] {
+        signal_hook::flag::register_conditional_shutdown(sig, code, Arc::clone(&flag))
+            .and_then(|_| signal_hook::flag::register(sig, Arc::clone(&flag)))
+            .map_err(|e| Error::Config(format!("cannot install the signal handler: {e}")))?;
+    }
+    Ok(flag)
+}
+
+fn train(args: &TrainArgs, m: &ArgMatches) -> Result<()> {
+    let cfg = match &args.resume {
+        Some(p) => args.resume_config(p, m)?,
+        None => args.to_config()?,
+    };
     if !cfg.input.exists() {
         return Err(Error::Config(format!(
             "input {} does not exist",
@@ -232,9 +350,9 @@ fn train(args: &TrainArgs) -> Result<()> {
     }
     let slot = OutputSlot::reserve(&cfg.output, &[&cfg.input])?;
     if let Some(v) = &cfg.save_vocab {
-        OutputSlot::reserve(v, &[&cfg.input])?;
+        OutputSlot::reserve(v, &[&cfg.input, &cfg.output])?;
     }
-    let bar = progress::Bar::new(args.quiet);
+    let bar = progress::Bar::new(args.quiet, watch_signals()?);
     bar.println(&format!(
         "huffvec {}: {:?} {}, dim {}, window {}, {} epochs, {} threads, corpus {}",
         env!("CARGO_PKG_VERSION"),
@@ -251,6 +369,13 @@ fn train(args: &TrainArgs) -> Result<()> {
     ));
     let (mut trained, report) = huffvec::train::train(&cfg, &bar)?;
     trained.write_vectors(slot, cfg.format)?;
+    let ck = cfg.checkpoint_path();
+    if checkpoint::read_header(&ck).is_ok() && std::fs::remove_file(&ck).is_ok() {
+        bar.println(&format!(
+            "removed checkpoint {} (the run is complete)",
+            ck.display()
+        ));
+    }
     if !args.quiet {
         eprintln!(
             "trained {} words in {:.2}s: {:.0} words/s ({:.0} words/s/thread, {} kernel); wrote {} vectors to {}",

@@ -1,21 +1,24 @@
 //! Progress on stderr: a bar with words/s per thread, learning rate and ETA, or silence.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use huffvec::train::Observer;
 
-/// Draws bars on stderr unless quiet.
+/// Draws bars on stderr unless quiet, and reports SIGINT/SIGTERM to the trainer.
 pub struct Bar {
     bar: ProgressBar,
     quiet: bool,
     threads: std::sync::atomic::AtomicUsize,
+    interrupt: Arc<AtomicBool>,
 }
 
 impl Bar {
-    /// A bar, hidden when `quiet`.
-    pub fn new(quiet: bool) -> Self {
+    /// A bar, hidden when `quiet`; `interrupt` is set by the signal handlers.
+    pub fn new(quiet: bool, interrupt: Arc<AtomicBool>) -> Self {
         let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr_with_hz(10));
         if quiet {
             bar.set_draw_target(ProgressDrawTarget::hidden());
@@ -24,6 +27,7 @@ impl Bar {
             bar,
             quiet,
             threads: 1.into(),
+            interrupt,
         }
     }
 
@@ -93,5 +97,13 @@ impl Observer for Bar {
 
     fn training_finished(&self) {
         self.bar.finish_and_clear();
+    }
+
+    fn interrupted(&self) -> bool {
+        let stop = self.interrupt.load(Ordering::Relaxed);
+        if stop && !self.bar.is_finished() {
+            self.bar.finish_and_clear();
+        }
+        stop
     }
 }

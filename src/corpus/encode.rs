@@ -35,6 +35,8 @@ pub const SENTENCE_END: u32 = u32::MAX;
 const MAGIC: &[u8; 8] = b"HVIDS\0\0\x01";
 const VERSION: u32 = 1;
 const HEADER_BYTES: usize = 128;
+/// Ids verified per window when a cache is opened (64 MiB of ids).
+const VERIFY_IDS: usize = 1 << 24;
 
 /// 64-bit FNV-1a, used for fingerprints (not for hashing words in the hot loop).
 pub struct Fnv(u64);
@@ -144,8 +146,11 @@ impl Header {
         })
     }
 
-    fn ids_offset(&self) -> usize {
-        (HEADER_BYTES + self.vocab_bytes as usize).div_ceil(64) * 64
+    /// Byte offset of the ids: after the header and vocabulary, rounded up to 64; `None`
+    /// when a corrupt header's sizes overflow.
+    fn ids_offset(&self) -> Option<usize> {
+        let end = HEADER_BYTES.checked_add(usize::try_from(self.vocab_bytes).ok()?)?;
+        end.checked_next_multiple_of(64)
     }
 }
 
@@ -219,34 +224,19 @@ impl IdCorpus {
             return Err(CacheError::Missing);
         }
         let map = kernel::map_file(path).map_err(CacheError::Fatal)?;
-        let b = map.bytes();
-        let header = Header::read(b).ok_or(CacheError::Corrupt)?;
-        let ids_offset = header.ids_offset();
-        let expected = (ids_offset as u64)
-            .checked_add(header.n_ids.checked_mul(4).ok_or(CacheError::Corrupt)?);
-        if expected != Some(b.len() as u64) {
-            return Err(CacheError::Corrupt);
-        }
-        let vocab = read_vocab(
-            &b[HEADER_BYTES..HEADER_BYTES + header.vocab_bytes as usize],
-            header.vocab_len,
-        )
-        .ok_or(CacheError::Corrupt)?;
-        if vocab.fingerprint() != header.vocab_fingerprint {
-            return Err(CacheError::Corrupt);
-        }
+        let (header, vocab) = parse(map.bytes()).ok_or(CacheError::Corrupt)?;
         let c = IdCorpus {
             map,
             vocab,
             header,
             path: path.into(),
         };
-        let ids = c.ids();
-        let v = c.vocab.len() as u32;
-        let in_range = ids
-            .par_chunks(1 << 16)
-            .all(|ch| ch.iter().all(|&id| id < v || id == SENTENCE_END));
-        if !in_range || ids_checksum(ids, 0) != c.header.ids_checksum {
+        // Verified window by window, releasing each window's pages, so that opening a
+        // cache larger than memory does not make it all resident.
+        let intact = verify_ids(c.ids(), c.vocab.len(), c.header.ids_checksum, |r| {
+            c.release(r)
+        });
+        if !intact {
             return Err(CacheError::Corrupt);
         }
         Ok(c)
@@ -259,8 +249,17 @@ impl IdCorpus {
 
     /// All ids; every id is `< vocab().len()` or [`SENTENCE_END`] (checked when opened).
     pub fn ids(&self) -> &[u32] {
-        let b = &self.map.bytes()[self.header.ids_offset()..];
+        let off = self
+            .header
+            .ids_offset()
+            .expect("checked when the cache was opened");
+        let b = &self.map.bytes()[off..];
         bytemuck::cast_slice(b)
+    }
+
+    /// Order-sensitive checksum of all ids (see [`ids_checksum`]), as stored in the header.
+    pub fn checksum(&self) -> u64 {
+        self.header.ids_checksum
     }
 
     /// Number of sentence ends.
@@ -276,7 +275,10 @@ impl IdCorpus {
     /// Releases the resident pages of ids `range` (they are re-read from the page cache if
     /// touched again).
     pub fn release(&self, range: Range<usize>) {
-        let off = self.header.ids_offset();
+        let off = self
+            .header
+            .ids_offset()
+            .expect("checked when the cache was opened");
         kernel::unmap_advice_dont_need(&self.map, off + range.start * 4..off + range.end * 4);
     }
 
@@ -285,6 +287,60 @@ impl IdCorpus {
     pub fn shards(&self, n: usize) -> Vec<Range<usize>> {
         shard_ranges(self.ids(), n)
     }
+}
+
+/// Checks a whole cache file's header, sizes and vocabulary; `None` if anything is off.
+fn parse(b: &[u8]) -> Option<(Header, Vocab)> {
+    let header = Header::read(b)?;
+    let ids_offset = header.ids_offset()?;
+    let expected = (ids_offset as u64).checked_add(header.n_ids.checked_mul(4)?);
+    if expected != Some(b.len() as u64) {
+        return None;
+    }
+    let vocab_end = HEADER_BYTES.checked_add(usize::try_from(header.vocab_bytes).ok()?)?;
+    let vocab = read_vocab(b.get(HEADER_BYTES..vocab_end)?, header.vocab_len)?;
+    (vocab.fingerprint() == header.vocab_fingerprint).then_some((header, vocab))
+}
+
+/// True when every id is below `vocab_len` (or a sentence end) and the ids add up to
+/// `checksum`; `release` is called on each verified window of ids.
+fn verify_ids(
+    ids: &[u32],
+    vocab_len: usize,
+    checksum: u64,
+    mut release: impl FnMut(Range<usize>),
+) -> bool {
+    let v = vocab_len.min(u32::MAX as usize) as u32;
+    let mut sum = 0u64;
+    for (k, window) in ids.chunks(VERIFY_IDS).enumerate() {
+        let at = k * VERIFY_IDS;
+        let in_range = window
+            .par_chunks(1 << 16)
+            .all(|ch| ch.iter().all(|&id| id < v || id == SENTENCE_END));
+        if !in_range {
+            return false;
+        }
+        sum = sum.wrapping_add(ids_checksum(window, at as u64));
+        release(at..at + window.len());
+    }
+    sum == checksum
+}
+
+/// Whether `bytes` is a complete, intact id-cache file: what opening a cache checks,
+/// exposed for the fuzz targets.
+#[doc(hidden)]
+pub fn is_intact_cache(bytes: &[u8]) -> bool {
+    let Some((header, vocab)) = parse(bytes) else {
+        return false;
+    };
+    let Some(off) = header.ids_offset() else {
+        return false;
+    };
+    let ids: Vec<u32> = bytes[off..]
+        .chunks_exact(4)
+        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
+    verify_ids(&ids, vocab.len(), header.ids_checksum, |_| {})
 }
 
 /// See [`IdCorpus::shards`].
@@ -338,7 +394,8 @@ fn cache_name(input: &Path, s: VocabSettings) -> String {
 }
 
 fn read_vocab(mut b: &[u8], n: u64) -> Option<Vocab> {
-    let mut entries = Vec::with_capacity(n.min(1 << 24) as usize);
+    // Each entry takes at least 12 bytes, which bounds what a corrupt count can reserve.
+    let mut entries = Vec::with_capacity(n.min(b.len() as u64 / 12) as usize);
     for _ in 0..n {
         let len = b.read_u32::<LittleEndian>().ok()? as usize;
         if len > b.len() {
@@ -417,7 +474,10 @@ fn build(
     };
     header.write(&mut w).map_err(werr)?;
     w.write_all(&vocab_section).map_err(werr)?;
-    let pad = header.ids_offset() - HEADER_BYTES - vocab_section.len();
+    let ids_at = header
+        .ids_offset()
+        .expect("the vocabulary section fits in memory");
+    let pad = ids_at - HEADER_BYTES - vocab_section.len();
     w.write_all(&vec![0u8; pad]).map_err(werr)?;
 
     let mut done = 0u64;

@@ -9,8 +9,14 @@ use crate::error::{Error, Result};
 use crate::kernel::{self, Mapped};
 
 /// Bytes of text handled per window while counting and encoding; pages behind the window
-/// are released so resident memory does not grow with the corpus.
-pub const WINDOW_BYTES: usize = 256 << 20;
+/// are released so resident memory does not grow with the corpus. Encoding holds a
+/// window's text and its ids (about 0.7 bytes of ids per byte of English text) at once, so
+/// this bounds the preparation's extra memory to about 1.7 x 32 MiB.
+pub const WINDOW_BYTES: usize = 32 << 20;
+
+/// A corpus with a NUL byte among its first this many bytes is refused as binary (text in
+/// any ASCII-compatible encoding has none).
+pub const BINARY_SNIFF_BYTES: usize = 64 << 10;
 
 /// A memory-mapped corpus file.
 pub struct Corpus {
@@ -29,12 +35,30 @@ impl Corpus {
                 reason: "is a directory, expected a text file".into(),
             });
         }
+        if !meta.is_file() {
+            return Err(Error::Corpus {
+                path: path.into(),
+                reason: "is not a regular file (pipes and devices cannot be memory-mapped); \
+                         save the text to a file first"
+                    .into(),
+            });
+        }
         let modified_ns = meta
             .modified()
             .ok()
             .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
             .map_or(0, |d| d.as_nanos() as u64);
         let map = kernel::map_file(path)?;
+        let head = &map.bytes()[..map.bytes().len().min(BINARY_SNIFF_BYTES)];
+        if let Some(at) = head.iter().position(|&b| b == 0) {
+            return Err(Error::Corpus {
+                path: path.into(),
+                reason: format!(
+                    "looks like a binary file, not text (NUL byte at offset {at}); \
+                     UTF-16 text must be converted to UTF-8 first"
+                ),
+            });
+        }
         Ok(Corpus {
             path: path.into(),
             map,

@@ -35,7 +35,20 @@ impl OutputSlot {
                 path.display()
             )));
         }
+        if path.exists() && !path.is_file() {
+            return Err(Error::Config(format!(
+                "output {} exists and is not a regular file (a device or pipe would be \
+                 replaced); give a file name",
+                path.display()
+            )));
+        }
         let dir = parent_dir(path);
+        if dir.exists() && !dir.is_dir() {
+            return Err(Error::Config(format!(
+                "output directory {} is not a directory",
+                dir.display()
+            )));
+        }
         if !dir.is_dir() {
             return Err(Error::Config(format!(
                 "output directory {} does not exist; create it first",
@@ -79,6 +92,16 @@ impl OutputSlot {
             let mut w = BufWriter::with_capacity(1 << 20, tmp.as_file());
             f(&mut w).map_err(werr)?;
             w.flush().map_err(werr)?;
+        }
+        // The temporary file is created 0600; give the output the mode of the file it
+        // replaces, or rw-r--r-- for a new one.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).map_or(0o644, |m| m.permissions().mode());
+            tmp.as_file()
+                .set_permissions(std::fs::Permissions::from_mode(mode & 0o7777))
+                .map_err(werr)?;
         }
         tmp.as_file().sync_all().map_err(werr)?;
         tmp.persist(&path)

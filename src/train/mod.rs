@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 
+use crate::checkpoint::{self, RunIdentity};
 use crate::config::{Loss, TrainConfig};
 use crate::corpus::encode::{CacheStatus, IdCorpus, VocabSettings};
 use crate::corpus::Corpus;
@@ -23,7 +24,7 @@ use crate::telemetry::{NoProbe, Probe};
 use crate::tree::{shapes, Tree};
 use crate::vocab::Vocab;
 use schedule::{Progress, Schedule};
-use worker::{Worker, WorkerEnd};
+use worker::{Worker, WorkerEnd, WorkerState};
 
 /// What the trainer tells its caller while it works.
 pub trait Observer: Sync {
@@ -37,6 +38,11 @@ pub trait Observer: Sync {
     fn training(&self, _done: u64, _alpha: f32, _elapsed: Duration) {}
     /// Training ended.
     fn training_finished(&self) {}
+    /// True once the user asked to stop (SIGINT/SIGTERM): training then pauses, writes a
+    /// checkpoint and returns [`Error::Interrupted`].
+    fn interrupted(&self) -> bool {
+        false
+    }
 }
 
 /// An observer that ignores everything.
@@ -49,7 +55,7 @@ pub struct Trained {
     pub vocab: Vocab,
     /// Input (word) vectors: the embeddings.
     pub input: SharedMatrix,
-    /// Output-side vectors: inner nodes (HS) or output words (NS).
+    /// Inner-node vectors.
     pub inner: SharedMatrix,
     /// The output tree.
     pub tree: Tree,
@@ -86,6 +92,11 @@ pub fn train(cfg: &TrainConfig, obs: &dyn Observer) -> Result<(Trained, TrainRep
 
 /// Trains `cfg`, one probe per thread; `on_tick(progress, probes_done)` is called from the
 /// watching thread about ten times a second.
+///
+/// With `cfg.resume` set, the run continues from that checkpoint (refused with the reason
+/// when it belongs to another corpus or other settings). Checkpoints are written every
+/// `cfg.checkpoint_every` percent, when the observer reports an interruption (then
+/// [`Error::Interrupted`] is returned) and at `cfg.stop_at` (then [`Error::Stopped`]).
 pub fn train_with<P: Probe>(
     cfg: &TrainConfig,
     obs: &dyn Observer,
@@ -94,6 +105,16 @@ pub fn train_with<P: Probe>(
 ) -> Result<(Trained, TrainReport)> {
     cfg.validate()?;
     assert_eq!(probes.len(), cfg.threads);
+    let ck_path = cfg.checkpoint_path();
+    check_checkpoint_path(cfg, &ck_path)?;
+    let resumed = match &cfg.resume {
+        Some(p) => {
+            let ck = checkpoint::read(p)?;
+            ck.check_settings(cfg, p)?;
+            Some((ck, p.as_path()))
+        }
+        None => None,
+    };
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(cfg.threads)
         .build()
@@ -101,6 +122,10 @@ pub fn train_with<P: Probe>(
     let t_prep = Instant::now();
     let corpus = Corpus::open(&cfg.input)?;
     let total_bytes = corpus.bytes().len() as u64;
+    let corpus_id = corpus.fingerprint();
+    if let Some((ck, p)) = &resumed {
+        ck.check_corpus(&cfg.input, corpus_id[0], corpus_id[2], p)?;
+    }
     let settings = VocabSettings {
         min_count: cfg.min_count,
         max_vocab: cfg.max_vocab,
@@ -138,117 +163,198 @@ pub fn train_with<P: Probe>(
         vocab.len(),
         ids.ids().len()
     ));
-
-    let mut input = SharedMatrix::zeros(vocab.len(), cfg.dim);
-    let output_rows = match cfg.loss {
+    let identity = RunIdentity {
+        corpus_bytes: corpus_id[0],
+        corpus_hash: corpus_id[2],
+        vocab_words: vocab.len() as u64,
+        vocab_fingerprint: vocab.fingerprint(),
+        ids: ids.ids().len() as u64,
+        ids_checksum: ids.checksum(),
+    };
+    let inner_rows = match cfg.loss {
         Loss::Hs => tree.n_inner().max(1),
         Loss::Ns => vocab.len(),
     };
-    let mut inner = SharedMatrix::zeros(output_rows, cfg.dim);
-    pool.install(|| crate::init::init_matrices(cfg.init, &mut input, &mut inner, cfg.seed));
+    let tokens = ids.ids().len() as u64;
+    let schedule = Schedule::new(cfg.alpha, tokens * cfg.epochs as u64);
+    let (mut input, mut inner, mut states, start_done) = match resumed {
+        Some((ck, p)) => {
+            ck.check_identity(&identity, inner_rows as u64, p)?;
+            obs.note(&format!(
+                "resuming {} at {:.1}%",
+                p.display(),
+                ck.header.progress_pct()
+            ));
+            (ck.input, ck.inner, ck.header.workers, ck.header.words_done)
+        }
+        None => {
+            let mut input = SharedMatrix::zeros(vocab.len(), cfg.dim);
+            let mut inner = SharedMatrix::zeros(inner_rows, cfg.dim);
+            pool.install(|| crate::init::init_matrices(cfg.init, &mut input, &mut inner, cfg.seed));
+            let states = (0..cfg.threads)
+                .map(|t| WorkerState::start(Rng::new(cfg.seed, t as u64), schedule.alpha_at(0)))
+                .collect();
+            (input, inner, states, 0)
+        }
+    };
     let steps = StepSettings::new(cfg, tree.max_depth(), input.rows(), inner.rows());
     let negatives =
         (cfg.loss == Loss::Ns).then(|| UnigramTable::new(vocab.counts(), ns::TABLE_SIZE));
     let sig = SigmoidTable::new();
     let keep = vocab.keep_thresholds(cfg.sample);
-    let tokens = ids.ids().len() as u64;
-    let schedule = Schedule::new(cfg.alpha, tokens * cfg.epochs as u64);
+    let total = schedule.total_words();
+    let pct_to_words = |pct: f64| ((pct / 100.0) * total as f64).ceil() as u64;
+    let every = match cfg.checkpoint_every {
+        p if p > 0.0 => pct_to_words(p).max(1),
+        _ => u64::MAX,
+    };
+    let stop_words = cfg.stop_at.map(pct_to_words).unwrap_or(u64::MAX);
+    if stop_words <= start_done {
+        return Err(Error::Config(format!(
+            "--stop-at {}% is not past the checkpoint's progress ({:.1}%)",
+            cfg.stop_at.unwrap_or(0.0),
+            100.0 * schedule.progress(start_done)
+        )));
+    }
     let progress = Progress::default();
-    let shared = Shared {
-        input: &input,
-        inner: &inner,
+    progress.words_done.store(start_done, Ordering::Relaxed);
+    let shards = ids.shards(cfg.threads);
+    if obs.interrupted() {
+        return Err(Error::Interrupted {
+            progress_pct: 100.0 * schedule.progress(start_done),
+            message: "interrupted before training started; nothing to resume (the encoded \
+                      corpus is cached, so the next run starts training at once)"
+                .into(),
+        });
+    }
+    obs.training_started(total, cfg.threads);
+    let t0 = Instant::now();
+    let round = Round {
+        ids: &ids,
+        shards: &shards,
+        keep: &keep,
         tree: &tree,
         sig: &sig,
-        model: cfg.model,
-        window: cfg.window,
         steps: &steps,
         negatives: negatives.as_ref(),
-        negative: cfg.negative,
+        schedule,
+        progress: &progress,
+        cfg,
+        obs,
+        on_tick,
+        t0,
     };
-    let shards = ids.shards(cfg.threads);
-    obs.training_started(schedule.total_words(), cfg.threads);
-    let t0 = Instant::now();
-    let ends: Vec<WorkerEnd> = std::thread::scope(|s| {
-        let handles: Vec<_> = shards
-            .iter()
-            .zip(probes.iter_mut())
-            .enumerate()
-            .map(|(t, (shard, probe))| {
-                let w = Worker {
-                    shared: &shared,
-                    corpus: &ids,
-                    shard: shard.clone(),
-                    keep: &keep,
-                    schedule,
-                    progress: &progress,
-                    epochs: cfg.epochs,
-                    rng: Rng::new(cfg.seed, t as u64),
-                    probe,
-                    top_rows: if cfg.threads > 1 && cfg.loss == Loss::Hs {
-                        cfg.replicate_top
-                    } else {
-                        0
-                    },
-                    sync_every: cfg.replicate_every,
-                };
-                let progress = &progress;
-                s.spawn(move || {
-                    let end = kernel::dispatch(w);
-                    progress.finished.fetch_add(1, Ordering::Relaxed);
-                    end
-                })
-            })
-            .collect();
-        while progress.finished.load(Ordering::Relaxed) < cfg.threads as u64 {
-            std::thread::sleep(Duration::from_millis(100));
-            let done = progress.done();
-            obs.training(done, schedule.alpha_at(done), t0.elapsed());
-            on_tick(schedule.progress(done), false);
+    loop {
+        let done = progress.done();
+        let next_periodic = done
+            .checked_div(every)
+            .map_or(u64::MAX, |k| (k + 1).saturating_mul(every));
+        progress
+            .pause_at
+            .store(next_periodic.min(stop_words), Ordering::Relaxed);
+        progress.finished.store(0, Ordering::Relaxed);
+        let ends = round.run(&input, &inner, &states, probes);
+        let done = progress.done();
+        let diverged = |epoch| Error::Diverged {
+            epoch,
+            progress_pct: 100.0 * schedule.progress(done),
+        };
+        if let Some(epoch) = ends.iter().find_map(|e| match e {
+            WorkerEnd::Diverged(ep) => Some(*ep),
+            _ => None,
+        }) {
+            return Err(diverged(epoch));
         }
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or(WorkerEnd::Stopped))
-            .collect()
-    });
+        let mut paused = false;
+        for (state, end) in states.iter_mut().zip(ends) {
+            match end {
+                WorkerEnd::Done => state.epoch = cfg.epochs + 1,
+                WorkerEnd::Paused(s) => {
+                    *state = s;
+                    paused = true;
+                }
+                WorkerEnd::Stopped | WorkerEnd::Diverged(_) => {
+                    return Err(Error::Internal(
+                        "a worker thread stopped unexpectedly (see the message above)".into(),
+                    ))
+                }
+            }
+        }
+        if !paused {
+            break;
+        }
+        let epoch = states.iter().map(|s| s.epoch).min().unwrap_or(1);
+        if !all_sane(&mut input) || !all_sane(&mut inner) {
+            return Err(diverged(epoch.min(cfg.epochs)));
+        }
+        let header = checkpoint::Header {
+            huffvec: env!("CARGO_PKG_VERSION").into(),
+            config: absolute_paths(cfg),
+            alpha_bits: cfg.alpha.to_bits(),
+            identity,
+            words_done: done,
+            total_words: total,
+            dim: cfg.dim as u64,
+            input_rows: input.rows() as u64,
+            inner_rows: inner.rows() as u64,
+            workers: states.clone(),
+        };
+        let pct = header.progress_pct();
+        let written = checkpoint::write(&ck_path, &header, &mut input, &mut inner);
+        let resume_hint = format!(
+            "checkpoint written to {0}; resume with `huffvec train --resume {0}`",
+            ck_path.display()
+        );
+        if progress.pause.load(Ordering::Relaxed) {
+            written?;
+            return Err(Error::Interrupted {
+                progress_pct: pct,
+                message: resume_hint,
+            });
+        }
+        if done >= stop_words {
+            written?;
+            return Err(Error::Stopped {
+                progress_pct: pct,
+                checkpoint: ck_path,
+            });
+        }
+        match written {
+            Ok(()) => obs.note(&format!(
+                "checkpoint at {pct:.1}% written to {}",
+                ck_path.display()
+            )),
+            Err(e) => obs.note(&format!(
+                "warning: checkpoint at {pct:.1}% not written, training goes on: {e}"
+            )),
+        }
+    }
     let train_seconds = t0.elapsed().as_secs_f64();
     obs.training_finished();
     let done = progress.done();
-    if let Some(epoch) = ends.iter().find_map(|e| match e {
-        WorkerEnd::Diverged(ep) => Some(*ep),
-        _ => None,
-    }) {
-        return Err(Error::Diverged {
-            epoch,
-            progress_pct: 100.0 * schedule.progress(done),
-        });
-    }
     on_tick(schedule.progress(done), true);
-    let mut trained = Trained {
-        vocab,
-        input,
-        inner,
-        tree,
-    };
-    if !trained
-        .input
-        .as_mut_slice()
-        .par_iter()
-        .all(|x| x.is_finite())
-    {
+    if !all_sane(&mut input) || !all_sane(&mut inner) {
         return Err(Error::Diverged {
             epoch: cfg.epochs,
             progress_pct: 100.0 * schedule.progress(done),
         });
     }
+    let trained = Trained {
+        vocab,
+        input,
+        inner,
+        tree,
+    };
+    let words = done - start_done;
     let report = TrainReport {
-        words: done,
+        words,
         train_seconds,
         prepare_seconds: if matches!(status, CacheStatus::Reused) {
             0.0
         } else {
             prepare_seconds
         },
-        words_per_sec: done as f64 / train_seconds.max(1e-9),
+        words_per_sec: words as f64 / train_seconds.max(1e-9),
         vocab_size: trained.vocab.len(),
         tokens_per_epoch: tokens,
         threads: cfg.threads,
@@ -256,6 +362,147 @@ pub fn train_with<P: Probe>(
         cache_reused: matches!(status, CacheStatus::Reused),
     };
     Ok((trained, report))
+}
+
+/// A parameter beyond ±this means training diverged. Healthy runs stay below ±10 (the
+/// sigmoid saturates at |h·v| = 6, so nothing pulls values further); with hierarchical
+/// softmax, saturated nodes are skipped, so a far too large learning rate (`--alpha 1000`)
+/// leaves values huge (1e5 to 1e9) but finite instead of overflowing to infinity or NaN.
+pub const DIVERGED_ABS: f32 = 1e4;
+
+/// True unless `x` is NaN, infinite or beyond ±[`DIVERGED_ABS`].
+#[inline]
+pub fn is_sane(x: f32) -> bool {
+    x.abs() <= DIVERGED_ABS
+}
+
+fn all_sane(m: &mut SharedMatrix) -> bool {
+    m.as_mut_slice().par_iter().all(|&x| is_sane(x))
+}
+
+/// `cfg` with every path absolute, so a checkpoint resumes from any directory.
+fn absolute_paths(cfg: &TrainConfig) -> TrainConfig {
+    let mut c = cfg.clone();
+    c.input = checkpoint::absolute(&c.input);
+    c.output = checkpoint::absolute(&c.output);
+    c.cache_dir = checkpoint::absolute(&c.cache_dir);
+    c.checkpoint = Some(checkpoint::absolute(&cfg.checkpoint_path()));
+    c.save_vocab = c.save_vocab.as_deref().map(checkpoint::absolute);
+    c.resume = None;
+    c
+}
+
+/// Refuses a checkpoint path that is the input or the output, that lies in a directory we
+/// cannot write to, or that holds an earlier run's checkpoint a fresh run would overwrite.
+fn check_checkpoint_path(cfg: &TrainConfig, ck: &std::path::Path) -> Result<()> {
+    let abs = checkpoint::absolute(ck);
+    if abs == checkpoint::absolute(&cfg.output) || abs == checkpoint::absolute(&cfg.input) {
+        return Err(Error::Config(format!(
+            "checkpoint path {} is the input or output file; choose another with --checkpoint",
+            ck.display()
+        )));
+    }
+    let resuming_it = cfg
+        .resume
+        .as_deref()
+        .is_some_and(|r| checkpoint::absolute(r) == abs);
+    if ck.exists() && !resuming_it {
+        return Err(Error::Config(format!(
+            "checkpoint {0} already exists and a new run would overwrite it; resume it with \
+             `huffvec train --resume {0}`, or delete it to start over",
+            ck.display()
+        )));
+    }
+    drop(crate::io::OutputSlot::reserve(ck, &[&cfg.input])?);
+    Ok(())
+}
+
+/// What every round of worker threads shares: a round runs until all workers finish or
+/// pause for a checkpoint.
+struct Round<'a> {
+    ids: &'a IdCorpus,
+    shards: &'a [std::ops::Range<usize>],
+    keep: &'a [u32],
+    tree: &'a Tree,
+    sig: &'a SigmoidTable,
+    steps: &'a StepSettings,
+    negatives: Option<&'a UnigramTable>,
+    schedule: Schedule,
+    progress: &'a Progress,
+    cfg: &'a TrainConfig,
+    obs: &'a dyn Observer,
+    on_tick: &'a (dyn Fn(f64, bool) + Sync),
+    t0: Instant,
+}
+
+impl Round<'_> {
+    /// Runs one worker per shard from `states` and watches them; returns how each ended.
+    fn run<P: Probe>(
+        &self,
+        input: &SharedMatrix,
+        inner: &SharedMatrix,
+        states: &[WorkerState],
+        probes: &mut [P],
+    ) -> Vec<WorkerEnd> {
+        let (cfg, progress, schedule) = (self.cfg, self.progress, self.schedule);
+        let shared = Shared {
+            input,
+            inner,
+            tree: self.tree,
+            sig: self.sig,
+            model: cfg.model,
+            window: cfg.window,
+            steps: self.steps,
+            negatives: self.negatives,
+            negative: cfg.negative,
+        };
+        std::thread::scope(|s| {
+            let handles: Vec<_> = self
+                .shards
+                .iter()
+                .zip(probes.iter_mut())
+                .zip(states)
+                .map(|((shard, probe), state)| {
+                    let w = Worker {
+                        shared: &shared,
+                        corpus: self.ids,
+                        shard: shard.clone(),
+                        keep: self.keep,
+                        schedule,
+                        progress,
+                        epochs: cfg.epochs,
+                        state: state.clone(),
+                        probe,
+                        top_rows: if cfg.threads > 1 && cfg.loss == Loss::Hs {
+                            cfg.replicate_top
+                        } else {
+                            0
+                        },
+                        sync_every: cfg.replicate_every,
+                    };
+                    s.spawn(move || {
+                        let end = kernel::dispatch(w);
+                        progress.finished.fetch_add(1, Ordering::Relaxed);
+                        end
+                    })
+                })
+                .collect();
+            while progress.finished.load(Ordering::Relaxed) < cfg.threads as u64 {
+                std::thread::sleep(Duration::from_millis(100));
+                if self.obs.interrupted() {
+                    progress.pause.store(true, Ordering::Relaxed);
+                }
+                let done = progress.done();
+                self.obs
+                    .training(done, schedule.alpha_at(done), self.t0.elapsed());
+                (self.on_tick)(schedule.progress(done), false);
+            }
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or(WorkerEnd::Stopped))
+                .collect()
+        })
+    }
 }
 
 impl Trained {

@@ -7,6 +7,8 @@
 use std::ops::Range;
 use std::sync::atomic::Ordering;
 
+use serde::{Deserialize, Serialize};
+
 use super::schedule::{Progress, Schedule, PUBLISH_EVERY};
 use crate::corpus::encode::{IdCorpus, SENTENCE_END};
 use crate::kernel::{Kernel, KernelTask};
@@ -19,7 +21,8 @@ use crate::sampler::Rng;
 use crate::telemetry::Probe;
 
 /// Longest sentence trained at once, in kept tokens (word2vec.c's MAX_SENTENCE_LENGTH);
-/// longer lines are split.
+/// longer lines (a whole corpus on one line included) are split into pieces of this many
+/// kept tokens, each trained as a sentence of its own.
 pub const MAX_SENTENCE: usize = 1000;
 
 /// Ids after which a worker releases the pages it has read (bounded resident memory).
@@ -41,8 +44,8 @@ pub struct Worker<'a, P: Probe> {
     pub progress: &'a Progress,
     /// Epochs to run.
     pub epochs: u32,
-    /// This thread's random stream.
-    pub rng: Rng,
+    /// Where this thread starts (or resumes): epoch, position, random stream, sentence.
+    pub state: WorkerState,
     /// The probe events go to.
     pub probe: &'a mut P,
     /// Most visited inner nodes to replicate per thread (0 = none).
@@ -51,11 +54,50 @@ pub struct Worker<'a, P: Probe> {
     pub sync_every: u64,
 }
 
+/// Everything a worker needs to continue exactly where it paused (saved in checkpoints).
+///
+/// Workers pause only at publish points (every [`PUBLISH_EVERY`] words of their own and at
+/// the end of an epoch), right after publishing their word count, so no unpublished count
+/// is lost; the scratch buffers hold nothing across sentences.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkerState {
+    /// Current epoch, 1-based; `epochs + 1` once the worker has finished.
+    pub epoch: u32,
+    /// Index within the shard of the next id to read.
+    pub pos: u64,
+    /// The random stream's state ([`Rng::state`]).
+    pub rng: u64,
+    /// Learning rate in use, as `f32` bits.
+    pub alpha_bits: u32,
+    /// Kept ids of the sentence being built (fewer than [`MAX_SENTENCE`]).
+    pub sentence: Vec<u32>,
+}
+
+impl WorkerState {
+    /// A worker at the start of epoch 1 with random stream `rng` and learning rate `alpha`.
+    pub fn start(rng: Rng, alpha: f32) -> Self {
+        WorkerState {
+            epoch: 1,
+            pos: 0,
+            rng: rng.state(),
+            alpha_bits: alpha.to_bits(),
+            sentence: Vec::new(),
+        }
+    }
+
+    /// True once every epoch is done.
+    pub fn finished(&self, epochs: u32) -> bool {
+        self.epoch > epochs
+    }
+}
+
 /// Why a worker returned.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum WorkerEnd {
     /// Trained every epoch.
     Done,
+    /// Paused for a checkpoint; the state continues the run exactly.
+    Paused(WorkerState),
     /// Stopped on request.
     Stopped,
     /// Saw NaN or infinity in epoch (1-based) `epoch`.
@@ -121,7 +163,7 @@ impl<P: Probe> Worker<'_, P> {
             schedule,
             progress,
             epochs,
-            mut rng,
+            state,
             probe,
             top_rows,
             sync_every,
@@ -133,11 +175,14 @@ impl<P: Probe> Worker<'_, P> {
             scratch.sync_top(k, shared.inner);
         }
         let mut sentence: Vec<u32> = Vec::with_capacity(MAX_SENTENCE);
-        let mut alpha = schedule.alpha_at(progress.done());
-        for epoch in 1..=epochs {
+        sentence.extend_from_slice(&state.sentence);
+        let mut rng = Rng::from_state(state.rng);
+        let mut alpha = f32::from_bits(state.alpha_bits);
+        let mut start = (state.pos as usize).min(ids.len());
+        for epoch in state.epoch..=epochs {
             let mut local = 0u64;
-            let mut released = 0usize;
-            for (i, &id) in ids.iter().enumerate() {
+            let mut released = start;
+            for (i, &id) in ids.iter().enumerate().skip(start) {
                 local += 1;
                 if id == SENTENCE_END {
                     model::train_sentence(
@@ -173,9 +218,10 @@ impl<P: Probe> Worker<'_, P> {
                     scratch.sync_top(k, shared.inner);
                 }
                 if local >= PUBLISH_EVERY {
-                    alpha = schedule.alpha_at(progress.publish(local));
+                    let total = progress.publish(local);
+                    alpha = schedule.alpha_at(total);
                     local = 0;
-                    if !scratch.last_inputs().iter().all(|x| x.is_finite()) {
+                    if !scratch.last_inputs().iter().all(|&x| super::is_sane(x)) {
                         progress.diverged.store(true, Ordering::Relaxed);
                         progress.stop.store(true, Ordering::Relaxed);
                         return WorkerEnd::Diverged(epoch);
@@ -185,6 +231,18 @@ impl<P: Probe> Worker<'_, P> {
                             scratch.sync_top(k, shared.inner);
                         }
                         return WorkerEnd::Stopped;
+                    }
+                    if progress.should_pause(total) {
+                        if sync {
+                            scratch.sync_top(k, shared.inner);
+                        }
+                        return WorkerEnd::Paused(WorkerState {
+                            epoch,
+                            pos: i as u64 + 1,
+                            rng: rng.state(),
+                            alpha_bits: alpha.to_bits(),
+                            sentence,
+                        });
                     }
                     if i - released >= RELEASE_EVERY {
                         corpus.release(shard.start + released..shard.start + i);
@@ -207,8 +265,19 @@ impl<P: Probe> Worker<'_, P> {
             if sync {
                 scratch.sync_top(k, shared.inner);
             }
-            alpha = schedule.alpha_at(progress.publish(local));
+            let total = progress.publish(local);
+            alpha = schedule.alpha_at(total);
             corpus.release(shard.start + released..shard.end);
+            start = 0;
+            if epoch < epochs && progress.should_pause(total) {
+                return WorkerEnd::Paused(WorkerState {
+                    epoch: epoch + 1,
+                    pos: 0,
+                    rng: rng.state(),
+                    alpha_bits: alpha.to_bits(),
+                    sentence,
+                });
+            }
         }
         WorkerEnd::Done
     }

@@ -1,7 +1,10 @@
 //! The integration tests: one binary driving the real `huffvec` CLI in scratch directories,
 //! one module per feature.
 
+mod util;
+
+mod bad_input;
 mod eval;
 mod mitigation;
+mod resume;
 mod train;
-mod util;

@@ -189,3 +189,63 @@ fn study_refuses_a_grid_that_changes_shared_options() {
     );
     assert!(!d.path().join("out").exists());
 }
+
+#[test]
+fn negative_sampling_stopped_and_resumed_equals_an_uninterrupted_run() {
+    // One thread and a seed make a run exact; NS draws its negatives from the worker's
+    // random stream, which the checkpoint keeps.
+    let d = Dir::new();
+    let corpus = sample_corpus();
+    let corpus = corpus.to_str().expect("utf-8 path");
+    let common = [
+        "train",
+        "--input",
+        corpus,
+        "--threads",
+        "1",
+        "--seed",
+        "5",
+        "--dim",
+        "16",
+        "--epochs",
+        "2",
+        "--loss",
+        "ns",
+        "-q",
+    ];
+    let mut args = common.to_vec();
+    args.extend(["--output", "whole.txt"]);
+    d.huffvec(&args).ok();
+    let mut args = common.to_vec();
+    args.extend(["--output", "parts.txt", "--stop-at", "40"]);
+    d.huffvec(&args).ok();
+    d.huffvec(&["train", "-q", "--resume", "parts.txt.ckpt"])
+        .ok();
+    let whole = std::fs::read(d.path().join("whole.txt")).expect("whole");
+    let parts = std::fs::read(d.path().join("parts.txt")).expect("parts");
+    assert!(
+        whole == parts,
+        "resumed NS run differs from the uninterrupted one"
+    );
+}
+
+#[test]
+fn adagrad_refuses_checkpoints_it_could_not_resume_exactly() {
+    let d = Dir::new();
+    let corpus = sample_corpus();
+    let err = d
+        .huffvec(&[
+            "train",
+            "--input",
+            corpus.to_str().expect("utf-8 path"),
+            "--optimizer",
+            "adagrad",
+            "--stop-at",
+            "50",
+        ])
+        .error_line();
+    assert!(
+        err.contains("adagrad") && err.contains("checkpoint"),
+        "{err}"
+    );
+}
