@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use byteorder::{LittleEndian, ReadBytesExt, WriteBytesExt};
 use serde::{Deserialize, Serialize};
 
-use crate::config::TrainConfig;
+use crate::config::{Loss, TrainConfig};
 use crate::error::{Error, Result};
 use crate::kernel::SharedMatrix;
 use crate::train::worker::{WorkerState, MAX_SENTENCE};
@@ -253,7 +253,12 @@ fn check_header(h: &Header, header_len: u64, len: u64, path: &Path) -> Result<()
             "worker count differs from the settings' threads",
         ));
     }
-    if h.input_rows < 2 || h.inner_rows == 0 || h.inner_rows >= h.input_rows.max(2) {
+    // HS has one row per inner node (V - 1), NS one output row per word (V).
+    let inner_ok = match h.config.loss {
+        Loss::Hs => h.inner_rows > 0 && h.inner_rows < h.input_rows,
+        Loss::Ns => h.inner_rows == h.input_rows,
+    };
+    if h.input_rows < 2 || !inner_ok {
         return Err(bad(path, at, "matrix row counts are inconsistent"));
     }
     if h.words_done > h.total_words {

@@ -4,6 +4,7 @@ mod bench;
 mod eval;
 mod progress;
 mod stats;
+mod study;
 
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
@@ -40,6 +41,9 @@ enum Command {
     Analogy(eval::AnalogyArgs),
     /// Render a `--stats` file as plots (SVG, PNG), CSV tables and index.html.
     Report(stats::ReportArgs),
+    /// Train every configuration of a grid on one corpus, evaluate each by frequency band,
+    /// and write a comparison report.
+    Study(study::StudyArgs),
 }
 
 /// Options of `huffvec train` (defaults are word2vec.c's).
@@ -323,6 +327,7 @@ pub fn run() -> Result<()> {
         Command::Neighbors(args) => eval::neighbors(&args),
         Command::Analogy(args) => eval::analogy(&args),
         Command::Report(args) => stats::report(&args),
+        Command::Study(args) => study::run(&args),
     }
 }
 

@@ -141,6 +141,26 @@ impl SharedMatrix {
         unsafe { k.add_delta_shared(p, new, old) }
     }
 
+    /// Asks the CPU to start fetching row `row` into cache; values are untouched. Lets a
+    /// loop that will visit several random rows (negative sampling) overlap their misses.
+    #[inline(always)]
+    pub fn prefetch_row(&self, row: usize) {
+        let p = self.row_ptr(row);
+        #[cfg(target_arch = "x86_64")]
+        for line in (0..self.stride).step_by(ALIGN_BYTES / std::mem::size_of::<f32>()) {
+            // SAFETY: `line < stride`, so the address lies inside row `row` of the
+            // allocation (row_ptr checked the row); a prefetch only hints the cache, reads
+            // and writes nothing, and cannot fault. SSE is part of the x86-64 baseline.
+            unsafe {
+                std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+                    p.add(line) as *const i8
+                )
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = p;
+    }
+
     /// All elements (padding included) as one slice; needs exclusive access.
     pub fn as_mut_slice(&mut self) -> &mut [f32] {
         if self.block.len == 0 {

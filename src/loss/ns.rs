@@ -23,6 +23,9 @@ use crate::telemetry::Probe;
 /// probability mass at a tenth of the memory).
 pub const TABLE_SIZE: usize = 10_000_000;
 
+/// Negatives drawn (and their rows prefetched) at a time.
+const PREFETCH_BATCH: usize = 16;
+
 /// Power of the counts in the sampling distribution.
 pub const POWER: f64 = 0.75;
 
@@ -162,12 +165,22 @@ impl OutputLoss for NsLoss<'_> {
             .zip(errs.chunks_exact_mut(stride))
             .enumerate()
         {
-            for _ in 0..self.negative {
-                let w = self.table.sample(rng);
-                if w == target {
-                    continue;
+            // Draw a batch of negatives first and prefetch their rows, so the cache misses
+            // of random rows overlap; the draws come in the same order as one at a time.
+            let mut left = self.negative;
+            while left > 0 {
+                let n = left.min(PREFETCH_BATCH);
+                let mut draws = [0u32; PREFETCH_BATCH];
+                for d in &mut draws[..n] {
+                    *d = self.table.sample(rng);
+                    self.output.prefetch_row(*d as usize);
                 }
-                self.step_row(k, w as usize, 0.0, h, e, j, alpha, rule, scratch);
+                for &w in &draws[..n] {
+                    if w != target {
+                        self.step_row(k, w as usize, 0.0, h, e, j, alpha, rule, scratch);
+                    }
+                }
+                left -= n;
             }
         }
     }

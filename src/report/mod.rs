@@ -1,11 +1,14 @@
 //! Reports: tables and plots made from files huffvec wrote, for people and papers.
 //!
-//! [`bench`] tabulates thread-scaling runs; [`stats`] renders a `--stats` telemetry file. Every figure is written twice, as SVG (for
-//! papers and browsers) and PNG (for quick viewing), through [`save_figure`]; PNG text uses
-//! the bundled DejaVu Sans font (`data/fonts/`), so rendering needs no system fonts.
+//! [`bench`] tabulates thread-scaling runs, [`stats`] renders a `--stats` telemetry file and
+//! [`study`] compares the configurations of a mitigation grid. Every figure is written twice,
+//! as SVG (for papers and browsers) and PNG (for quick viewing), through [`save_figure`]; PNG
+//! text uses the bundled DejaVu Sans font (`data/fonts/`), so rendering needs no system fonts.
 
 pub mod bench;
+pub mod grid;
 pub mod stats;
+pub mod study;
 
 use std::path::Path;
 use std::sync::Once;

@@ -103,3 +103,149 @@ fn nonsense_combinations_are_refused_with_one_line() {
         assert!(!d.path().join("x.txt").exists());
     }
 }
+
+/// The shared evaluation sets beside the checkout, if present.
+fn eval_dir() -> Option<std::path::PathBuf> {
+    let d = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/eval");
+    if d.is_dir() {
+        Some(d)
+    } else {
+        eprintln!("skipped: {} not found", d.display());
+        None
+    }
+}
+
+#[test]
+fn study_writes_one_row_per_grid_config() {
+    let Some(eval) = eval_dir() else {
+        return;
+    };
+    let d = Dir::new();
+    d.write(
+        "grid.toml",
+        "base = \"--dim 12\"\n[[config]]\nname = \"default\"\n[[config]]\nname = \"clamp\"\nargs = \"--saturation clamp\"\n",
+    );
+    let corpus = sample_corpus();
+    d.huffvec(&[
+        "study",
+        "--input",
+        corpus.to_str().expect("utf-8 path"),
+        "--grid",
+        "grid.toml",
+        "--out",
+        "out",
+        "--eval-dir",
+        eval.to_str().expect("utf-8 path"),
+        "--epochs",
+        "1",
+        "--threads",
+        "2",
+        "-q",
+    ])
+    .ok();
+    let json: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(d.path().join("out/study.json")).expect("study.json"),
+    )
+    .expect("valid JSON");
+    let runs = json["runs"].as_array().expect("runs");
+    assert_eq!(runs.len(), 2);
+    assert_eq!(runs[1]["name"], "clamp");
+    assert!(runs[0]["words_per_sec"].as_f64().is_some_and(|w| w > 0.0));
+    assert_eq!(json["base"], "--dim 12");
+    let md = std::fs::read_to_string(d.path().join("out/report.md")).expect("report.md");
+    assert!(md.contains("| `clamp` | `--saturation clamp` |"), "{md}");
+    assert!(d.path().join("out/index.html").is_file());
+}
+
+#[test]
+fn study_refuses_a_grid_that_changes_shared_options() {
+    let d = Dir::new();
+    d.write(
+        "grid.toml",
+        "[[config]]\nname = \"a\"\nargs = \"--threads 3\"\n",
+    );
+    let err = d
+        .huffvec(&["study", "--grid", "grid.toml", "--out", "out"])
+        .error_line();
+    assert!(err.contains("--threads is shared"), "{err}");
+    d.write(
+        "bad.toml",
+        "[[config]]\nname = \"a\"\nargs = \"--tree oak\"\n",
+    );
+    let err = d
+        .huffvec(&[
+            "study",
+            "--grid",
+            "bad.toml",
+            "--out",
+            "out",
+            "--eval-dir",
+            ".",
+        ])
+        .error_line();
+    assert!(
+        err.contains("grid config 'a'") && err.contains("oak"),
+        "{err}"
+    );
+    assert!(!d.path().join("out").exists());
+}
+
+#[test]
+fn negative_sampling_stopped_and_resumed_equals_an_uninterrupted_run() {
+    // One thread and a seed make a run exact; NS draws its negatives from the worker's
+    // random stream, which the checkpoint keeps.
+    let d = Dir::new();
+    let corpus = sample_corpus();
+    let corpus = corpus.to_str().expect("utf-8 path");
+    let common = [
+        "train",
+        "--input",
+        corpus,
+        "--threads",
+        "1",
+        "--seed",
+        "5",
+        "--dim",
+        "16",
+        "--epochs",
+        "2",
+        "--loss",
+        "ns",
+        "-q",
+    ];
+    let mut args = common.to_vec();
+    args.extend(["--output", "whole.txt"]);
+    d.huffvec(&args).ok();
+    let mut args = common.to_vec();
+    args.extend(["--output", "parts.txt", "--stop-at", "40"]);
+    d.huffvec(&args).ok();
+    d.huffvec(&["train", "-q", "--resume", "parts.txt.ckpt"])
+        .ok();
+    let whole = std::fs::read(d.path().join("whole.txt")).expect("whole");
+    let parts = std::fs::read(d.path().join("parts.txt")).expect("parts");
+    assert!(
+        whole == parts,
+        "resumed NS run differs from the uninterrupted one"
+    );
+}
+
+#[test]
+fn adagrad_refuses_checkpoints_it_could_not_resume_exactly() {
+    let d = Dir::new();
+    let corpus = sample_corpus();
+    let err = d
+        .huffvec(&[
+            "train",
+            "--input",
+            corpus.to_str().expect("utf-8 path"),
+            "--optimizer",
+            "adagrad",
+            "--stop-at",
+            "50",
+        ])
+        .error_line();
+    assert!(
+        err.contains("adagrad") && err.contains("checkpoint"),
+        "{err}"
+    );
+}
