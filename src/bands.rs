@@ -261,7 +261,7 @@ mod tests {
 
     #[test]
     fn explicit_edges_are_validated() {
-        let b = Bands::from_edges(&[1, 2, 50]).unwrap();
+        let b = Bands::from_edges(&[1, 2, 50]).expect("test setup");
         assert_eq!(b.labels(), ["1", "2-49", "50+"]);
         assert_eq!(b.band_of_count(49), 1);
         assert!(Bands::from_edges(&[]).is_err());
@@ -271,11 +271,13 @@ mod tests {
 
     #[test]
     fn log_spaced_bands_are_even_in_log_space() {
-        let b = Bands::log_spaced(Basis::Count, 1, 10_000, 4).unwrap();
+        let b = Bands::log_spaced(Basis::Count, 1, 10_000, 4).expect("test setup");
         assert_eq!(b.edges(), [1, 10, 100, 1000]);
         // Rounding can make two edges equal; they merge.
         assert_eq!(
-            Bands::log_spaced(Basis::Rank, 1, 2, 5).unwrap().edges(),
+            Bands::log_spaced(Basis::Rank, 1, 2, 5)
+                .expect("test setup")
+                .edges(),
             [1, 2]
         );
         assert!(Bands::log_spaced(Basis::Count, 1, 10, 0).is_err());

@@ -496,27 +496,30 @@ mod tests {
 
     #[test]
     fn round_trip_is_exact_and_padding_stays_zero() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = tempfile::tempdir().expect("test setup");
         let p = dir.path().join("c.ckpt");
         let (h, mut input, mut inner) = sample();
-        write(&p, &h, &mut input, &mut inner).unwrap();
-        let mut back = read(&p).unwrap();
+        write(&p, &h, &mut input, &mut inner).expect("test setup");
+        let mut back = read(&p).expect("test setup");
         assert_eq!(back.header, h);
         assert_eq!(back.input.as_mut_slice(), input.as_mut_slice());
         assert_eq!(back.inner.as_mut_slice(), inner.as_mut_slice());
-        assert_eq!(read_header(&p).unwrap(), h);
+        assert_eq!(read_header(&p).expect("test setup"), h);
         // 24-byte preamble + JSON + 7 rows x 3 floats + 4-byte CRC.
-        let json = serde_json::to_vec(&h).unwrap().len() as u64;
-        assert_eq!(std::fs::metadata(&p).unwrap().len(), 24 + json + 84 + 4);
+        let json = serde_json::to_vec(&h).expect("test setup").len() as u64;
+        assert_eq!(
+            std::fs::metadata(&p).expect("test setup").len(),
+            24 + json + 84 + 4
+        );
     }
 
     #[test]
     fn every_single_byte_flip_or_truncation_is_refused() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = tempfile::tempdir().expect("test setup");
         let p = dir.path().join("c.ckpt");
         let (h, mut input, mut inner) = sample();
-        write(&p, &h, &mut input, &mut inner).unwrap();
-        let good = std::fs::read(&p).unwrap();
+        write(&p, &h, &mut input, &mut inner).expect("test setup");
+        let good = std::fs::read(&p).expect("test setup");
         for i in (0..good.len()).step_by(7) {
             let mut b = good.clone();
             b[i] ^= 0x10;

@@ -304,10 +304,10 @@ mod tests {
 
     #[test]
     fn save_and_load_round_trip() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = tempfile::tempdir().expect("test setup");
         let p = dir.path().join("v.txt");
         let v = vocab(b"x \xff\xfe x y\n", 1);
-        v.save(&p).unwrap();
-        assert_eq!(Vocab::load(&p).unwrap(), v);
+        v.save(&p).expect("test setup");
+        assert_eq!(Vocab::load(&p).expect("test setup"), v);
     }
 }

@@ -559,7 +559,7 @@ mod tests {
 
     fn write(dir: &Path, name: &str, text: &[u8]) -> PathBuf {
         let p = dir.join(name);
-        std::fs::write(&p, text).unwrap();
+        std::fs::write(&p, text).expect("test setup");
         p
     }
 
@@ -570,11 +570,11 @@ mod tests {
 
     #[test]
     fn encodes_ids_in_order_with_sentence_ends() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = tempfile::tempdir().expect("test setup");
         let p = write(dir.path(), "c.txt", b"b a a\nc zz b\n");
-        let corpus = Corpus::open(&p).unwrap();
-        let (ids, st) =
-            IdCorpus::prepare(&corpus, S, &dir.path().join("cache"), 2, &no_progress).unwrap();
+        let corpus = Corpus::open(&p).expect("test setup");
+        let (ids, st) = IdCorpus::prepare(&corpus, S, &dir.path().join("cache"), 2, &no_progress)
+            .expect("test setup");
         assert!(matches!(st, CacheStatus::Built(_)));
         let v = ids.vocab();
         let words: Vec<Vec<u8>> = ids
@@ -594,44 +594,44 @@ mod tests {
 
     #[test]
     fn cache_is_reused_then_rebuilt_when_settings_or_corpus_change() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = tempfile::tempdir().expect("test setup");
         let cache = dir.path().join("cache");
         let p = write(dir.path(), "c.txt", b"x y y z z z\n");
-        let c = Corpus::open(&p).unwrap();
-        IdCorpus::prepare(&c, S, &cache, 1, &no_progress).unwrap();
-        let (_, st) = IdCorpus::prepare(&c, S, &cache, 1, &no_progress).unwrap();
+        let c = Corpus::open(&p).expect("test setup");
+        IdCorpus::prepare(&c, S, &cache, 1, &no_progress).expect("test setup");
+        let (_, st) = IdCorpus::prepare(&c, S, &cache, 1, &no_progress).expect("test setup");
         assert_eq!(st, CacheStatus::Reused);
         let s2 = VocabSettings {
             min_count: 2,
             max_vocab: None,
         };
-        let (ids2, st) = IdCorpus::prepare(&c, s2, &cache, 1, &no_progress).unwrap();
+        let (ids2, st) = IdCorpus::prepare(&c, s2, &cache, 1, &no_progress).expect("test setup");
         assert!(matches!(st, CacheStatus::Built(_)));
         assert_eq!(ids2.vocab().id(b"x"), None);
-        std::fs::write(&p, b"x y y z z z w w\n").unwrap();
-        let c = Corpus::open(&p).unwrap();
-        let (ids3, st) = IdCorpus::prepare(&c, S, &cache, 1, &no_progress).unwrap();
+        std::fs::write(&p, b"x y y z z z w w\n").expect("test setup");
+        let c = Corpus::open(&p).expect("test setup");
+        let (ids3, st) = IdCorpus::prepare(&c, S, &cache, 1, &no_progress).expect("test setup");
         assert_eq!(st, CacheStatus::Built("the corpus changed"));
         assert!(ids3.vocab().id(b"w").is_some());
     }
 
     #[test]
     fn corrupt_cache_is_detected_and_rebuilt() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = tempfile::tempdir().expect("test setup");
         let cache = dir.path().join("cache");
         let p = write(dir.path(), "c.txt", b"x y y z z z\n");
-        let c = Corpus::open(&p).unwrap();
-        let (ids, _) = IdCorpus::prepare(&c, S, &cache, 1, &no_progress).unwrap();
+        let c = Corpus::open(&p).expect("test setup");
+        let (ids, _) = IdCorpus::prepare(&c, S, &cache, 1, &no_progress).expect("test setup");
         let cache_file = ids.path().to_path_buf();
         drop(ids);
-        let mut bytes = std::fs::read(&cache_file).unwrap();
+        let mut bytes = std::fs::read(&cache_file).expect("test setup");
         let n = bytes.len();
         bytes[n - 2] ^= 0x40;
-        std::fs::write(&cache_file, &bytes).unwrap();
-        let (_, st) = IdCorpus::prepare(&c, S, &cache, 1, &no_progress).unwrap();
+        std::fs::write(&cache_file, &bytes).expect("test setup");
+        let (_, st) = IdCorpus::prepare(&c, S, &cache, 1, &no_progress).expect("test setup");
         assert_eq!(st, CacheStatus::Built("the cache was corrupt or stale"));
-        std::fs::write(&cache_file, &bytes[..n - 4]).unwrap();
-        let (ids, st) = IdCorpus::prepare(&c, S, &cache, 1, &no_progress).unwrap();
+        std::fs::write(&cache_file, &bytes[..n - 4]).expect("test setup");
+        let (ids, st) = IdCorpus::prepare(&c, S, &cache, 1, &no_progress).expect("test setup");
         assert_eq!(st, CacheStatus::Built("the cache was corrupt or stale"));
         assert_eq!(ids.ids().len(), 7);
     }
@@ -653,7 +653,7 @@ mod tests {
                 sentences: 0,
             };
             let mut b = Vec::new();
-            h.write(&mut b).unwrap();
+            h.write(&mut b).expect("test setup");
             b.resize(192, 0);
             assert!(!is_intact_cache(&b));
         }

@@ -415,7 +415,7 @@ mod tests {
     use crate::eval::tests::embeddings;
 
     fn set(text: &str) -> QuestionSet {
-        QuestionSet::parse(Path::new("q.txt"), text.as_bytes()).unwrap()
+        QuestionSet::parse(Path::new("q.txt"), text.as_bytes()).expect("test setup")
     }
 
     /// Four words on the unit circle plus one off-axis distractor:
@@ -532,9 +532,9 @@ mod tests {
         let s = set(": x\nman king woman queen\nman king woman apple\n");
         // queen (id 3) is rank 4 (band 1-9), apple rank 6: both band 0 with decade ranks,
         // so use edges 1, 5: queen in band 0, apple in band 1.
-        let bands = WordBands::from_ranks(Bands::from_edges(&[1, 5]).unwrap(), e.len());
+        let bands = WordBands::from_ranks(Bands::from_edges(&[1, 5]).expect("test setup"), e.len());
         let r = evaluate(&e, &s, 100, Method::Add, Some(&bands));
-        let b = r.bands.unwrap();
+        let b = r.bands.expect("test setup");
         assert_eq!((b[0].seen, b[0].correct), (1, 1));
         assert_eq!((b[1].seen, b[1].correct), (1, 0));
     }
@@ -581,7 +581,10 @@ mod tests {
         for method in [Method::Add, Method::Mul] {
             let r = evaluate(&e, &s, 500, method, None);
             for (q, p) in s.questions.iter().zip(&r.predicted) {
-                let ids = q.words.clone().map(|w| e.id(w.as_bytes()).unwrap());
+                let ids = q
+                    .words
+                    .clone()
+                    .map(|w| e.id(w.as_bytes()).expect("test setup"));
                 if ids.iter().any(|&id| id >= 500) {
                     assert_eq!(*p, None);
                     continue;

@@ -290,8 +290,12 @@ mod tests {
         // Python: "straße".upper() == "STRASSE".
         assert_eq!(e.id_folded("STRASSE".as_bytes()), Some(2));
         assert_eq!(fold_case(b"\xffab").as_ref(), b"\xffAB");
-        assert_eq!(e.lookup("PARIS").unwrap(), 0);
-        assert_eq!(e.lookup("Paris").unwrap(), 1, "an exact match wins");
+        assert_eq!(e.lookup("PARIS").expect("test setup"), 0);
+        assert_eq!(
+            e.lookup("Paris").expect("test setup"),
+            1,
+            "an exact match wins"
+        );
     }
 
     #[test]

@@ -242,14 +242,14 @@ mod tests {
         ]);
         // Cosines: a-b 0.71, a-c 0, a-d -0.71, b-c 0.71. Gold orders a-b > a-c > a-d.
         let s = PairSet::parse(b"A\tb\t9\na\tc\t5\na\td\t1\nb\tc\t7\na\tzz\t3\n");
-        let bands = WordBands::from_ranks(Bands::from_edges(&[1, 3]).unwrap(), e.len());
+        let bands = WordBands::from_ranks(Bands::from_edges(&[1, 3]).expect("test setup"), e.len());
         let r = evaluate(&e, &s, 100, Some(&bands));
         assert_eq!((r.overall.pairs, r.total), (4, 5));
         assert_eq!(r.coverage_pct(), 80.0);
         // Model ranks (3.5, 2, 1, 3.5) vs gold ranks (4, 2, 1, 3).
         let want = spearman(&[4.0, 2.0, 1.0, 3.0], &[3.5, 2.0, 1.0, 3.5]);
         assert!((r.overall.rho - want).abs() < 1e-9);
-        let b = r.bands.unwrap();
+        let b = r.bands.expect("test setup");
         // Rarer word: a-b rank 2 -> band 0; a-c, a-d, b-c have a word of rank >= 3.
         assert_eq!(b[0].pairs, 1);
         assert!(b[0].rho.is_nan());

@@ -124,28 +124,30 @@ mod tests {
 
     #[test]
     fn commit_replaces_and_failure_leaves_old_file() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = tempfile::tempdir().expect("test setup");
         let p = dir.path().join("out.txt");
-        std::fs::write(&p, b"old").unwrap();
+        std::fs::write(&p, b"old").expect("test setup");
         let r = write_atomic(&p, |w| {
             w.write_all(b"partial")?;
             Err(std::io::Error::other("boom"))
         });
         assert!(r.is_err());
-        assert_eq!(std::fs::read(&p).unwrap(), b"old");
-        write_atomic(&p, |w| w.write_all(b"new")).unwrap();
-        assert_eq!(std::fs::read(&p).unwrap(), b"new");
-        let leftovers = std::fs::read_dir(dir.path()).unwrap().count();
+        assert_eq!(std::fs::read(&p).expect("test setup"), b"old");
+        write_atomic(&p, |w| w.write_all(b"new")).expect("test setup");
+        assert_eq!(std::fs::read(&p).expect("test setup"), b"new");
+        let leftovers = std::fs::read_dir(dir.path()).expect("test setup").count();
         assert_eq!(leftovers, 1, "temporary files must not be left behind");
     }
 
     #[test]
     fn refuses_missing_directory_and_input_as_output() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = tempfile::tempdir().expect("test setup");
         assert!(OutputSlot::reserve(&dir.path().join("no/such/x.txt"), &[]).is_err());
         let input = dir.path().join("in.txt");
-        std::fs::write(&input, b"x").unwrap();
-        let e = OutputSlot::reserve(&input, &[&input]).err().unwrap();
+        std::fs::write(&input, b"x").expect("test setup");
+        let e = OutputSlot::reserve(&input, &[&input])
+            .err()
+            .expect("test setup");
         assert!(e.to_string().contains("same file"));
         assert!(OutputSlot::reserve(dir.path(), &[]).is_err());
     }

@@ -359,8 +359,8 @@ mod tests {
         ];
         for format in [OutputFormat::Text, OutputFormat::Binary] {
             let mut out = Vec::new();
-            write(&mut out, format, 3, rows.clone().into_iter()).unwrap();
-            let v = parse(Path::new("v"), &out).unwrap();
+            write(&mut out, format, 3, rows.clone().into_iter()).expect("test setup");
+            let v = parse(Path::new("v"), &out).expect("test setup");
             assert_eq!(v.format, format);
             assert_eq!(v.dim, 3);
             assert_eq!(
@@ -374,9 +374,9 @@ mod tests {
     #[test]
     fn text_rows_may_end_with_spaces_and_files_with_blank_lines() {
         // word2vec.c writes a space after the last value.
-        let v = parse(Path::new("v"), b"2 2\r\na 1 2 \r\nb -1 0.5\n\n\n").unwrap();
+        let v = parse(Path::new("v"), b"2 2\r\na 1 2 \r\nb -1 0.5\n\n\n").expect("test setup");
         assert_eq!(v.data, [1.0, 2.0, -1.0, 0.5]);
-        let v = parse(Path::new("v"), b"0 7\n").unwrap();
+        let v = parse(Path::new("v"), b"0 7\n").expect("test setup");
         assert!(v.words.is_empty());
     }
 
@@ -386,7 +386,7 @@ mod tests {
         b.extend_from_slice(&1.5f32.to_le_bytes());
         b.extend_from_slice(b"b ");
         b.extend_from_slice(&(-2.0f32).to_le_bytes());
-        let v = parse(Path::new("v"), &b).unwrap();
+        let v = parse(Path::new("v"), &b).expect("test setup");
         assert_eq!(v.format, OutputFormat::Binary);
         assert_eq!(v.data, [1.5, -2.0]);
     }
@@ -482,7 +482,7 @@ mod tests {
             (&b"a"[..], &[0.5f32, 1.0, 2.0, 4.0][..]),
             (&b"bb"[..], &[1.0f32; 4][..]),
         ];
-        write(&mut full, OutputFormat::Binary, 4, rows.into_iter()).unwrap();
+        write(&mut full, OutputFormat::Binary, 4, rows.into_iter()).expect("test setup");
         // "2 4\n" is 4 bytes, row 1 "a " + 16 + "\n" is 19, row 2's floats start at
         // 4 + 19 + 3 = 26.
         assert_eq!(
@@ -513,7 +513,7 @@ mod tests {
             (&b"a"[..], &[1.5f32, -0.25][..]),
             (&b"\xffb"[..], &[0.0f32, 1e-7][..]),
         ];
-        write(&mut out, OutputFormat::Text, 2, rows.into_iter()).unwrap();
+        write(&mut out, OutputFormat::Text, 2, rows.into_iter()).expect("test setup");
         assert_eq!(out, b"2 2\na 1.5 -0.25\n\xffb 0.0 1e-7\n".to_vec());
     }
 
@@ -521,7 +521,7 @@ mod tests {
     fn binary_format_is_little_endian() {
         let mut out = Vec::new();
         let rows = vec![(&b"w"[..], &[1.0f32][..])];
-        write(&mut out, OutputFormat::Binary, 1, rows.into_iter()).unwrap();
+        write(&mut out, OutputFormat::Binary, 1, rows.into_iter()).expect("test setup");
         assert_eq!(out, b"1 1\nw \x00\x00\x80\x3f\n".to_vec());
     }
 }
