@@ -94,7 +94,7 @@ pub fn train_path<K: Kernel, P: Probe>(
             k.hs_step(g, v, h, e);
             changed = true;
         }
-        if P::ENABLED {
+        if P::ENABLED && (rec || sums.sat_agree + sums.sat_disagree > 0) {
             probe.node(depth, &sums);
         }
         if changed {
