@@ -344,7 +344,7 @@ fn step_node<K: Kernel, R: StepRule, P: Probe>(
         rule.node_step(k, j, c.depth, c.label - sig.sigmoid(f), c.alpha, v, h, e);
         changed = true;
     }
-    if P::ENABLED {
+    if P::ENABLED && (c.record || sums.sat_agree + sums.sat_disagree > 0) {
         probe.node(c.depth, &sums);
     }
     if changed {

@@ -138,8 +138,8 @@ pub trait Probe: Send {
     fn sampling(&self) -> bool {
         Self::ENABLED
     }
-    /// Every input of the current path has visited the node at `depth` (called on every
-    /// path, sampled or not, so that saturation counts stay exact).
+    /// Every input of the current path has visited the node at `depth` (called on sampled
+    /// paths, and on the others when a visit saturated, so saturation counts stay exact).
     fn node(&mut self, depth: usize, sums: &NodeSums);
     /// Input `input`'s accumulated step (neu1e) had squared norm `step_norm2` (0 when the
     /// path was not sampled); `word` is the word whose input vector receives it.
@@ -265,9 +265,11 @@ impl Probe for GridProbe<'_> {
     #[inline(always)]
     fn node(&mut self, depth: usize, n: &NodeSums) {
         let cell = &mut self.grid.cells[self.row + depth];
-        cell.sat_agree += n.sat_agree as u64;
-        cell.sat_disagree += n.sat_disagree as u64;
-        cell.skipped += n.skipped as u64;
+        if n.sat_agree + n.sat_disagree > 0 {
+            cell.sat_agree += n.sat_agree as u64;
+            cell.sat_disagree += n.sat_disagree as u64;
+            cell.skipped += n.skipped as u64;
+        }
         cell.sampled += n.sampled as u64;
         cell.abs_g += n.abs_g as f64;
         cell.node_step += n.node_step as f64;
