@@ -81,20 +81,56 @@ impl Vocab {
     /// `</s>` counted as one word per newline; sorted by descending count, ties by bytes.
     pub fn from_counts(counts: Counts, min_count: u64, max_vocab: Option<usize>) -> Self {
         let Counts {
-            mut map,
-            sentence_ends,
-            ..
+            map, sentence_ends, ..
         } = counts;
+        let (words, counts): (Vec<_>, Vec<_>) = map.into_iter().unzip();
+        Self::from_distinct(words, counts, sentence_ends, min_count, max_vocab).0
+    }
+
+    /// As [`Vocab::from_counts`], from distinct `words` with their `counts`; also returns,
+    /// per input word, its id or `None` when it was not kept.
+    pub fn from_distinct(
+        mut words: Vec<Box<[u8]>>,
+        mut counts: Vec<u64>,
+        sentence_ends: u64,
+        min_count: u64,
+        max_vocab: Option<usize>,
+    ) -> (Self, Vec<Option<u32>>) {
+        let n_in = words.len();
         if sentence_ends > 0 {
-            *map.entry(EOS.into()).or_insert(0) += sentence_ends;
+            match words.iter().position(|w| &w[..] == EOS) {
+                Some(i) => counts[i] += sentence_ends,
+                None => {
+                    words.push(EOS.into());
+                    counts.push(sentence_ends);
+                }
+            }
         }
-        let mut entries: Vec<(Box<[u8]>, u64)> =
-            map.into_iter().filter(|(_, c)| *c >= min_count).collect();
-        entries.par_sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        let mut order: Vec<u32> = (0..words.len() as u32)
+            .filter(|&i| counts[i as usize] >= min_count)
+            .collect();
+        order.par_sort_unstable_by(|&a, &b| {
+            let (a, b) = (a as usize, b as usize);
+            counts[b]
+                .cmp(&counts[a])
+                .then_with(|| words[a].cmp(&words[b]))
+        });
         if let Some(m) = max_vocab {
-            entries.truncate(m);
+            order.truncate(m);
         }
-        Self::from_sorted(entries)
+        let mut ids = vec![None; n_in];
+        let entries = order
+            .iter()
+            .enumerate()
+            .map(|(id, &i)| {
+                let i = i as usize;
+                if i < n_in {
+                    ids[i] = Some(id as u32);
+                }
+                (std::mem::take(&mut words[i]), counts[i])
+            })
+            .collect();
+        (Self::from_sorted(entries), ids)
     }
 
     /// Builds from `(word, count)` pairs already in the final order.

@@ -24,10 +24,12 @@ use byteorder::{LittleEndian, ReadBytesExt, WriteBytesExt};
 use rayon::prelude::*;
 
 use super::tokenize::{self, Token};
+use super::wordhash;
 use super::Corpus;
 use crate::error::{Error, Result};
 use crate::kernel::{self, Mapped};
-use crate::vocab::{Counts, Vocab};
+use crate::vocab::Vocab;
+use hashbrown::HashTable;
 
 /// The id that marks the end of a sentence in the encoded stream.
 pub const SENTENCE_END: u32 = u32::MAX;
@@ -208,15 +210,27 @@ impl IdCorpus {
             Err(CacheError::Corrupt) => "the cache was corrupt or stale",
             Err(CacheError::Fatal(e)) => return Err(e),
         };
-        build(corpus, settings, &path, threads, on_progress)?;
-        match Self::open(&path) {
-            Ok(c) => Ok((c, CacheStatus::Built(reason))),
-            Err(CacheError::Fatal(e)) => Err(e),
-            Err(_) => Err(Error::Mismatch {
+        let (header, vocab) = build(corpus, settings, &path, threads, on_progress)?;
+        // Just written and checksummed as it was written: mapped without re-verification.
+        let map = kernel::map_file(&path)?;
+        let expected = header
+            .ids_offset()
+            .and_then(|o| (o as u64).checked_add(header.n_ids * 4));
+        if expected != Some(map.bytes().len() as u64) {
+            return Err(Error::Mismatch {
                 path,
-                reason: "cache written but failed verification (is the disk full?)".into(),
-            }),
+                reason: "cache written but has the wrong size (is the disk full?)".into(),
+            });
         }
+        Ok((
+            IdCorpus {
+                map,
+                vocab,
+                header,
+                path,
+            },
+            CacheStatus::Built(reason),
+        ))
     }
 
     fn open(path: &Path) -> std::result::Result<Self, CacheError> {
@@ -423,29 +437,164 @@ fn read_vocab(mut b: &[u8], n: u64) -> Option<Vocab> {
     b.is_empty().then(|| Vocab::from_sorted(entries))
 }
 
+/// What one piece of text held: its distinct words in first-seen order with their hashes
+/// and counts, and its tokens as indices into that list (or [`SENTENCE_END`]).
+struct Piece<'a> {
+    words: Vec<&'a [u8]>,
+    hashes: Vec<u64>,
+    counts: Vec<u64>,
+    ids: Vec<u32>,
+    sentences: u64,
+}
+
+impl<'a> Piece<'a> {
+    fn scan(text: &'a [u8]) -> Self {
+        let mut index: HashTable<u32> = HashTable::with_capacity(1 << 12);
+        let mut p = Piece {
+            words: Vec::new(),
+            hashes: Vec::new(),
+            counts: Vec::new(),
+            ids: Vec::with_capacity(text.len() / 5),
+            sentences: 0,
+        };
+        for t in tokenize::tokens(text) {
+            match t {
+                Token::Word(w) => {
+                    let h = wordhash::hash(w);
+                    let words = &p.words;
+                    let id = match index.find(h, |&i| wordhash::same(words[i as usize], w)) {
+                        Some(&i) => i,
+                        None => {
+                            let i = p.words.len() as u32;
+                            let hashes = &p.hashes;
+                            index.insert_unique(h, i, |&j| hashes[j as usize]);
+                            p.words.push(w);
+                            p.hashes.push(h);
+                            p.counts.push(0);
+                            i
+                        }
+                    };
+                    p.counts[id as usize] += 1;
+                    p.ids.push(id);
+                }
+                Token::EndOfSentence => {
+                    p.ids.push(SENTENCE_END);
+                    p.sentences += 1;
+                }
+            }
+        }
+        p
+    }
+}
+
+/// Distinct words of the whole corpus under provisional ids (first-seen order).
+#[derive(Default)]
+struct Provisional {
+    index: HashTable<u32>,
+    words: Vec<Box<[u8]>>,
+    hashes: Vec<u64>,
+    counts: Vec<u64>,
+    tokens: u64,
+    sentences: u64,
+}
+
+impl Provisional {
+    /// Adds a piece's counts and rewrites its ids as provisional ids.
+    fn absorb(&mut self, piece: &mut Piece<'_>) {
+        let mut table = Vec::with_capacity(piece.words.len());
+        for ((w, &h), &c) in piece.words.iter().zip(&piece.hashes).zip(&piece.counts) {
+            self.tokens += c;
+            let words = &self.words;
+            let id = match self
+                .index
+                .find(h, |&i| wordhash::same(&words[i as usize], w))
+            {
+                Some(&id) => {
+                    self.counts[id as usize] += c;
+                    id
+                }
+                None => {
+                    let id = self.words.len() as u32;
+                    let hashes = &self.hashes;
+                    self.index.insert_unique(h, id, |&j| hashes[j as usize]);
+                    self.words.push((*w).into());
+                    self.hashes.push(h);
+                    self.counts.push(c);
+                    id
+                }
+            };
+            table.push(id);
+        }
+        self.sentences += piece.sentences;
+        piece.ids.par_chunks_mut(1 << 16).for_each(|ch| {
+            for id in ch {
+                if *id != SENTENCE_END {
+                    *id = table[*id as usize];
+                }
+            }
+        });
+    }
+}
+
+/// Marks a provisional id whose word did not make the vocabulary.
+const DROPPED: u32 = u32::MAX - 1;
+/// Provisional ids remapped per step of the second pass.
+const REMAP_IDS: usize = 1 << 22;
+
+/// Counts and encodes in one pass over the text: each piece of text is tokenized and hashed
+/// once into provisional ids, spilled to a temporary file; once the vocabulary is known the
+/// spilled ids are remapped (no hashing) into the cache at `path`.
 fn build(
     corpus: &Corpus,
     settings: VocabSettings,
     path: &Path,
     threads: usize,
     on_progress: &(dyn Fn(&str, u64) + Sync),
-) -> Result<()> {
-    let mut counts = Counts::default();
-    let mut done = 0u64;
-    corpus.for_each_window(|w| {
-        counts.add_text(w, threads);
-        done += w.len() as u64;
-        on_progress("counting", done);
-        Ok(())
-    })?;
-    if counts.words == 0 {
+) -> Result<(Header, Vocab)> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let spill_err = |e| Error::io("cannot write temporary ids in", dir, e);
+    let spill = tempfile::tempfile_in(dir).map_err(spill_err)?;
+    let mut prov = Provisional::default();
+    {
+        let mut w = BufWriter::with_capacity(1 << 20, &spill);
+        let mut done = 0u64;
+        corpus.for_each_window(|text| {
+            let parts = tokenize::split_at_spaces(text, threads.max(1) * 8);
+            let mut pieces: Vec<Piece> = parts.par_iter().map(|p| Piece::scan(p)).collect();
+            for piece in &mut pieces {
+                prov.absorb(piece);
+                w.write_all(bytemuck::cast_slice(&ids_to_le(std::mem::take(
+                    &mut piece.ids,
+                ))))
+                .map_err(spill_err)?;
+            }
+            done += text.len() as u64;
+            on_progress("counting", done);
+            Ok(())
+        })?;
+        w.flush().map_err(spill_err)?;
+    }
+    if prov.tokens == 0 {
         return Err(Error::Corpus {
             path: corpus.path().into(),
             reason: "contains no words (empty or whitespace only)".into(),
         });
     }
-    let types = counts.types();
-    let vocab = Vocab::from_counts(counts, settings.min_count, settings.max_vocab);
+    let types = prov.words.len();
+    let Provisional {
+        words,
+        counts,
+        tokens,
+        sentences,
+        ..
+    } = prov;
+    let (vocab, kept) = Vocab::from_distinct(
+        words,
+        counts,
+        sentences,
+        settings.min_count,
+        settings.max_vocab,
+    );
     let real_words = vocab
         .words()
         .iter()
@@ -461,8 +610,9 @@ fn build(
             ),
         });
     }
+    let table: Vec<u32> = kept.iter().map(|id| id.unwrap_or(DROPPED)).collect();
+    drop(kept);
 
-    let dir = path.parent().unwrap_or(Path::new("."));
     let tmp = tempfile::NamedTempFile::new_in(dir)
         .map_err(|e| Error::io("cannot create cache in", dir, e))?;
     let werr = |e| Error::io("cannot write cache", path, e);
@@ -484,7 +634,7 @@ fn build(
         vocab_fingerprint: vocab.fingerprint(),
         n_ids: 0,
         ids_checksum: 0,
-        sentences: 0,
+        sentences,
     };
     header.write(&mut w).map_err(werr)?;
     w.write_all(&vocab_section).map_err(werr)?;
@@ -494,52 +644,67 @@ fn build(
     let pad = ids_at - HEADER_BYTES - vocab_section.len();
     w.write_all(&vec![0u8; pad]).map_err(werr)?;
 
-    let mut done = 0u64;
-    corpus.for_each_window(|text| {
-        let pieces = tokenize::split_at_spaces(text, threads.max(1) * 8);
-        let encoded: Vec<(Vec<u32>, u64)> = pieces
-            .par_iter()
-            .map(|p| {
-                let mut ids = Vec::with_capacity(p.len() / 5);
-                let mut sentences = 0;
-                for t in tokenize::tokens(p) {
-                    match t {
-                        Token::Word(word) => {
-                            if let Some(id) = vocab.id(word) {
-                                ids.push(id);
-                            }
+    let mut spilled = std::io::BufReader::with_capacity(1 << 20, &spill);
+    spilled.seek(SeekFrom::Start(0)).map_err(spill_err)?;
+    let mut buf = vec![0u32; REMAP_IDS];
+    let (spilled_ids, text_bytes) = (tokens + sentences, corpus.bytes().len() as u64);
+    let mut read = 0u64;
+    loop {
+        let n = read_ids(&mut spilled, &mut buf).map_err(spill_err)?;
+        if n == 0 {
+            break;
+        }
+        read += n as u64;
+        let kept: Vec<Vec<u32>> = buf[..n]
+            .par_chunks(1 << 16)
+            .map(|ch| {
+                ch.iter()
+                    .map(|&p| {
+                        if p == SENTENCE_END {
+                            p
+                        } else {
+                            table[u32::from_le(p) as usize]
                         }
-                        Token::EndOfSentence => {
-                            ids.push(SENTENCE_END);
-                            sentences += 1;
-                        }
-                    }
-                }
-                (ids, sentences)
+                    })
+                    .filter(|&id| id != DROPPED)
+                    .collect()
             })
             .collect();
-        for (ids, sentences) in encoded {
+        for ids in kept {
             header.ids_checksum = header
                 .ids_checksum
                 .wrapping_add(ids_checksum(&ids, header.n_ids));
             header.n_ids += ids.len() as u64;
-            header.sentences += sentences;
             w.write_all(bytemuck::cast_slice(&ids_to_le(ids)))
                 .map_err(werr)?;
         }
-        done += text.len() as u64;
-        on_progress("encoding", done);
-        Ok(())
-    })?;
+        on_progress(
+            "encoding",
+            (text_bytes as u128 * read as u128 / spilled_ids.max(1) as u128) as u64,
+        );
+    }
     w.flush().map_err(werr)?;
     drop(w);
     let mut f = tmp.as_file();
     f.seek(SeekFrom::Start(0)).map_err(werr)?;
     header.write(&mut f).map_err(werr)?;
-    f.sync_all().map_err(werr)?;
     tmp.persist(path)
         .map_err(|e| Error::io("cannot rename cache to", path, e.error))?;
-    Ok(())
+    Ok((header, vocab))
+}
+
+/// Fills `buf` with little-endian `u32`s from `r`; returns how many were read (fewer only
+/// at the end of the stream).
+fn read_ids(r: &mut impl Read, buf: &mut [u32]) -> std::io::Result<usize> {
+    let bytes: &mut [u8] = bytemuck::cast_slice_mut(buf);
+    let mut got = 0;
+    while got < bytes.len() {
+        match r.read(&mut bytes[got..])? {
+            0 => break,
+            k => got += k,
+        }
+    }
+    Ok(got / 4)
 }
 
 fn ids_to_le(mut ids: Vec<u32>) -> Vec<u32> {
@@ -554,6 +719,7 @@ fn ids_to_le(mut ids: Vec<u32>) -> Vec<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::vocab::Counts;
 
     fn no_progress(_: &str, _: u64) {}
 
@@ -590,6 +756,48 @@ mod tests {
             .collect();
         assert_eq!(words.concat(), b"baa|czzb|".to_vec());
         assert_eq!(ids.sentences(), 2);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+        /// The one-pass build gives exactly the vocabulary of a plain count and the ids of a
+        /// plain word-by-word lookup, whatever the thread count and filters.
+        #[test]
+        fn one_pass_build_equals_count_then_lookup(
+            text in "[abcde</s> \n]{0,400}",
+            min_count in 1u64..4,
+            max_vocab in proptest::option::of(1usize..6),
+            threads in 1usize..5,
+        ) {
+            let dir = tempfile::tempdir().expect("test setup");
+            let p = write(dir.path(), "c.txt", text.as_bytes());
+            let corpus = Corpus::open(&p).expect("test setup");
+            let settings = VocabSettings { min_count, max_vocab };
+            let built = IdCorpus::prepare(&corpus, settings, &dir.path().join("c"), threads, &no_progress);
+            let mut counts = Counts::default();
+            counts.add_text(text.as_bytes(), 1);
+            let words = counts.words;
+            let vocab = Vocab::from_counts(counts, min_count, max_vocab);
+            let real = vocab.words().iter().filter(|w| &w[..] != tokenize::EOS).count();
+            if words == 0 || real < 2 {
+                proptest::prop_assert!(built.is_err());
+                return Ok(());
+            }
+            let (ids, _) = built.expect("a valid corpus");
+            proptest::prop_assert_eq!(ids.vocab(), &vocab);
+            let want: Vec<u32> = tokenize::tokens(text.as_bytes())
+                .filter_map(|t| match t {
+                    Token::Word(w) => vocab.id(w),
+                    Token::EndOfSentence => Some(SENTENCE_END),
+                })
+                .collect();
+            proptest::prop_assert_eq!(ids.ids(), &want[..]);
+            proptest::prop_assert_eq!(ids.checksum(), ids_checksum(&want, 0));
+            drop(ids);
+            let (_, st) = IdCorpus::prepare(&corpus, settings, &dir.path().join("c"), threads, &no_progress)
+                .expect("reopen");
+            proptest::prop_assert_eq!(st, CacheStatus::Reused);
+        }
     }
 
     #[test]

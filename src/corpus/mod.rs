@@ -2,6 +2,7 @@
 
 pub mod encode;
 pub mod tokenize;
+mod wordhash;
 
 use std::path::{Path, PathBuf};
 

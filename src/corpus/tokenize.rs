@@ -28,6 +28,37 @@ pub fn is_space(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
 }
 
+const ONES: u64 = 0x0101_0101_0101_0101;
+
+/// 0x80 in each byte of `x` that is a separator, 0 elsewhere (exact for every byte).
+#[inline(always)]
+fn separator_bytes(x: u64) -> u64 {
+    let low7 = x & (ONES * 0x7f);
+    // Bytes equal to b' ': zero bytes of x ^ 0x20.., found without carries between bytes.
+    let y = x ^ (ONES * 0x20);
+    let spaces = !(((y & (ONES * 0x7f)) + ONES * 0x7f) | y | (ONES * 0x7f));
+    // Bytes in 9..=13 (\t \n \x0b \x0c \r) with the high bit clear.
+    let controls = (ONES * (127 + 14)).wrapping_sub(low7) & !x & (low7 + ONES * (127 - 8));
+    (spaces | controls) & (ONES * 0x80)
+}
+
+/// Index of the first separator at or after `i` (or `buf.len()`), 8 bytes at a time.
+#[inline(always)]
+fn word_end(buf: &[u8], mut i: usize) -> usize {
+    while i + 8 <= buf.len() {
+        let x = u64::from_le_bytes(buf[i..i + 8].try_into().expect("8 bytes"));
+        let m = separator_bytes(x);
+        if m != 0 {
+            return i + (m.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while i < buf.len() && !is_space(buf[i]) {
+        i += 1;
+    }
+    i
+}
+
 /// Iterator over the tokens of a byte buffer.
 pub struct Tokens<'a> {
     buf: &'a [u8],
@@ -62,9 +93,7 @@ impl<'a> Iterator for Tokens<'a> {
             return None;
         }
         let start = i;
-        while i < buf.len() && !is_space(buf[i]) {
-            i += 1;
-        }
+        i = word_end(buf, i);
         self.pos = i;
         let end = i.min(start + MAX_WORD_BYTES);
         Some(Token::Word(&buf[start..end]))
@@ -121,6 +150,39 @@ mod tests {
         );
         assert!(toks(b"").is_empty());
         assert!(toks(b" \t ").is_empty());
+    }
+
+    #[test]
+    fn separator_bytes_are_exactly_the_whitespace_bytes() {
+        for b in 0..=255u8 {
+            for other in [0u8, b'a', b' ', 0xff, 8, 14, 9] {
+                let mut bytes = [other; 8];
+                for at in 0..8 {
+                    bytes[at] = b;
+                    let m = separator_bytes(u64::from_le_bytes(bytes));
+                    let want = bytes
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, &c)| is_space(c))
+                        .fold(0u64, |acc, (k, _)| acc | 0x80 << (8 * k));
+                    assert_eq!(m, want, "byte {b:#x} at {at} among {other:#x}");
+                    bytes[at] = other;
+                }
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn word_end_finds_the_first_separator(
+            buf in proptest::collection::vec(proptest::sample::select(
+                vec![b'a', b' ', b'\n', b'\t', b'\r', 0x0b, 0x0c, 0x08, 0x0e, 0x20 ^ 0x80, 0xff, 0]), 0..40),
+            from in 0usize..40,
+        ) {
+            let from = from.min(buf.len());
+            let want = (from..buf.len()).find(|&k| is_space(buf[k])).unwrap_or(buf.len());
+            proptest::prop_assert_eq!(word_end(&buf, from), want);
+        }
     }
 
     #[test]

@@ -146,7 +146,7 @@ pub fn train_with<P: Probe>(
             obs.note(&format!("reusing encoded corpus {}", ids.path().display()))
         }
         CacheStatus::Built(why) => obs.note(&format!(
-            "encoded corpus into {} ({why}) in {prepare_seconds:.1}s",
+            "encoded corpus into {} ({why}) in {prepare_seconds:.2}s",
             ids.path().display()
         )),
     }
