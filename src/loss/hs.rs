@@ -118,21 +118,50 @@ pub fn train_path<K: Kernel, R: StepRule, P: Probe>(
     rule: &mut R,
     probe: &mut P,
 ) {
-    if !P::ENABLED && R::PAIRED {
-        train_path_pairs(k, path, inner, inputs, errs, alpha, sig, scratch, rule);
-        return;
-    }
-    let stride = inner.stride();
-    rule.begin_path(k, inputs, stride);
     // Probe-only work happens on sampled paths: |h| once per input, |v_n|^2 once per node
     // load, then tracked through each step: |v + s h|^2 = |v|^2 + 2 s f + s^2 |h|^2.
     let record = P::ENABLED && probe.sampling();
+    let stride = inner.stride();
     let mut h_norm = [0f32; 64];
     if record {
         for (j, h) in inputs.chunks_exact(stride).enumerate().take(64) {
             h_norm[j] = k.dot(h, h).sqrt();
         }
     }
+    let ctx = PathCtx {
+        alpha,
+        h_norm: &h_norm,
+        record,
+    };
+    if R::PAIRED {
+        train_path_pairs(
+            k, path, inner, inputs, errs, &ctx, sig, scratch, rule, probe,
+        );
+    } else {
+        train_path_nodes(
+            k, path, inner, inputs, errs, &ctx, sig, scratch, rule, probe,
+        );
+    }
+}
+
+/// The one-node walk, for every step rule: each path node is loaded, stepped by every input
+/// in turn, and its change written back.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn train_path_nodes<K: Kernel, R: StepRule, P: Probe>(
+    k: K,
+    path: &[u32],
+    inner: &SharedMatrix,
+    inputs: &[f32],
+    errs: &mut [f32],
+    c: &PathCtx,
+    sig: &SigmoidTable,
+    scratch: &mut NodeScratch,
+    rule: &mut R,
+    probe: &mut P,
+) {
+    let stride = inner.stride();
+    rule.begin_path(k, inputs, stride);
     let NodeScratch {
         v,
         v_old,
@@ -142,14 +171,13 @@ pub fn train_path<K: Kernel, R: StepRule, P: Probe>(
     } = scratch;
     for (depth, &step) in path.iter().enumerate() {
         let node = (step >> 1) as usize;
-        let label = (1 - (step & 1)) as f32;
         let ctx = NodeCtx {
             depth,
             node,
-            label,
-            alpha,
-            h_norm: &h_norm,
-            record,
+            label: label_of(step),
+            alpha: c.alpha,
+            h_norm: c.h_norm,
+            record: c.record,
         };
         if node < *top_rows {
             let row = &mut top[node * stride..(node + 1) * stride];
@@ -190,17 +218,19 @@ fn two_rows(buf: &mut [f32], a: usize, b: usize, stride: usize) -> (&mut [f32], 
 /// [`StepRule::PAIRED`] (plain SGD), whose step is the fused kernel step.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn train_path_pairs<K: Kernel, R: StepRule>(
+fn train_path_pairs<K: Kernel, R: StepRule, P: Probe>(
     k: K,
     path: &[u32],
     inner: &SharedMatrix,
     inputs: &[f32],
     errs: &mut [f32],
-    alpha: f32,
+    c: &PathCtx,
     sig: &SigmoidTable,
     scratch: &mut NodeScratch,
     rule: &mut R,
+    probe: &mut P,
 ) {
+    let (alpha, record) = (c.alpha, c.record);
     let skip = rule.skips_saturated();
     let stride = inner.stride();
     let NodeScratch {
@@ -214,7 +244,7 @@ fn train_path_pairs<K: Kernel, R: StepRule>(
     } = scratch;
     let top_rows = *top_rows;
     let mut pairs = path.chunks_exact(2);
-    for pair in &mut pairs {
+    for (i, pair) in (&mut pairs).enumerate() {
         let (na, nb) = ((pair[0] >> 1) as usize, (pair[1] >> 1) as usize);
         let (la, lb) = (label_of(pair[0]), label_of(pair[1]));
         let (a_top, b_top) = (na < top_rows, nb < top_rows);
@@ -233,16 +263,22 @@ fn train_path_pairs<K: Kernel, R: StepRule>(
             (false, false) => (&mut v[..], &mut v2[..]),
         };
         let (mut changed_a, mut changed_b) = (false, false);
-        for (h, e) in inputs
+        let (mut na2, mut nb2) = if record {
+            (k.dot(va, va), k.dot(vb, vb))
+        } else {
+            (0.0, 0.0)
+        };
+        let (mut sums_a, mut sums_b) = (NodeSums::default(), NodeSums::default());
+        for (j, (h, e)) in inputs
             .chunks_exact(stride)
             .zip(errs.chunks_exact_mut(stride))
+            .enumerate()
         {
             let (fa, fb) = k.dot2(h, va, vb);
-            let ok_a = !skip || (fa > -MAX_EXP && fa < MAX_EXP);
-            let ok_b = !skip || (fb > -MAX_EXP && fb < MAX_EXP);
-            if !(ok_a || ok_b) {
-                continue;
-            }
+            let in_a = fa > -MAX_EXP && fa < MAX_EXP;
+            let in_b = fb > -MAX_EXP && fb < MAX_EXP;
+            let ok_a = !skip || in_a;
+            let ok_b = !skip || in_b;
             let ga = if ok_a {
                 (la - sig.sigmoid(fa)) * alpha
             } else {
@@ -253,9 +289,29 @@ fn train_path_pairs<K: Kernel, R: StepRule>(
             } else {
                 0.0
             };
+            if P::ENABLED && (record || !(in_a && in_b)) {
+                let hn = h_norm_of(k, c.h_norm, j, h, record);
+                let sa = sig.sigmoid(fa);
+                sums_a.visit(la, fa, sa, ga, hn, na2, record, sig);
+                let sb = sig.sigmoid(fb);
+                sums_b.visit(lb, fb, sb, gb, hn, nb2, record, sig);
+                na2 += ga * (2.0 * fa + ga * hn * hn);
+                nb2 += gb * (2.0 * fb + gb * hn * hn);
+            }
+            if !(ok_a || ok_b) {
+                continue;
+            }
             changed_a |= ok_a;
             changed_b |= ok_b;
             k.hs_step2(ga, gb, va, vb, h, e);
+        }
+        if P::ENABLED {
+            let d = 2 * i;
+            for (depth, sums) in [(d, &sums_a), (d + 1, &sums_b)] {
+                if record || sums.sat_agree + sums.sat_disagree > 0 {
+                    probe.node(depth, sums);
+                }
+            }
         }
         if !a_top && changed_a {
             inner.add_delta_to_row(k, na, v, v_old);
@@ -271,20 +327,36 @@ fn train_path_pairs<K: Kernel, R: StepRule>(
             node,
             label: label_of(*last),
             alpha,
-            h_norm: &[0.0; 64],
-            record: false,
+            h_norm: c.h_norm,
+            record,
         };
-        let mut probe = crate::telemetry::NoProbe;
         if node < top_rows {
             let row = &mut top[node * stride..(node + 1) * stride];
-            step_node(k, &ctx, row, inputs, errs, sig, rule, &mut probe);
+            step_node(k, &ctx, row, inputs, errs, sig, rule, probe);
         } else {
             inner.copy_row(k, node, v);
             v_old.copy_from_slice(v);
-            if step_node(k, &ctx, v, inputs, errs, sig, rule, &mut probe) {
+            if step_node(k, &ctx, v, inputs, errs, sig, rule, probe) {
                 inner.add_delta_to_row(k, node, v, v_old);
             }
         }
+    }
+}
+
+/// Per-path values shared by every node of a walk.
+struct PathCtx<'a> {
+    alpha: f32,
+    h_norm: &'a [f32; 64],
+    record: bool,
+}
+
+/// |h| for input `j`: precomputed for the first 64 inputs of a recorded path.
+#[inline(always)]
+fn h_norm_of<K: Kernel>(k: K, pre: &[f32; 64], j: usize, h: &[f32], record: bool) -> f32 {
+    match (record, pre.get(j)) {
+        (false, _) => 0.0,
+        (true, Some(&n)) => n,
+        (true, None) => k.dot(h, h).sqrt(),
     }
 }
 
@@ -330,11 +402,7 @@ fn step_node<K: Kernel, R: StepRule, P: Probe>(
             } else {
                 (c.label - sig_f) * c.alpha
             };
-            let hn = if j < 64 {
-                c.h_norm[j]
-            } else {
-                k.dot(h, h).sqrt()
-            };
+            let hn = h_norm_of(k, c.h_norm, j, h, c.record);
             sums.visit(c.label, f, sig_f, step, hn, v_norm2, c.record, sig);
             v_norm2 += step * (2.0 * f + step * hn * hn);
         }
@@ -454,11 +522,15 @@ mod tests {
     }
 
     /// A probe that records nothing but forces the instrumented one-node walk.
-    struct Enabled;
-    impl Probe for Enabled {
+    /// Keeps every node record it is handed.
+    #[derive(Default)]
+    struct Recorder(Vec<(usize, NodeSums)>);
+    impl Probe for Recorder {
         const ENABLED: bool = true;
         fn begin_path(&mut self, _: u32, _: usize) {}
-        fn node(&mut self, _: usize, _: &NodeSums) {}
+        fn node(&mut self, depth: usize, sums: &NodeSums) {
+            self.0.push((depth, *sums));
+        }
         fn end_input(&mut self, _: usize, _: u32, _: f32) {}
     }
 
@@ -504,30 +576,25 @@ mod tests {
             let mut sb = NodeScratch::new(s, top_rows);
             sa.sync_top(k, &a);
             sb.sync_top(k, &b);
-            train_path(
-                k,
-                &path,
-                &a,
-                &inputs,
-                &mut ea,
-                0.05,
-                &sig,
-                &mut sa,
-                &mut Sgd::<SKIP>,
-                &mut NoProbe,
+            let mut h_norm = [0f32; 64];
+            for (j, h) in inputs.chunks_exact(s).enumerate() {
+                h_norm[j] = k.dot(h, h).sqrt();
+            }
+            let ctx = PathCtx {
+                alpha: 0.05,
+                h_norm: &h_norm,
+                record: true,
+            };
+            let (mut pa, mut pb) = (Recorder::default(), Recorder::default());
+            let rule = &mut Sgd::<SKIP>;
+            train_path_nodes(
+                k, &path, &a, &inputs, &mut ea, &ctx, &sig, &mut sa, rule, &mut pa,
             );
-            train_path(
-                k,
-                &path,
-                &b,
-                &inputs,
-                &mut eb,
-                0.05,
-                &sig,
-                &mut sb,
-                &mut Sgd::<SKIP>,
-                &mut Enabled,
+            train_path_pairs(
+                k, &path, &b, &inputs, &mut eb, &ctx, &sig, &mut sb, rule, &mut pb,
             );
+            assert_eq!(pa.0.len(), path.len());
+            assert_eq!(pa.0, pb.0, "telemetry of path {path:?}");
             sa.sync_top(k, &a);
             sb.sync_top(k, &b);
             assert_eq!(ea, eb);
