@@ -48,7 +48,7 @@ pub struct BenchArgs {
     /// Words between publishing the replicated nodes
     #[arg(long, default_value_t = config::DEFAULT_REPLICATE_EVERY)]
     replicate_every: u64,
-    /// Directory for bench.json and bench.md
+    /// Directory for bench.json, bench.md and bench.svg/.png
     #[arg(long, default_value = "bench-out")]
     out: PathBuf,
 }
@@ -105,6 +105,15 @@ pub fn run(a: &BenchArgs) -> Result<()> {
     huffvec::io::write_atomic(&a.out.join("bench.md"), |w| {
         std::io::Write::write_all(w, table.as_bytes())
     })?;
-    eprintln!("wrote {}/bench.json and bench.md", a.out.display());
+    huffvec::report::save_figure(
+        &a.out,
+        "bench",
+        (1100, 520),
+        &huffvec::report::bench::ScalingFigure(&result),
+    )?;
+    eprintln!(
+        "wrote {0}/bench.json, {0}/bench.md and the plot {0}/bench.svg and .png",
+        a.out.display()
+    );
     Ok(())
 }

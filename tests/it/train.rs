@@ -259,3 +259,40 @@ fn gensim_loads_the_binary_output() {
     let words = String::from_utf8_lossy(&out.stdout);
     assert_eq!(words.trim(), "</s> alpha beta gamma delta");
 }
+
+#[test]
+fn bench_writes_its_table_json_and_scaling_plot() {
+    let d = Dir::new();
+    let corpus = d.write("c.txt", crate::util::synthetic_corpus(20_000, 300, 3));
+    let r = d
+        .huffvec(&[
+            "bench",
+            "--input",
+            corpus.to_str().expect("utf-8 path"),
+            "--threads",
+            "1,2",
+            "--epochs",
+            "1",
+            "--repeat",
+            "1",
+            "--out",
+            "b",
+        ])
+        .ok();
+    assert!(r.stdout.contains("| threads | words/s"), "{}", r.stdout);
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(d.path().join("b/bench.json")).expect("bench.json"))
+            .expect("valid JSON");
+    let threads: Vec<u64> = json["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| r["threads"].as_u64().expect("threads"))
+        .collect();
+    assert_eq!(threads, vec![1, 2]);
+    assert_eq!(json["rows"][0]["speedup"].as_f64(), Some(1.0));
+    let svg = std::fs::read_to_string(d.path().join("b/bench.svg")).expect("bench.svg");
+    assert!(svg.starts_with("<svg") && svg.contains("parallel efficiency"));
+    let png = std::fs::read(d.path().join("b/bench.png")).expect("bench.png");
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+}
