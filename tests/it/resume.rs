@@ -1,7 +1,8 @@
 //! Checkpoints and resume through the real binary: with `--threads 1 --seed S`, a run
 //! stopped (by `--stop-at`, SIGINT or SIGTERM) and resumed ends with the same bytes as an
-//! uninterrupted one; a checkpoint of another corpus or other settings is refused; a corpus
-//! truncated during training changes nothing, because training reads only the id cache.
+//! uninterrupted one; SIGINT exits with status 130, SIGTERM with 143; a checkpoint of another
+//! corpus or other settings is refused; a corpus truncated during training changes nothing,
+//! because training reads only the id cache.
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -193,7 +194,7 @@ fn sigterm_checkpoints_to_the_default_path_and_resume_equals_an_uninterrupted_ru
     }
     signal(&child, "-TERM");
     let (code, msg) = stderr_of(child);
-    assert_eq!(code, Some(130), "{msg}");
+    assert_eq!(code, Some(143), "{msg}");
     assert!(msg.contains("huffvec train --resume out.txt.ckpt"), "{msg}");
     let o = resume(&w, "out.txt.ckpt", &[]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
