@@ -1,8 +1,8 @@
 //! Checkpoints and resume through the real binary: with `--threads 1 --seed S`, a run
 //! stopped (by `--stop-at`, SIGINT or SIGTERM) and resumed ends with the same bytes as an
-//! uninterrupted one; SIGINT exits with status 130, SIGTERM with 143; a checkpoint of another
-//! corpus or other settings is refused; a corpus truncated during training changes nothing,
-//! because training reads only the id cache.
+//! uninterrupted one, with `--optimizer adagrad` too; SIGINT exits with status 130, SIGTERM
+//! with 143; a checkpoint of another corpus or other settings is refused; a corpus truncated
+//! during training changes nothing, because training reads only the id cache.
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -201,6 +201,40 @@ fn sigterm_checkpoints_to_the_default_path_and_resume_equals_an_uninterrupted_ru
     assert!(
         std::fs::read(w.path("out.txt")).unwrap() == reference(),
         "resumed vectors differ"
+    );
+}
+
+#[test]
+fn adagrad_stop_at_then_resume_equals_an_uninterrupted_run() {
+    let w = Work::new();
+    let o = run(w
+        .huffvec()
+        .args(["train", "--output", "ref.txt", "--input"])
+        .arg(sample_corpus())
+        .args(SETTINGS)
+        .args(["--optimizer", "adagrad"]));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let reference = std::fs::read(w.path("ref.txt")).unwrap();
+    let o = run(&mut train(
+        &w,
+        &sample_corpus(),
+        &["--optimizer", "adagrad", "--stop-at", "30"],
+    ));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let h = huffvec::checkpoint::read_header(&w.path("out.txt.ckpt")).unwrap();
+    assert!(h.adagrad, "an adagrad checkpoint without accumulators");
+    // Two more rounds, through a periodic checkpoint and another stop.
+    let o = resume(
+        &w,
+        "out.txt.ckpt",
+        &["--stop-at", "70", "--checkpoint-every", "20"],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = resume(&w, "out.txt.ckpt", &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        std::fs::read(w.path("out.txt")).unwrap() == reference,
+        "resumed adagrad vectors differ"
     );
 }
 
