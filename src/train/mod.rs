@@ -32,6 +32,11 @@ pub trait Observer: Sync {
     fn preparing(&self, _stage: &str, _done: u64, _total: u64) {}
     /// A one-line message (cache reuse, tree summary).
     fn note(&self, _msg: &str) {}
+    /// A one-line warning about a problem the run goes on despite (a periodic checkpoint
+    /// not written); meant to be shown even where notes are not.
+    fn warning(&self, msg: &str) {
+        self.note(msg);
+    }
     /// Training began: `total` words to process over all epochs.
     fn training_started(&self, _total: u64, _threads: usize) {}
     /// Periodic training progress.
@@ -344,9 +349,19 @@ pub fn train_with<P: Probe>(
                 "checkpoint at {pct:.1}% written to {}",
                 ck_path.display()
             )),
-            Err(e) => obs.note(&format!(
-                "warning: checkpoint at {pct:.1}% not written, training goes on: {e}"
-            )),
+            Err(e) => {
+                // The output checks report a vanished directory as an option error; here
+                // it is only the cause, so it is shown without the "invalid option" label.
+                let cause = match e {
+                    Error::Config(reason) => reason,
+                    e => e.to_string(),
+                };
+                obs.warning(&format!(
+                    "warning: checkpoint at {pct:.1}% not written to {}, training goes on: \
+                     {cause}",
+                    ck_path.display()
+                ))
+            }
         }
     }
     let train_seconds = t0.elapsed().as_secs_f64();

@@ -1,8 +1,9 @@
 //! Checkpoints and resume through the real binary: with `--threads 1 --seed S`, a run
 //! stopped (by `--stop-at`, SIGINT or SIGTERM) and resumed ends with the same bytes as an
 //! uninterrupted one, with `--optimizer adagrad` too; SIGINT exits with status 130, SIGTERM
-//! with 143; a checkpoint of another corpus or other settings is refused; a corpus truncated
-//! during training changes nothing, because training reads only the id cache.
+//! with 143; a checkpoint of another corpus or other settings is refused; a periodic
+//! checkpoint that cannot be written is a warning naming the path and the cause; a corpus
+//! truncated during training changes nothing, because training reads only the id cache.
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -235,6 +236,45 @@ fn adagrad_stop_at_then_resume_equals_an_uninterrupted_run() {
     assert!(
         std::fs::read(w.path("out.txt")).unwrap() == reference,
         "resumed adagrad vectors differ"
+    );
+}
+
+#[test]
+fn a_failed_periodic_checkpoint_warns_with_path_and_cause_and_training_goes_on() {
+    let w = Work::new();
+    std::fs::create_dir(w.path("sub")).unwrap();
+    let mut child = train(
+        &w,
+        &sample_corpus(),
+        &["--checkpoint", "sub/run.ckpt", "--checkpoint-every", "10"],
+    )
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    wait_for_file(&mut child, &w.path("sub/run.ckpt"));
+    // Freeze the run, take its checkpoint directory away, go on: every later periodic
+    // checkpoint fails.
+    signal(&child, "-STOP");
+    std::fs::remove_dir_all(w.path("sub")).unwrap();
+    signal(&child, "-CONT");
+    let (code, msg) = stderr_of(child);
+    assert_eq!(code, Some(0), "{msg}");
+    let warning = msg
+        .lines()
+        .find(|l| l.starts_with("warning: checkpoint at "))
+        .unwrap_or_else(|| panic!("no warning, even with --quiet: {msg}"));
+    assert!(
+        warning.contains("not written to sub/run.ckpt, training goes on: "),
+        "{warning}"
+    );
+    assert!(
+        warning.ends_with("output directory sub does not exist; create it first")
+            || warning.contains("No such file"),
+        "the cause is missing: {warning}"
+    );
+    assert!(
+        std::fs::read(w.path("out.txt")).unwrap() == reference(),
+        "vectors differ"
     );
 }
 
