@@ -152,14 +152,14 @@ fn write_rows(w: &mut impl Write, m: &mut SharedMatrix) -> io::Result<()> {
     Ok(())
 }
 
-/// Values to write per `write_all` call when writing accumulators.
-const SCALARS_PER_WRITE: usize = 1 << 14;
+/// Accumulators are written and read this many values at a time.
+const SCALARS_PER_CHUNK: usize = 1 << 14;
 
 fn write_scalars(w: &mut impl Write, s: &SharedScalars) -> io::Result<()> {
-    let mut bytes = Vec::with_capacity(4 * SCALARS_PER_WRITE.min(s.len()));
-    for start in (0..s.len()).step_by(SCALARS_PER_WRITE) {
+    let mut bytes = Vec::with_capacity(4 * SCALARS_PER_CHUNK.min(s.len()));
+    for start in (0..s.len()).step_by(SCALARS_PER_CHUNK) {
         bytes.clear();
-        for i in start..(start + SCALARS_PER_WRITE).min(s.len()) {
+        for i in start..(start + SCALARS_PER_CHUNK).min(s.len()) {
             bytes.extend_from_slice(&s.get(i).to_le_bytes());
         }
         w.write_all(&bytes)?;
@@ -375,9 +375,9 @@ fn read_rows(r: &mut impl Read, m: &mut SharedMatrix, path: &Path, at: u64) -> R
 
 fn read_scalars(r: &mut impl Read, n: usize, path: &Path, at: u64) -> Result<Vec<f32>> {
     let mut out = Vec::with_capacity(n);
-    let mut bytes = vec![0u8; 4 * SCALARS_PER_WRITE.min(n)];
+    let mut bytes = vec![0u8; 4 * SCALARS_PER_CHUNK.min(n)];
     while out.len() < n {
-        let chunk = &mut bytes[..4 * SCALARS_PER_WRITE.min(n - out.len())];
+        let chunk = &mut bytes[..4 * SCALARS_PER_CHUNK.min(n - out.len())];
         r.read_exact(chunk).map_err(short(path, at))?;
         out.extend(
             chunk
@@ -656,6 +656,30 @@ mod tests {
         let at = 24 + json + 84;
         assert_eq!(bytes[at..at + 4], 0.25f32.to_le_bytes());
         assert_eq!(bytes[at + 24..at + 28], 5.0f32.to_le_bytes());
+    }
+
+    #[test]
+    fn accumulators_longer_than_a_chunk_round_trip() {
+        let dir = tempfile::tempdir().expect("test setup");
+        let p = dir.path().join("big.ckpt");
+        let (mut h, _, _, _) = sample_adagrad();
+        let rows = SCALARS_PER_CHUNK + 3;
+        h.input_rows = rows as u64;
+        h.inner_rows = rows as u64 - 1;
+        let mut input = SharedMatrix::zeros(rows, 3);
+        let mut inner = SharedMatrix::zeros(rows - 1, 3);
+        let acc: Vec<f32> = (0..rows).map(|i| i as f32 * 0.5).collect();
+        let mut steps = StepSettings::new(&h.config, 3, rows, rows - 1);
+        assert!(steps.restore_adagrad(&acc, &acc[1..]));
+        write(&p, &h, &mut input, &mut inner, steps.adagrad()).expect("test setup");
+        let back = read(&p).expect("test setup");
+        assert_eq!(
+            back.accumulators,
+            Some(Accumulators {
+                input: acc.clone(),
+                inner: acc[1..].to_vec(),
+            })
+        );
     }
 
     #[test]
