@@ -355,16 +355,6 @@ impl TrainConfig {
                 self.lr_depth_scale
             ));
         }
-        if self.optimizer == Optimizer::Adagrad
-            && (self.checkpoint.is_some() || self.stop_at.is_some() || self.resume.is_some())
-        {
-            return bad(
-                "--optimizer adagrad cannot be checkpointed or resumed yet: checkpoints \
-                 do not store its accumulators, so a resumed run would not continue the same \
-                 one"
-                .into(),
-            );
-        }
         if let Some(c) = self.clip_grad {
             if !(c > 0.0 && c.is_finite()) {
                 return bad(format!("--clip-grad must be > 0, got {c}"));

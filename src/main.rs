@@ -20,7 +20,7 @@ fn main() -> ExitCode {
             let msg = e.to_string().replace('\n', " ");
             eprintln!("huffvec: error: {msg}");
             ExitCode::from(match e {
-                huffvec::Error::Interrupted { .. } => 130,
+                huffvec::Error::Interrupted { .. } => cli::interrupted_status(),
                 _ => 1,
             })
         }

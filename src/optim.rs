@@ -122,6 +122,18 @@ pub struct AdaGradState {
     output: SharedScalars,
 }
 
+impl AdaGradState {
+    /// One accumulator per input row.
+    pub fn input(&self) -> &SharedScalars {
+        &self.input
+    }
+
+    /// One accumulator per output row (HS inner node or NS output word).
+    pub fn output(&self) -> &SharedScalars {
+        &self.output
+    }
+}
+
 /// The step-rule settings of a run, shared by all threads (built once from the config).
 pub struct StepSettings {
     skip_saturated: bool,
@@ -146,6 +158,24 @@ impl StepSettings {
             clip: cfg.clip_grad,
             l2: cfg.l2,
             inv_dim: 1.0 / cfg.dim as f32,
+        }
+    }
+
+    /// The AdaGrad accumulators, when the run uses `--optimizer adagrad`.
+    pub fn adagrad(&self) -> Option<&AdaGradState> {
+        self.adagrad.as_ref()
+    }
+
+    /// Replaces the AdaGrad accumulators with saved ones (a resumed run); false, changing
+    /// nothing, when the run has no AdaGrad or the lengths do not fit its matrices.
+    pub fn restore_adagrad(&mut self, input: &[f32], output: &[f32]) -> bool {
+        match self.adagrad.as_mut() {
+            Some(a) if a.input.len() == input.len() && a.output.len() == output.len() => {
+                a.input = SharedScalars::from_values(input);
+                a.output = SharedScalars::from_values(output);
+                true
+            }
+            _ => false,
         }
     }
 

@@ -7,8 +7,8 @@ mod stats;
 mod study;
 
 use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, LazyLock};
 
 use clap::parser::ValueSource;
 use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
@@ -331,13 +331,34 @@ pub fn run() -> Result<()> {
     }
 }
 
-/// SIGINT and SIGTERM set the returned flag (training then checkpoints and exits); a second
-/// signal while the flag is set ends the process at once.
+/// Exit status after SIGINT (128 + 2), also used when no signal was recorded.
+const SIGINT_STATUS: u8 = 130;
+
+/// Exit status after SIGTERM (128 + 15).
+const SIGTERM_STATUS: u8 = 143;
+
+/// The exit status of the last SIGINT (130) or SIGTERM (143) received; 0 before any.
+static SIGNAL_STATUS: LazyLock<Arc<AtomicUsize>> = LazyLock::new(|| Arc::new(AtomicUsize::new(0)));
+
+/// The exit status for a run stopped by a signal: 128 + the number of the signal received.
+pub fn interrupted_status() -> u8 {
+    u8::try_from(SIGNAL_STATUS.load(Ordering::SeqCst))
+        .ok()
+        .filter(|&s| s != 0)
+        .unwrap_or(SIGINT_STATUS)
+}
+
+/// SIGINT and SIGTERM set the returned flag (training then checkpoints and exits) and
+/// record their exit status for [`interrupted_status`]; a second signal while the flag is
+/// set ends the process at once with its own status.
 fn watch_signals() -> Result<Arc<AtomicBool>> {
     use signal_hook::consts::{SIGINT, SIGTERM};
     let flag = Arc::new(AtomicBool::new(false));
-    for (sig, code) in [(SIGINT, 130), (SIGTERM, 143)] {
-        signal_hook::flag::register_conditional_shutdown(sig, code, Arc::clone(&flag))
+    for (sig, code) in [(SIGINT, SIGINT_STATUS), (SIGTERM, SIGTERM_STATUS)] {
+        signal_hook::flag::register_conditional_shutdown(sig, code.into(), Arc::clone(&flag))
+            .and_then(|_| {
+                signal_hook::flag::register_usize(sig, Arc::clone(&SIGNAL_STATUS), code.into())
+            })
             .and_then(|_| signal_hook::flag::register(sig, Arc::clone(&flag)))
             .map_err(|e| Error::Config(format!("cannot install the signal handler: {e}")))?;
     }

@@ -69,6 +69,10 @@ impl Observer for Bar {
         self.println(msg);
     }
 
+    fn warning(&self, msg: &str) {
+        self.bar.suspend(|| eprintln!("{msg}"));
+    }
+
     fn training_started(&self, total: u64, threads: usize) {
         self.threads
             .store(threads, std::sync::atomic::Ordering::Relaxed);

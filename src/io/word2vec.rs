@@ -68,8 +68,27 @@ pub fn read(path: &Path) -> Result<Vectors> {
 /// Parses the bytes of a word2vec file; `path` only names the file in errors.
 pub fn parse(path: &Path, bytes: &[u8]) -> Result<Vectors> {
     let (rows, dim, body_start) = parse_header(path, bytes)?;
+    let format = detect(&bytes[body_start..], dim);
+    parse_body(path, bytes, rows, dim, body_start, format)
+}
+
+/// Parses the bytes of a word2vec file known to be in `format`, without detection.
+pub fn parse_as(path: &Path, bytes: &[u8], format: OutputFormat) -> Result<Vectors> {
+    let (rows, dim, body_start) = parse_header(path, bytes)?;
+    parse_body(path, bytes, rows, dim, body_start, format)
+}
+
+/// Parses the rows after the header, which ends at `body_start`.
+fn parse_body(
+    path: &Path,
+    bytes: &[u8],
+    rows: usize,
+    dim: usize,
+    body_start: usize,
+    format: OutputFormat,
+) -> Result<Vectors> {
     let body = &bytes[body_start..];
-    match detect(body, dim) {
+    match format {
         OutputFormat::Text => parse_text(path, body, rows, dim),
         OutputFormat::Binary => parse_binary(path, body, body_start, rows, dim),
     }
@@ -389,6 +408,29 @@ mod tests {
         let v = parse(Path::new("v"), &b).expect("test setup");
         assert_eq!(v.format, OutputFormat::Binary);
         assert_eq!(v.data, [1.5, -2.0]);
+    }
+
+    #[test]
+    fn parse_as_reads_the_given_format_without_detection() {
+        // Floats whose bytes are all printable ASCII make a binary row look like text.
+        let b = b"1 2\nw AAAABBBB\n";
+        assert_eq!(detect(&b[4..], 2), OutputFormat::Text);
+        assert_eq!(
+            parse_err(b),
+            "v.txt: line 2: value 1 'AAAABBBB' is not a number"
+        );
+        let v = parse_as(Path::new("v"), b, OutputFormat::Binary).expect("test setup");
+        assert_eq!(v.format, OutputFormat::Binary);
+        assert_eq!(
+            v.data,
+            [f32::from_le_bytes(*b"AAAA"), f32::from_le_bytes(*b"BBBB")]
+        );
+        let text = parse_as(
+            Path::new("v.txt"),
+            b"1 1\nw \x00\x00\x80\x3f\n",
+            OutputFormat::Text,
+        );
+        assert!(text.is_err());
     }
 
     #[test]

@@ -23,6 +23,18 @@ impl SharedScalars {
         }
     }
 
+    /// The given values, in order.
+    pub fn from_values(values: &[f32]) -> Self {
+        SharedScalars {
+            values: values.iter().map(|x| AtomicU32::new(x.to_bits())).collect(),
+        }
+    }
+
+    /// A copy of the values, in order.
+    pub fn to_vec(&self) -> Vec<f32> {
+        (0..self.len()).map(|i| self.get(i)).collect()
+    }
+
     /// Number of values.
     pub fn len(&self) -> usize {
         self.values.len()
@@ -57,5 +69,7 @@ mod tests {
         s.set(1, -1.5e-30);
         assert_eq!(s.get(1), -1.5e-30);
         assert_eq!(s.get(0), 0.25);
+        let back = SharedScalars::from_values(&s.to_vec());
+        assert_eq!(back.to_vec(), [0.25, -1.5e-30, 0.25]);
     }
 }

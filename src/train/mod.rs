@@ -32,6 +32,11 @@ pub trait Observer: Sync {
     fn preparing(&self, _stage: &str, _done: u64, _total: u64) {}
     /// A one-line message (cache reuse, tree summary).
     fn note(&self, _msg: &str) {}
+    /// A one-line warning about a problem the run goes on despite (a periodic checkpoint
+    /// not written); meant to be shown even where notes are not.
+    fn warning(&self, msg: &str) {
+        self.note(msg);
+    }
     /// Training began: `total` words to process over all epochs.
     fn training_started(&self, _total: u64, _threads: usize) {}
     /// Periodic training progress.
@@ -177,7 +182,7 @@ pub fn train_with<P: Probe>(
     };
     let tokens = ids.ids().len() as u64;
     let schedule = Schedule::new(cfg.alpha, tokens * cfg.epochs as u64);
-    let (mut input, mut inner, mut states, start_done) = match resumed {
+    let (mut input, mut inner, mut states, start_done, accumulators) = match resumed {
         Some((ck, p)) => {
             ck.check_identity(&identity, inner_rows as u64, p)?;
             obs.note(&format!(
@@ -185,7 +190,13 @@ pub fn train_with<P: Probe>(
                 p.display(),
                 ck.header.progress_pct()
             ));
-            (ck.input, ck.inner, ck.header.workers, ck.header.words_done)
+            (
+                ck.input,
+                ck.inner,
+                ck.header.workers,
+                ck.header.words_done,
+                ck.accumulators,
+            )
         }
         None => {
             let mut input = SharedMatrix::zeros(vocab.len(), cfg.dim);
@@ -194,10 +205,17 @@ pub fn train_with<P: Probe>(
             let states = (0..cfg.threads)
                 .map(|t| WorkerState::start(Rng::new(cfg.seed, t as u64), schedule.alpha_at(0)))
                 .collect();
-            (input, inner, states, 0)
+            (input, inner, states, 0, None)
         }
     };
-    let steps = StepSettings::new(cfg, tree.max_depth(), input.rows(), inner.rows());
+    let mut steps = StepSettings::new(cfg, tree.max_depth(), input.rows(), inner.rows());
+    if let Some(a) = accumulators {
+        if !steps.restore_adagrad(&a.input, &a.inner) {
+            return Err(Error::Internal(
+                "the checkpoint's AdaGrad accumulators do not fit this run".into(),
+            ));
+        }
+    }
     let negatives =
         (cfg.loss == Loss::Ns).then(|| UnigramTable::new(vocab.counts(), ns::TABLE_SIZE));
     let sig = SigmoidTable::new();
@@ -304,9 +322,10 @@ pub fn train_with<P: Probe>(
             input_rows: input.rows() as u64,
             inner_rows: inner.rows() as u64,
             workers: states.clone(),
+            adagrad: steps.adagrad().is_some(),
         };
         let pct = header.progress_pct();
-        let written = checkpoint::write(&ck_path, &header, &mut input, &mut inner);
+        let written = checkpoint::write(&ck_path, &header, &mut input, &mut inner, steps.adagrad());
         let resume_hint = format!(
             "checkpoint written to {0}; resume with `huffvec train --resume {0}`",
             ck_path.display()
@@ -330,9 +349,19 @@ pub fn train_with<P: Probe>(
                 "checkpoint at {pct:.1}% written to {}",
                 ck_path.display()
             )),
-            Err(e) => obs.note(&format!(
-                "warning: checkpoint at {pct:.1}% not written, training goes on: {e}"
-            )),
+            Err(e) => {
+                // The output checks report a vanished directory as an option error; here
+                // it is only the cause, so it is shown without the "invalid option" label.
+                let cause = match e {
+                    Error::Config(reason) => reason,
+                    e => e.to_string(),
+                };
+                obs.warning(&format!(
+                    "warning: checkpoint at {pct:.1}% not written to {}, training goes on: \
+                     {cause}",
+                    ck_path.display()
+                ))
+            }
         }
     }
     let train_seconds = t0.elapsed().as_secs_f64();

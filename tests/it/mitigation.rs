@@ -228,24 +228,3 @@ fn negative_sampling_stopped_and_resumed_equals_an_uninterrupted_run() {
         "resumed NS run differs from the uninterrupted one"
     );
 }
-
-#[test]
-fn adagrad_refuses_checkpoints_it_could_not_resume_exactly() {
-    let d = Dir::new();
-    let corpus = sample_corpus();
-    let err = d
-        .huffvec(&[
-            "train",
-            "--input",
-            corpus.to_str().expect("utf-8 path"),
-            "--optimizer",
-            "adagrad",
-            "--stop-at",
-            "50",
-        ])
-        .error_line();
-    assert!(
-        err.contains("adagrad") && err.contains("checkpoint"),
-        "{err}"
-    );
-}

@@ -1,6 +1,8 @@
 //! Checkpoints and resume through the real binary: with `--threads 1 --seed S`, a run
 //! stopped (by `--stop-at`, SIGINT or SIGTERM) and resumed ends with the same bytes as an
-//! uninterrupted one; a checkpoint of another corpus or other settings is refused; a corpus
+//! uninterrupted one, with `--optimizer adagrad` too; SIGINT exits with status 130, SIGTERM
+//! with 143; a checkpoint of another corpus or other settings is refused; a periodic
+//! checkpoint that cannot be written is a warning naming the path and the cause; a corpus
 //! truncated during training changes nothing, because training reads only the id cache.
 
 use std::path::Path;
@@ -193,13 +195,86 @@ fn sigterm_checkpoints_to_the_default_path_and_resume_equals_an_uninterrupted_ru
     }
     signal(&child, "-TERM");
     let (code, msg) = stderr_of(child);
-    assert_eq!(code, Some(130), "{msg}");
+    assert_eq!(code, Some(143), "{msg}");
     assert!(msg.contains("huffvec train --resume out.txt.ckpt"), "{msg}");
     let o = resume(&w, "out.txt.ckpt", &[]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(
         std::fs::read(w.path("out.txt")).unwrap() == reference(),
         "resumed vectors differ"
+    );
+}
+
+#[test]
+fn adagrad_stop_at_then_resume_equals_an_uninterrupted_run() {
+    let w = Work::new();
+    let o = run(w
+        .huffvec()
+        .args(["train", "--output", "ref.txt", "--input"])
+        .arg(sample_corpus())
+        .args(SETTINGS)
+        .args(["--optimizer", "adagrad"]));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let reference = std::fs::read(w.path("ref.txt")).unwrap();
+    let o = run(&mut train(
+        &w,
+        &sample_corpus(),
+        &["--optimizer", "adagrad", "--stop-at", "30"],
+    ));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let h = huffvec::checkpoint::read_header(&w.path("out.txt.ckpt")).unwrap();
+    assert!(h.adagrad, "an adagrad checkpoint without accumulators");
+    // Two more rounds, through a periodic checkpoint and another stop.
+    let o = resume(
+        &w,
+        "out.txt.ckpt",
+        &["--stop-at", "70", "--checkpoint-every", "20"],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = resume(&w, "out.txt.ckpt", &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        std::fs::read(w.path("out.txt")).unwrap() == reference,
+        "resumed adagrad vectors differ"
+    );
+}
+
+#[test]
+fn a_failed_periodic_checkpoint_warns_with_path_and_cause_and_training_goes_on() {
+    let w = Work::new();
+    std::fs::create_dir(w.path("sub")).unwrap();
+    let mut child = train(
+        &w,
+        &sample_corpus(),
+        &["--checkpoint", "sub/run.ckpt", "--checkpoint-every", "10"],
+    )
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    wait_for_file(&mut child, &w.path("sub/run.ckpt"));
+    // Freeze the run, take its checkpoint directory away, go on: every later periodic
+    // checkpoint fails.
+    signal(&child, "-STOP");
+    std::fs::remove_dir_all(w.path("sub")).unwrap();
+    signal(&child, "-CONT");
+    let (code, msg) = stderr_of(child);
+    assert_eq!(code, Some(0), "{msg}");
+    let warning = msg
+        .lines()
+        .find(|l| l.starts_with("warning: checkpoint at "))
+        .unwrap_or_else(|| panic!("no warning, even with --quiet: {msg}"));
+    assert!(
+        warning.contains("not written to sub/run.ckpt, training goes on: "),
+        "{warning}"
+    );
+    assert!(
+        warning.ends_with("output directory sub does not exist; create it first")
+            || warning.contains("No such file"),
+        "the cause is missing: {warning}"
+    );
+    assert!(
+        std::fs::read(w.path("out.txt")).unwrap() == reference(),
+        "vectors differ"
     );
 }
 
