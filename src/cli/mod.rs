@@ -227,6 +227,7 @@ impl TrainArgs {
         c.l2 = self.l2;
         c.init = self.init;
         self.apply_checkpoint_options(&mut c);
+        self.stats.apply(&mut c)?;
         c.validate()?;
         Ok(c)
     }

@@ -296,3 +296,40 @@ fn bench_writes_its_table_json_and_scaling_plot() {
     let png = std::fs::read(d.path().join("b/bench.png")).expect("bench.png");
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
 }
+
+#[test]
+fn stats_and_word_stats_files_are_written_and_reported() {
+    let d = Dir::new();
+    let corpus = d.write("c.txt", crate::util::synthetic_corpus(20_000, 300, 5));
+    let c = corpus.to_str().expect("utf-8 path");
+    d.huffvec(&[
+        "train",
+        "-i",
+        c,
+        "-o",
+        "v.txt",
+        "--epochs",
+        "1",
+        "--threads",
+        "1",
+        "--quiet",
+        "--stats",
+        "s.jsonl",
+        "--word-stats",
+        "w.tsv",
+        "--stats-every",
+        "25",
+    ])
+    .ok();
+    let stats = std::fs::read_to_string(d.path().join("s.jsonl")).expect("stats file");
+    let records: Vec<serde_json::Value> = stats
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON record per line"))
+        .collect();
+    assert!(records.len() > 2, "{} records", records.len());
+    let words = std::fs::read_to_string(d.path().join("w.tsv")).expect("word stats file");
+    assert!(words.lines().count() > 100);
+    d.huffvec(&["report", "--stats", "s.jsonl", "--out", "rep"])
+        .ok();
+    assert!(d.path().join("rep/index.html").is_file());
+}
