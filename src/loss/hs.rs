@@ -134,9 +134,17 @@ pub fn train_path<K: Kernel, R: StepRule, P: Probe>(
         record,
     };
     if R::PAIRED {
-        train_path_pairs(
-            k, path, inner, inputs, errs, &ctx, sig, scratch, rule, probe,
-        );
+        // Recorded and unrecorded paths get separately compiled walks, so that an
+        // unsampled path carries no recording code in its inner loop.
+        if record {
+            train_path_pairs::<K, R, P, true>(
+                k, path, inner, inputs, errs, &ctx, sig, scratch, rule, probe,
+            );
+        } else {
+            train_path_pairs::<K, R, P, false>(
+                k, path, inner, inputs, errs, &ctx, sig, scratch, rule, probe,
+            );
+        }
     } else {
         train_path_nodes(
             k, path, inner, inputs, errs, &ctx, sig, scratch, rule, probe,
@@ -218,7 +226,7 @@ fn two_rows(buf: &mut [f32], a: usize, b: usize, stride: usize) -> (&mut [f32], 
 /// [`StepRule::PAIRED`] (plain SGD), whose step is the fused kernel step.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn train_path_pairs<K: Kernel, R: StepRule, P: Probe>(
+fn train_path_pairs<K: Kernel, R: StepRule, P: Probe, const REC: bool>(
     k: K,
     path: &[u32],
     inner: &SharedMatrix,
@@ -230,7 +238,7 @@ fn train_path_pairs<K: Kernel, R: StepRule, P: Probe>(
     rule: &mut R,
     probe: &mut P,
 ) {
-    let (alpha, record) = (c.alpha, c.record);
+    let (alpha, record) = (c.alpha, REC && P::ENABLED);
     let skip = rule.skips_saturated();
     let stride = inner.stride();
     let NodeScratch {
@@ -521,7 +529,6 @@ mod tests {
         assert!((v[0] - (10.0 + g)).abs() < 1e-5);
     }
 
-    /// A probe that records nothing but forces the instrumented one-node walk.
     /// Keeps every node record it is handed.
     #[derive(Default)]
     struct Recorder(Vec<(usize, NodeSums)>);
@@ -590,7 +597,7 @@ mod tests {
             train_path_nodes(
                 k, &path, &a, &inputs, &mut ea, &ctx, &sig, &mut sa, rule, &mut pa,
             );
-            train_path_pairs(
+            train_path_pairs::<_, _, _, true>(
                 k, &path, &b, &inputs, &mut eb, &ctx, &sig, &mut sb, rule, &mut pb,
             );
             assert_eq!(pa.0.len(), path.len());
