@@ -191,8 +191,7 @@ fn train_path_nodes<K: Kernel, R: StepRule, P: Probe>(
             let row = &mut top[node * stride..(node + 1) * stride];
             step_node(k, &ctx, row, inputs, errs, sig, rule, probe);
         } else {
-            inner.copy_row(k, node, v);
-            v_old.copy_from_slice(v);
+            inner.copy_row_twice(k, node, v, v_old);
             if step_node(k, &ctx, v, inputs, errs, sig, rule, probe) {
                 inner.add_delta_to_row(k, node, v, v_old);
             }
@@ -251,18 +250,27 @@ fn train_path_pairs<K: Kernel, R: StepRule, P: Probe, const REC: bool>(
         ..
     } = scratch;
     let top_rows = *top_rows;
+    for &n in path.iter().take(4) {
+        if (n >> 1) as usize >= top_rows {
+            inner.prefetch_row((n >> 1) as usize);
+        }
+    }
     let mut pairs = path.chunks_exact(2);
     for (i, pair) in (&mut pairs).enumerate() {
+        // Deep rows are cold: fetch the rows two pairs ahead while this pair trains.
+        for &next in path.iter().skip(2 * i + 4).take(2) {
+            if (next >> 1) as usize >= top_rows {
+                inner.prefetch_row((next >> 1) as usize);
+            }
+        }
         let (na, nb) = ((pair[0] >> 1) as usize, (pair[1] >> 1) as usize);
         let (la, lb) = (label_of(pair[0]), label_of(pair[1]));
         let (a_top, b_top) = (na < top_rows, nb < top_rows);
         if !a_top {
-            inner.copy_row(k, na, v);
-            v_old.copy_from_slice(v);
+            inner.copy_row_twice(k, na, v, v_old);
         }
         if !b_top {
-            inner.copy_row(k, nb, v2);
-            v2_old.copy_from_slice(v2);
+            inner.copy_row_twice(k, nb, v2, v2_old);
         }
         let (va, vb): (&mut [f32], &mut [f32]) = match (a_top, b_top) {
             (true, true) => two_rows(top, na, nb, stride),
@@ -342,8 +350,7 @@ fn train_path_pairs<K: Kernel, R: StepRule, P: Probe, const REC: bool>(
             let row = &mut top[node * stride..(node + 1) * stride];
             step_node(k, &ctx, row, inputs, errs, sig, rule, probe);
         } else {
-            inner.copy_row(k, node, v);
-            v_old.copy_from_slice(v);
+            inner.copy_row_twice(k, node, v, v_old);
             if step_node(k, &ctx, v, inputs, errs, sig, rule, probe) {
                 inner.add_delta_to_row(k, node, v, v_old);
             }
