@@ -477,8 +477,9 @@ mod tests {
         assert!((v[0] - (0.5 + g)).abs() < 1e-7 && (v[1] - 2.0 * g).abs() < 1e-7);
     }
 
-    #[test]
-    fn saturated_nodes_are_skipped() {
+    /// One node with v = 10 and code 1 (label 0) trained by h = 1 at rate 0.1 under `rule`;
+    /// returns (input gradient, node value after the step).
+    fn confidently_wrong_node<R: StepRule>(rule: &mut R) -> (f32, f32) {
         let inner = SharedMatrix::zeros(1, 1);
         let stride = inner.stride();
         let mut init = vec![0.0; stride];
@@ -488,7 +489,6 @@ mod tests {
         h[0] = 1.0;
         let mut err = vec![0.0; stride];
         let mut scratch = NodeScratch::new(stride, 0);
-        // code 1 -> label 0, f = 10: confidently wrong, yet skipped as in word2vec.c
         train_path(
             Scalar,
             &[1],
@@ -498,42 +498,29 @@ mod tests {
             0.1,
             &SigmoidTable::new(),
             &mut scratch,
-            &mut Sgd::<true>,
+            rule,
             &mut NoProbe,
         );
-        assert_eq!(err[0], 0.0);
+        let mut v = vec![0.0; stride];
+        inner.copy_row(Scalar, 0, &mut v);
+        (err[0], v[0])
+    }
+
+    #[test]
+    fn saturated_nodes_are_skipped() {
+        // f = 10: confidently wrong, yet skipped as in word2vec.c
+        let (err, _) = confidently_wrong_node(&mut Sgd::<true>);
+        assert_eq!(err, 0.0);
     }
 
     #[test]
     fn clamped_nodes_keep_the_edge_gradient() {
-        // code 1 -> label 0, f = 10 >= MAX_EXP: clamp uses sigmoid(6) = 0.99753, so
-        // g = (0 - 0.99753) * 0.1 and err = g * v_old, v = 10 + g * h.
-        let inner = SharedMatrix::zeros(1, 1);
-        let stride = inner.stride();
-        let mut init = vec![0.0; stride];
-        init[0] = 10.0;
-        inner.add_to_row(Scalar, 0, &init);
-        let mut h = vec![0.0; stride];
-        h[0] = 1.0;
-        let mut err = vec![0.0; stride];
-        let mut scratch = NodeScratch::new(stride, 0);
-        train_path(
-            Scalar,
-            &[1],
-            &inner,
-            &h,
-            &mut err,
-            0.1,
-            &SigmoidTable::new(),
-            &mut scratch,
-            &mut Sgd::<false>,
-            &mut NoProbe,
-        );
+        // f = 10 >= MAX_EXP: clamp uses sigmoid(6) = 0.99753, so g = (0 - 0.99753) * 0.1
+        // and err = g * v_old, v = 10 + g * h.
+        let (err, v) = confidently_wrong_node(&mut Sgd::<false>);
         let g = -(1.0 / (1.0 + (-6.0f32).exp())) * 0.1;
-        assert!((err[0] - g * 10.0).abs() < 1e-5, "{}", err[0]);
-        let mut v = vec![0.0; stride];
-        inner.copy_row(Scalar, 0, &mut v);
-        assert!((v[0] - (10.0 + g)).abs() < 1e-5);
+        assert!((err - g * 10.0).abs() < 1e-5, "{err}");
+        assert!((v - (10.0 + g)).abs() < 1e-5);
     }
 
     /// Keeps every node record it is handed.
