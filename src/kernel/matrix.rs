@@ -122,15 +122,6 @@ impl SharedMatrix {
         unsafe { k.load_shared(dst, p) }
     }
 
-    /// Copies row `row` into both `dst` and `copy` (length `stride` each) with one read.
-    #[inline(always)]
-    pub fn copy_row_twice<K: Kernel>(&self, k: K, row: usize, dst: &mut [f32], copy: &mut [f32]) {
-        assert!(dst.len() == self.stride && copy.len() == self.stride);
-        let p = self.row_ptr(row);
-        // SAFETY: as in `copy_row`; both buffers have exactly `stride` elements.
-        unsafe { k.load_shared_twice(dst, copy, p) }
-    }
-
     /// Adds `src` (length `stride`) to row `row`.
     #[inline(always)]
     pub fn add_to_row<K: Kernel>(&self, k: K, row: usize, src: &[f32]) {

@@ -30,18 +30,6 @@ pub trait Kernel: Copy + Send + Sync + 'static {
     /// `src` must be valid for reads of `dst.len()` elements.
     #[doc(hidden)]
     unsafe fn load_shared(self, dst: &mut [f32], src: *const f32);
-    /// Copies `dst.len()` elements from `src` into both `dst` and `copy` with one read, so
-    /// that `copy` holds exactly what `dst` started from.
-    ///
-    /// # Safety
-    /// `src` must be valid for reads of `dst.len()` elements; `copy.len() == dst.len()`.
-    #[doc(hidden)]
-    #[inline(always)]
-    unsafe fn load_shared_twice(self, dst: &mut [f32], copy: &mut [f32], src: *const f32) {
-        // SAFETY: passed on from the caller.
-        unsafe { self.load_shared(dst, src) };
-        copy.copy_from_slice(dst);
-    }
     /// Adds `src` element-wise to the `src.len()` elements at `dst`.
     ///
     /// # Safety
@@ -379,28 +367,6 @@ mod avx {
 
     #[target_feature(enable = "avx2,fma")]
     #[inline]
-    unsafe fn load_twice(dst: &mut [f32], copy: &mut [f32], src: *const f32) {
-        let n = dst.len();
-        let (pd, pc) = (dst.as_mut_ptr(), copy.as_mut_ptr());
-        let mut i = 0;
-        // SAFETY: the caller guarantees `src` is valid for n reads and `copy` has length n;
-        // offsets < n. Each element is read once, so both copies agree even under races.
-        while i + 8 <= n {
-            let x = _mm256_loadu_ps(src.add(i));
-            _mm256_storeu_ps(pd.add(i), x);
-            _mm256_storeu_ps(pc.add(i), x);
-            i += 8;
-        }
-        while i < n {
-            let x = *src.add(i);
-            *pd.add(i) = x;
-            *pc.add(i) = x;
-            i += 1;
-        }
-    }
-
-    #[target_feature(enable = "avx2,fma")]
-    #[inline]
     unsafe fn add_delta(dst: *mut f32, new: &[f32], old: Option<&[f32]>) {
         let n = new.len();
         let pn = new.as_ptr();
@@ -484,13 +450,6 @@ mod avx {
         unsafe fn load_shared(self, dst: &mut [f32], src: *const f32) {
             // SAFETY: CPU features as in `dot`; pointer validity passed on from the caller.
             unsafe { load(dst, src) }
-        }
-
-        #[inline(always)]
-        unsafe fn load_shared_twice(self, dst: &mut [f32], copy: &mut [f32], src: *const f32) {
-            assert_eq!(dst.len(), copy.len());
-            // SAFETY: CPU features as in `dot`; pointer validity passed on from the caller.
-            unsafe { load_twice(dst, copy, src) }
         }
 
         #[inline(always)]
@@ -601,10 +560,6 @@ mod tests {
             // SAFETY: `shared` has n elements.
             unsafe { k.load_shared(&mut dst, shared.as_ptr()) };
             assert_eq!(dst, a);
-            let (mut d2, mut c2) = (vec![0.0; n], vec![1.0; n]);
-            // SAFETY: `shared` has n elements and `c2` has n.
-            unsafe { k.load_shared_twice(&mut d2, &mut c2, shared.as_ptr()) };
-            assert_eq!((&d2, &c2), (&a, &a));
             // SAFETY: `shared` has n elements.
             unsafe { k.add_shared(shared.as_mut_ptr(), &b) };
             let want: Vec<f32> = a.iter().zip(&b).map(|(x, y)| x + y).collect();

@@ -178,23 +178,47 @@ fn train_path_nodes<K: Kernel, R: StepRule, P: Probe>(
         ..
     } = scratch;
     for (depth, &step) in path.iter().enumerate() {
-        let node = (step >> 1) as usize;
         let ctx = NodeCtx {
             depth,
-            node,
+            node: (step >> 1) as usize,
             label: label_of(step),
             alpha: c.alpha,
             h_norm: c.h_norm,
             record: c.record,
         };
-        if node < *top_rows {
-            let row = &mut top[node * stride..(node + 1) * stride];
-            step_node(k, &ctx, row, inputs, errs, sig, rule, probe);
-        } else {
-            inner.copy_row_twice(k, node, v, v_old);
-            if step_node(k, &ctx, v, inputs, errs, sig, rule, probe) {
-                inner.add_delta_to_row(k, node, v, v_old);
-            }
+        train_node(
+            k, &ctx, inner, v, v_old, top, *top_rows, inputs, errs, sig, rule, probe,
+        );
+    }
+}
+
+/// Trains one path node: its replica row if it is a top row, else a working copy of the
+/// shared row whose change is published once.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn train_node<K: Kernel, R: StepRule, P: Probe>(
+    k: K,
+    ctx: &NodeCtx,
+    inner: &SharedMatrix,
+    v: &mut [f32],
+    v_old: &mut [f32],
+    top: &mut [f32],
+    top_rows: usize,
+    inputs: &[f32],
+    errs: &mut [f32],
+    sig: &SigmoidTable,
+    rule: &mut R,
+    probe: &mut P,
+) {
+    let (node, stride) = (ctx.node, inner.stride());
+    if node < top_rows {
+        let row = &mut top[node * stride..(node + 1) * stride];
+        step_node(k, ctx, row, inputs, errs, sig, rule, probe);
+    } else {
+        inner.copy_row(k, node, v);
+        v_old.copy_from_slice(v);
+        if step_node(k, ctx, v, inputs, errs, sig, rule, probe) {
+            inner.add_delta_to_row(k, node, v, v_old);
         }
     }
 }
@@ -267,10 +291,12 @@ fn train_path_pairs<K: Kernel, R: StepRule, P: Probe, const REC: bool>(
         let (la, lb) = (label_of(pair[0]), label_of(pair[1]));
         let (a_top, b_top) = (na < top_rows, nb < top_rows);
         if !a_top {
-            inner.copy_row_twice(k, na, v, v_old);
+            inner.copy_row(k, na, v);
+            v_old.copy_from_slice(v);
         }
         if !b_top {
-            inner.copy_row_twice(k, nb, v2, v2_old);
+            inner.copy_row(k, nb, v2);
+            v2_old.copy_from_slice(v2);
         }
         let (va, vb): (&mut [f32], &mut [f32]) = match (a_top, b_top) {
             (true, true) => two_rows(top, na, nb, stride),
@@ -337,24 +363,17 @@ fn train_path_pairs<K: Kernel, R: StepRule, P: Probe, const REC: bool>(
         }
     }
     if let [last] = pairs.remainder() {
-        let node = (last >> 1) as usize;
         let ctx = NodeCtx {
             depth: path.len() - 1,
-            node,
+            node: (last >> 1) as usize,
             label: label_of(*last),
             alpha,
             h_norm: c.h_norm,
             record,
         };
-        if node < top_rows {
-            let row = &mut top[node * stride..(node + 1) * stride];
-            step_node(k, &ctx, row, inputs, errs, sig, rule, probe);
-        } else {
-            inner.copy_row_twice(k, node, v, v_old);
-            if step_node(k, &ctx, v, inputs, errs, sig, rule, probe) {
-                inner.add_delta_to_row(k, node, v, v_old);
-            }
-        }
+        train_node(
+            k, &ctx, inner, v, v_old, top, top_rows, inputs, errs, sig, rule, probe,
+        );
     }
 }
 
