@@ -274,19 +274,21 @@ fn train_path_pairs<K: Kernel, R: StepRule, P: Probe, const REC: bool>(
         ..
     } = scratch;
     let top_rows = *top_rows;
-    for &n in path.iter().take(4) {
-        if (n >> 1) as usize >= top_rows {
-            inner.prefetch_row((n >> 1) as usize);
-        }
-    }
-    let mut pairs = path.chunks_exact(2);
-    for (i, pair) in (&mut pairs).enumerate() {
-        // Deep rows are cold: fetch the rows two pairs ahead while this pair trains.
-        for &next in path.iter().skip(2 * i + 4).take(2) {
-            if (next >> 1) as usize >= top_rows {
-                inner.prefetch_row((next >> 1) as usize);
+    // Deep rows are cold: the rows two pairs ahead are fetched while a pair trains.
+    let prefetch = |steps: &[u32]| {
+        for &step in steps {
+            if (step >> 1) as usize >= top_rows {
+                inner.prefetch_row((step >> 1) as usize);
             }
         }
+    };
+    prefetch(&path[..path.len().min(4)]);
+    let mut pairs = path.chunks_exact(2);
+    for (i, pair) in (&mut pairs).enumerate() {
+        prefetch(
+            path.get(2 * i + 4..)
+                .map_or(&[], |rest| &rest[..rest.len().min(2)]),
+        );
         let (na, nb) = ((pair[0] >> 1) as usize, (pair[1] >> 1) as usize);
         let (la, lb) = (label_of(pair[0]), label_of(pair[1]));
         let (a_top, b_top) = (na < top_rows, nb < top_rows);
