@@ -56,8 +56,8 @@ pub enum TreeShape {
 pub enum SaturationPolicy {
     /// Skip the update (word2vec.c hierarchical softmax), even when confidently wrong.
     Skip,
-    /// Clamp f to the table edge and keep the gradient (word2vec.c negative sampling,
-    /// fastText).
+    /// Step anyway, with sigmoid at its limit 0 or 1 (word2vec.c negative sampling,
+    /// fastText): agreeing scores step by nothing, disagreeing ones by the full gradient.
     Clamp,
 }
 

