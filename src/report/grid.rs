@@ -116,6 +116,9 @@ impl Grid {
                     entry("depth-scale-1", "--lr-depth-scale 1"),
                     entry("depth-scale-4", "--lr-depth-scale 4"),
                     entry("adagrad", "--optimizer adagrad"),
+                    // AdaGrad normalises each row's step, so word2vec.c's rate is far too
+                    // small for it; this row gives it a rate of its usual size.
+                    entry("adagrad-a0.2", "--optimizer adagrad --alpha 0.2"),
                     entry("clip-0.05", "--clip-grad 0.05"),
                     entry("l2-1e-4", "--l2 1e-4"),
                     entry("init-xavier", "--init xavier"),
