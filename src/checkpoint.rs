@@ -16,7 +16,8 @@
 //! The reader checks the magic, the version, that the sizes in the header add up to the
 //! file's length (before allocating anything), the checksum, and that every value is
 //! finite (and every accumulator non-negative); a damaged or truncated file is refused,
-//! never half-loaded. Version 1 (before the accumulators were saved) is refused.
+//! never half-loaded. Older versions are refused: 1 (before the accumulators were saved)
+//! and 2 (worker positions within contiguous shards, before block-cyclic shards).
 
 use std::fs::File;
 use std::io::{self, BufReader, Read, Write};
@@ -32,7 +33,7 @@ use crate::optim::AdaGradState;
 use crate::train::worker::{WorkerState, MAX_SENTENCE};
 
 const MAGIC: &[u8; 8] = b"HVCKPT\0\x01";
-const VERSION: u32 = 2;
+const VERSION: u32 = 3;
 const PREAMBLE_BYTES: u64 = 24;
 const TRAILER_BYTES: u64 = 4;
 
@@ -708,21 +709,32 @@ mod tests {
     }
 
     #[test]
-    fn version_1_checkpoints_are_refused_with_the_version() {
+    fn older_checkpoints_are_refused_with_the_version() {
         let dir = tempfile::tempdir().expect("test setup");
         let p = dir.path().join("c.ckpt");
         let (h, mut input, mut inner) = sample();
         write(&p, &h, &mut input, &mut inner, None).expect("test setup");
         let mut b = std::fs::read(&p).expect("test setup");
-        b[8..12].copy_from_slice(&1u32.to_le_bytes());
+        // Version 2 positions meant contiguous shards; version 3 means block-cyclic ones.
+        b[8..12].copy_from_slice(&2u32.to_le_bytes());
         let e = read_from(&b[..], b.len() as u64, &p)
             .err()
             .expect("refused");
         assert!(
             e.to_string()
-                .contains("checkpoint format version 1; this huffvec reads version 2"),
+                .contains("checkpoint format version 2; this huffvec reads version 3"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn the_fuzz_seeds_are_readable_checkpoints_of_this_version() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/checkpoint");
+        for name in ["small.ckpt", "adagrad.ckpt"] {
+            let p = dir.join(name);
+            let b = std::fs::read(&p).expect("seed file");
+            assert!(read_from(&b[..], b.len() as u64, &p).is_ok(), "{name}");
+        }
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The trainer: prepare the encoded corpus and the tree, initialise the matrices, run one
-//! Hogwild worker per shard, and watch progress, stop requests and divergence.
+//! Hogwild worker per thread over its blocks of the corpus, and watch progress, stop
+//! requests and divergence.
 
 pub mod schedule;
 pub mod worker;
@@ -456,7 +457,7 @@ fn check_checkpoint_path(cfg: &TrainConfig, ck: &std::path::Path) -> Result<()> 
 /// pause for a checkpoint.
 struct Round<'a> {
     ids: &'a IdCorpus,
-    shards: &'a [std::ops::Range<usize>],
+    shards: &'a [Vec<std::ops::Range<usize>>],
     keep: &'a [u32],
     tree: &'a Tree,
     sig: &'a SigmoidTable,
@@ -471,7 +472,7 @@ struct Round<'a> {
 }
 
 impl Round<'_> {
-    /// Runs one worker per shard from `states` and watches them; returns how each ended.
+    /// Runs one worker per thread from `states` and watches them; returns how each ended.
     fn run<P: Probe>(
         &self,
         input: &SharedMatrix,

@@ -1,4 +1,4 @@
-//! The hot loop: one thread's pass over its shard of the encoded corpus, epoch after epoch.
+//! The hot loop: one thread's pass over its blocks of the encoded corpus, epoch after epoch.
 //!
 //! The loss (HS or NS) and the step rule (plain SGD or the tuned rule with mitigations) are
 //! chosen once when the thread starts; the loop is compiled once per combination, so the
@@ -34,8 +34,8 @@ pub struct Worker<'a, P: Probe> {
     pub shared: &'a Shared<'a>,
     /// The encoded corpus.
     pub corpus: &'a IdCorpus,
-    /// This thread's id range.
-    pub shard: Range<usize>,
+    /// This thread's blocks of ids, in corpus order (see [`crate::corpus::encode::shard_blocks`]).
+    pub shard: Vec<Range<usize>>,
     /// Subsampling keep thresholds per word.
     pub keep: &'a [u32],
     /// Learning-rate schedule.
@@ -63,7 +63,7 @@ pub struct Worker<'a, P: Probe> {
 pub struct WorkerState {
     /// Current epoch, 1-based; `epochs + 1` once the worker has finished.
     pub epoch: u32,
-    /// Index within the shard of the next id to read.
+    /// Index of the next id to read within the thread's blocks, taken end to end.
     pub pos: u64,
     /// The random stream's state ([`Rng::state`]).
     pub rng: u64,
@@ -168,7 +168,7 @@ impl<P: Probe> Worker<'_, P> {
             top_rows,
             sync_every,
         } = self;
-        let ids = &corpus.ids()[shard.clone()];
+        let all = corpus.ids();
         let mut scratch = Scratch::new(shared.input.stride(), shared.window, top_rows);
         let sync = top_rows > 0;
         if sync {
@@ -178,98 +178,95 @@ impl<P: Probe> Worker<'_, P> {
         sentence.extend_from_slice(&state.sentence);
         let mut rng = Rng::from_state(state.rng);
         let mut alpha = f32::from_bits(state.alpha_bits);
-        let mut start = (state.pos as usize).min(ids.len());
+        // Trains the sentence built so far and starts a new one.
+        macro_rules! train_pending {
+            () => {{
+                model::train_sentence(
+                    k,
+                    shared,
+                    loss,
+                    &mut rule,
+                    &sentence,
+                    alpha,
+                    &mut rng,
+                    &mut scratch,
+                    probe,
+                );
+                sentence.clear();
+            }};
+        }
+        let mut start = state.pos as usize;
         for epoch in state.epoch..=epochs {
             let mut local = 0u64;
-            let mut released = start;
-            for (i, &id) in ids.iter().enumerate().skip(start) {
-                local += 1;
-                if id == SENTENCE_END {
-                    model::train_sentence(
-                        k,
-                        shared,
-                        loss,
-                        &mut rule,
-                        &sentence,
-                        alpha,
-                        &mut rng,
-                        &mut scratch,
-                        probe,
-                    );
-                    sentence.clear();
-                } else if rng.keep(keep[id as usize]) {
-                    sentence.push(id);
-                    if sentence.len() == MAX_SENTENCE {
-                        model::train_sentence(
-                            k,
-                            shared,
-                            loss,
-                            &mut rule,
-                            &sentence,
-                            alpha,
-                            &mut rng,
-                            &mut scratch,
-                            probe,
-                        );
-                        sentence.clear();
-                    }
+            // Position of the current block's first id within the thread's blocks.
+            let mut base = 0usize;
+            for block in &shard {
+                let ids = &all[block.clone()];
+                if base + ids.len() <= start {
+                    base += ids.len();
+                    continue;
                 }
-                if sync && local % sync_every == 0 {
-                    scratch.sync_top(k, shared.inner);
-                }
-                if local >= PUBLISH_EVERY {
-                    let total = progress.publish(local);
-                    alpha = schedule.alpha_at(total);
-                    probe.publish(total, alpha);
-                    local = 0;
-                    if !scratch.last_inputs().iter().all(|&x| super::is_sane(x)) {
-                        progress.diverged.store(true, Ordering::Relaxed);
-                        progress.stop.store(true, Ordering::Relaxed);
-                        return WorkerEnd::Diverged(epoch);
-                    }
-                    if progress.should_stop() {
-                        if sync {
-                            scratch.sync_top(k, shared.inner);
+                let from = start.saturating_sub(base);
+                let mut released = from;
+                for (i, &id) in ids.iter().enumerate().skip(from) {
+                    local += 1;
+                    if id == SENTENCE_END {
+                        train_pending!();
+                    } else if rng.keep(keep[id as usize]) {
+                        sentence.push(id);
+                        if sentence.len() == MAX_SENTENCE {
+                            train_pending!();
                         }
-                        return WorkerEnd::Stopped;
                     }
-                    if progress.should_pause(total) {
-                        if sync {
-                            scratch.sync_top(k, shared.inner);
+                    if sync && local % sync_every == 0 {
+                        scratch.sync_top(k, shared.inner);
+                    }
+                    if local >= PUBLISH_EVERY {
+                        let total = progress.publish(local);
+                        alpha = schedule.alpha_at(total);
+                        probe.publish(total, alpha);
+                        local = 0;
+                        if !scratch.last_inputs().iter().all(|&x| super::is_sane(x)) {
+                            progress.diverged.store(true, Ordering::Relaxed);
+                            progress.stop.store(true, Ordering::Relaxed);
+                            return WorkerEnd::Diverged(epoch);
                         }
-                        return WorkerEnd::Paused(WorkerState {
-                            epoch,
-                            pos: i as u64 + 1,
-                            rng: rng.state(),
-                            alpha_bits: alpha.to_bits(),
-                            sentence,
-                        });
-                    }
-                    if i - released >= RELEASE_EVERY {
-                        corpus.release(shard.start + released..shard.start + i);
-                        released = i;
+                        if progress.should_stop() {
+                            if sync {
+                                scratch.sync_top(k, shared.inner);
+                            }
+                            return WorkerEnd::Stopped;
+                        }
+                        if progress.should_pause(total) {
+                            if sync {
+                                scratch.sync_top(k, shared.inner);
+                            }
+                            return WorkerEnd::Paused(WorkerState {
+                                epoch,
+                                pos: (base + i) as u64 + 1,
+                                rng: rng.state(),
+                                alpha_bits: alpha.to_bits(),
+                                sentence,
+                            });
+                        }
+                        if i - released >= RELEASE_EVERY {
+                            corpus.release(block.start + released..block.start + i);
+                            released = i;
+                        }
                     }
                 }
+                // Blocks end at sentence ends, except inside a line longer than a block:
+                // its piece is trained here rather than joined to the next block's text.
+                train_pending!();
+                corpus.release(block.start + released..block.end);
+                base += ids.len();
             }
-            model::train_sentence(
-                k,
-                shared,
-                loss,
-                &mut rule,
-                &sentence,
-                alpha,
-                &mut rng,
-                &mut scratch,
-                probe,
-            );
-            sentence.clear();
             if sync {
                 scratch.sync_top(k, shared.inner);
             }
             let total = progress.publish(local);
             alpha = schedule.alpha_at(total);
             probe.publish(total, alpha);
-            corpus.release(shard.start + released..shard.end);
             start = 0;
             if epoch < epochs && progress.should_pause(total) {
                 return WorkerEnd::Paused(WorkerState {
