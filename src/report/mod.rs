@@ -7,6 +7,7 @@
 
 pub mod bench;
 pub mod grid;
+pub mod lines;
 pub mod stats;
 pub mod study;
 
@@ -29,14 +30,17 @@ pub trait Figure {
         DB::ErrorType: 'static;
 }
 
-static FONT: &[u8] = include_bytes!("../../data/fonts/DejaVuSans.ttf");
+/// The font family every figure uses (the bundled DejaVu Sans, registered under this name).
+pub const FONT: &str = "sans-serif";
+
+static FONT_BYTES: &[u8] = include_bytes!("../../data/fonts/DejaVuSans.ttf");
 
 /// Registers the bundled font as plotters' "sans-serif" (once per process).
 fn register_font() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         // The bytes are a fixed, valid TrueType file compiled into the binary.
-        if plotters::style::register_font("sans-serif", FontStyle::Normal, FONT).is_err() {
+        if plotters::style::register_font(FONT, FontStyle::Normal, FONT_BYTES).is_err() {
             unreachable!("the bundled DejaVu Sans font does not parse");
         }
     });
