@@ -144,14 +144,16 @@ fn data_range(vals: impl Iterator<Item = f64>, log: bool) -> (f64, f64) {
 }
 
 fn sci(v: f64) -> String {
-    if v == 0.0 {
+    // Tick positions are computed in floating point: "0" may arrive as 1e-17.
+    if v.abs() < 1e-12 {
         "0".into()
     } else if v.abs() < 1e-2 || v.abs() >= 1e5 {
         format!("{v:.0e}")
-    } else if v.abs() < 1.0 {
-        format!("{v:.2}")
     } else {
-        format!("{v:.0}")
+        // Ticks are round numbers: four decimals, trailing zeros dropped, so that 1.5 and
+        // 2 or 0.025 and 0.03 never print alike.
+        let s = format!("{v:.4}");
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
     }
 }
 
@@ -353,6 +355,18 @@ mod tests {
             assert_ne!(w[0].0, w[1].0, "neighbours share a dash pattern");
             assert_ne!(w[0].1, w[1].1, "neighbours share a marker");
         }
+    }
+
+    #[test]
+    fn tick_labels_keep_the_digits_that_tell_ticks_apart() {
+        let labels: Vec<String> = [0.0, 1e-17, 0.025, 0.5, 1.5, 2.0, 250.0, 1e-3, 2e5]
+            .iter()
+            .map(|&v| sci(v))
+            .collect();
+        assert_eq!(
+            labels,
+            ["0", "0", "0.025", "0.5", "1.5", "2", "250", "1e-3", "2e5"]
+        );
     }
 
     #[test]
