@@ -1273,7 +1273,7 @@ impl StudyResult {
                 (Some(v), Some(rv)) => {
                     let d = v.mean - rv.mean;
                     let noise = v.sd.unwrap_or(0.0).max(rv.sd.unwrap_or(0.0));
-                    if self.multi_seed() && d.abs() <= noise {
+                    if self.multi_seed() && noise > 0.0 && d.abs() <= noise {
                         format!(
                             "{} (within seed spread ± {noise:.digits$})",
                             signed(d, digits)
@@ -1697,8 +1697,9 @@ mod tests {
     #[test]
     fn verdict_uses_seed_means_and_marks_changes_within_the_seed_spread() {
         // Reference band 0 pooled: 0.2 and 0.4 (mean 0.3, sd 0.141); run: 0.35 and 0.45
-        // (mean 0.4, sd 0.071): +0.100 is within 0.141. Analogy 20, 22 vs 30, 32: +10.0
-        // points with sd 1.4, outside.
+        // (mean 0.4, sd 0.071): +0.100 is within 0.141. Frequent bands equal in every seed:
+        // +0.000 with no spread, nothing to mark. Analogy 20, 22 vs 30, 32: +10.0 points
+        // with sd 1.4, outside.
         let reference = result(
             "default",
             vec![
@@ -1735,7 +1736,7 @@ mod tests {
         let v = s.verdict();
         assert_eq!(
             v[0],
-            "- `y`: rarest band (5-9) rho +0.100 (within seed spread ± 0.141), frequent bands (10-99, 100+) rho +0.000 (within seed spread ± 0.000), analogy +10.0 points. Diverged with seed 3; the figures are over the other seeds."
+            "- `y`: rarest band (5-9) rho +0.100 (within seed spread ± 0.141), frequent bands (10-99, 100+) rho +0.000 on average, analogy +10.0 points. Diverged with seed 3; the figures are over the other seeds."
         );
         let md = s.markdown();
         assert!(md.contains("`y` (1/3 diverged)"), "{md}");
