@@ -632,7 +632,9 @@ pub fn run(
             };
             match outcome {
                 Ok((mut trained, report)) => {
-                    let wb = bands_for(trained.vocab.counts(), r.cfg.min_count);
+                    // The reference's bands for every run, so that the columns line up
+                    // even when a configuration changes --min-count.
+                    let wb = bands_for(trained.vocab.counts(), first.cfg.min_count);
                     n_bands = wb.bands().len();
                     if result.bands.is_empty() {
                         result.bands = wb.bands().labels();
