@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser};
 
 use huffvec::report::grid::{self, Grid};
-use huffvec::report::study::{self, EvalSuite, PlannedRun};
+use huffvec::report::study::{self, EvalSuite, PlannedRun, StudyPlan, TelemetryPlan};
 use huffvec::{Error, Result};
 
 use super::TrainArgs;
@@ -20,7 +20,8 @@ pub struct StudyArgs {
     /// or JSON grid file (see the README)
     #[arg(long, default_value = "mitigations", value_name = "NAME|FILE")]
     grid: String,
-    /// Directory for report.md, index.html and study.json (created if missing)
+    /// Directory for report.md, index.html, study.json, plots/ and stats/ (created if
+    /// missing)
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
     /// Evaluation files: questions-words*.txt are analogy sets, other *.txt similarity
@@ -36,9 +37,34 @@ pub struct StudyArgs {
     /// Worker threads of every configuration [default: all cores]
     #[arg(long)]
     threads: Option<usize>,
-    /// Random seed of every configuration
+    /// Random seed of every configuration (the first, with --seeds)
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Train every configuration with seeds SEED..SEED+N-1 and report means and standard
+    /// deviations
+    #[arg(long, default_value_t = 1, value_name = "N",
+          value_parser = clap::value_parser!(u64).range(1..=1000))]
+    seeds: u64,
+    /// Fraction of tree-path walks whose gradient magnitudes the telemetry records (counts
+    /// are always exact)
+    #[arg(
+        long,
+        default_value_t = 0.1,
+        value_name = "P",
+        conflicts_with = "no_stats"
+    )]
+    stats_sample: f64,
+    /// Telemetry snapshot interval, in percent of training
+    #[arg(
+        long,
+        default_value_t = 10.0,
+        value_name = "PCT",
+        conflicts_with = "no_stats"
+    )]
+    stats_every: f64,
+    /// Train without telemetry: no training statistics, no stats/ files
+    #[arg(long)]
+    no_stats: bool,
     /// More train options for every configuration, e.g. "--dim 50 --min-count 10"
     #[arg(long, value_name = "OPTIONS", allow_hyphen_values = true)]
     train: Option<String>,
@@ -141,13 +167,22 @@ pub fn run(a: &StudyArgs) -> Result<()> {
             eprintln!("{line}");
         }
     };
-    let result = study::run(&grid.name, &base.join(" "), &runs, &suite, &note)?;
+    let plan = StudyPlan {
+        seeds: a.seeds,
+        telemetry: (!a.no_stats).then(|| TelemetryPlan {
+            out: a.out.clone(),
+            sample: a.stats_sample,
+            every_pct: a.stats_every,
+        }),
+    };
+    let result = study::run(&grid.name, &base.join(" "), &runs, &suite, &plan, &note)?;
     result.write(&a.out)?;
     eprintln!(
-        "wrote {}, {} and {}",
+        "wrote {}, {}, {} and the figures in {}",
         a.out.join("report.md").display(),
         a.out.join("index.html").display(),
-        a.out.join("study.json").display()
+        a.out.join("study.json").display(),
+        a.out.join(study::PLOTS_DIR).display()
     );
     Ok(())
 }

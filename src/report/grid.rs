@@ -16,7 +16,8 @@
 //! The same in JSON: `{"base": "--dim 50", "config": [{"name": "default"},
 //! {"name": "adagrad", "args": ["--optimizer", "adagrad"]}]}`. Options that must be equal
 //! across a study (corpus, seed, epochs, threads, outputs) are given to `huffvec study`
-//! itself and refused inside a grid.
+//! itself and refused inside a grid, as are the telemetry options (the study records
+//! telemetry for every run itself).
 
 use std::path::Path;
 
@@ -37,6 +38,11 @@ pub const SHARED_OPTIONS: &[&str] = &[
     "--save-vocab",
     "--quiet",
     "-q",
+    "--stats",
+    "--stats-every",
+    "--stats-sample",
+    "--stats-band-base",
+    "--word-stats",
 ];
 
 /// One configuration: a name and its train options.

@@ -1,12 +1,14 @@
 //! Reports: tables and plots made from files huffvec wrote, for people and papers.
 //!
 //! [`bench`] tabulates thread-scaling runs, [`stats`] renders a `--stats` telemetry file and
-//! [`study`] compares the configurations of a mitigation grid. Every figure is written twice,
+//! [`study`] compares the configurations of a mitigation grid; [`lines`] draws the line
+//! charts the last two share. Every figure is written twice,
 //! as SVG (for papers and browsers) and PNG (for quick viewing), through [`save_figure`]; PNG
 //! text uses the bundled DejaVu Sans font (`data/fonts/`), so rendering needs no system fonts.
 
 pub mod bench;
 pub mod grid;
+pub mod lines;
 pub mod stats;
 pub mod study;
 
@@ -29,14 +31,17 @@ pub trait Figure {
         DB::ErrorType: 'static;
 }
 
-static FONT: &[u8] = include_bytes!("../../data/fonts/DejaVuSans.ttf");
+/// The font family every figure uses (the bundled DejaVu Sans, registered under this name).
+pub const FONT: &str = "sans-serif";
+
+static FONT_BYTES: &[u8] = include_bytes!("../../data/fonts/DejaVuSans.ttf");
 
 /// Registers the bundled font as plotters' "sans-serif" (once per process).
 fn register_font() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         // The bytes are a fixed, valid TrueType file compiled into the binary.
-        if plotters::style::register_font("sans-serif", FontStyle::Normal, FONT).is_err() {
+        if plotters::style::register_font(FONT, FontStyle::Normal, FONT_BYTES).is_err() {
             unreachable!("the bundled DejaVu Sans font does not parse");
         }
     });

@@ -13,18 +13,16 @@
 use std::fmt::{self, Write as _};
 use std::path::Path;
 
-use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
 use plotters::coord::Shift;
-use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 
-use super::{save_figure, viridis, DrawResult, Figure};
+use super::lines::{ordered_colour, series_style, Dash, Line, Lines, Marker};
+use super::{save_figure, viridis, DrawResult, Figure, FONT};
 use crate::error::{Error, Result};
 use crate::telemetry::grid::{BandCell, Cell};
 use crate::telemetry::snapshot::{self, StatsFile};
 
 const SIZE: (u32, u32) = (1000, 620);
-const FONT: &str = "sans-serif";
 
 /// Run-wide figures of a stats file, per depth and per band.
 #[derive(Clone, Debug)]
@@ -455,225 +453,6 @@ where
     Ok(())
 }
 
-/// Point marker shapes, distinguishable without colour.
-#[derive(Clone, Copy, Debug)]
-enum Marker {
-    Circle,
-    Square,
-    Triangle,
-    Cross,
-}
-
-struct Line {
-    label: String,
-    points: Vec<(f64, f64)>,
-    colour: RGBColor,
-    dashed: bool,
-    marker: Marker,
-}
-
-/// A line chart with a legend beside it.
-struct Lines {
-    title: String,
-    x_desc: String,
-    y_desc: String,
-    x_log: bool,
-    y_log: bool,
-    /// Fixed x range (else from the data).
-    x_range: Option<(f64, f64)>,
-    lines: Vec<Line>,
-    legend_title: String,
-}
-
-fn data_range(vals: impl Iterator<Item = f64>, log: bool) -> (f64, f64) {
-    let (lo, hi) = vals
-        .filter(|v| v.is_finite() && (!log || *v > 0.0))
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
-            (a.min(v), b.max(v))
-        });
-    if !lo.is_finite() {
-        return if log { (0.1, 10.0) } else { (0.0, 1.0) };
-    }
-    if log {
-        (lo / 1.6, hi * 1.6)
-    } else {
-        let pad = ((hi - lo) * 0.06).max(hi.abs() * 0.05).max(1e-12);
-        ((lo - pad).min(0.0f64.max(lo - pad)), hi + pad)
-    }
-}
-
-fn sci(v: f64) -> String {
-    if v == 0.0 {
-        "0".into()
-    } else if v.abs() < 1e-2 || v.abs() >= 1e5 {
-        format!("{v:.0e}")
-    } else if v.abs() < 1.0 {
-        format!("{v:.2}")
-    } else {
-        format!("{v:.0}")
-    }
-}
-
-fn draw_marker<DB: DrawingBackend, CT: plotters::coord::CoordTranslate>(
-    area: &DrawingArea<DB, CT>,
-    at: CT::From,
-    m: Marker,
-    colour: RGBColor,
-) -> DrawResult
-where
-    DB::ErrorType: 'static,
-    CT::From: Clone + 'static,
-{
-    let st = colour.stroke_width(2);
-    match m {
-        Marker::Circle => {
-            area.draw(&(EmptyElement::at(at) + Circle::new((0, 0), 4, colour.filled())))?
-        }
-        Marker::Square => {
-            area.draw(&(EmptyElement::at(at) + Rectangle::new([(-4, -4), (4, 4)], st)))?
-        }
-        Marker::Triangle => {
-            area.draw(&(EmptyElement::at(at) + TriangleMarker::new((0, 0), 5, colour.filled())))?
-        }
-        Marker::Cross => area.draw(&(EmptyElement::at(at) + Cross::new((0, 0), 4, st)))?,
-    }
-    Ok(())
-}
-
-impl Lines {
-    fn draw_in<DB: DrawingBackend, X, Y>(
-        &self,
-        area: &DrawingArea<DB, Shift>,
-        x: X,
-        y: Y,
-    ) -> DrawResult
-    where
-        DB::ErrorType: 'static,
-        X: AsRangedCoord<Value = f64>,
-        Y: AsRangedCoord<Value = f64>,
-        X::CoordDescType: ValueFormatter<f64>,
-        Y::CoordDescType: ValueFormatter<f64>,
-    {
-        let mut chart = ChartBuilder::on(area)
-            .caption(&self.title, (FONT, 22))
-            .margin(14)
-            .x_label_area_size(52)
-            .y_label_area_size(78)
-            .build_cartesian_2d(x, y)?;
-        chart
-            .configure_mesh()
-            .light_line_style(RGBColor(235, 235, 235))
-            .bold_line_style(RGBColor(215, 215, 215))
-            .x_desc(self.x_desc.as_str())
-            .y_desc(self.y_desc.as_str())
-            .x_label_formatter(&|v| sci(*v))
-            .y_label_formatter(&|v| sci(*v))
-            .label_style((FONT, 15))
-            .axis_desc_style((FONT, 17))
-            .draw()?;
-        for l in &self.lines {
-            let pts: Vec<(f64, f64)> = l
-                .points
-                .iter()
-                .copied()
-                .filter(|&(x, y)| {
-                    x.is_finite()
-                        && y.is_finite()
-                        && (!self.x_log || x > 0.0)
-                        && (!self.y_log || y > 0.0)
-                })
-                .collect();
-            let style = l.colour.stroke_width(2);
-            if l.dashed {
-                chart.draw_series(DashedLineSeries::new(pts.iter().copied(), 9, 6, style))?;
-            } else {
-                chart.draw_series(LineSeries::new(pts.iter().copied(), style))?;
-            }
-            for &p in &pts {
-                draw_marker(chart.plotting_area(), p, l.marker, l.colour)?;
-            }
-        }
-        Ok(())
-    }
-
-    fn draw_legend<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> DrawResult
-    where
-        DB::ErrorType: 'static,
-    {
-        let x0 = 6;
-        let mut y = 64;
-        area.draw(&Text::new(
-            self.legend_title.clone(),
-            (x0, y - 26),
-            (FONT, 15).into_font(),
-        ))?;
-        let row =
-            ((area.dim_in_pixel().1 as i32 - 90) / self.lines.len().max(1) as i32).clamp(12, 26);
-        for l in &self.lines {
-            let style = l.colour.stroke_width(2);
-            if l.dashed {
-                area.draw(&DashedPathElement::new(
-                    vec![(x0, y), (x0 + 34, y)],
-                    6,
-                    4,
-                    style,
-                ))?;
-            } else {
-                area.draw(&PathElement::new(vec![(x0, y), (x0 + 34, y)], style))?;
-            }
-            draw_marker(area, (x0 + 17, y), l.marker, l.colour)?;
-            area.draw(&Text::new(
-                l.label.clone(),
-                (x0 + 42, y - 7),
-                (FONT, if row < 18 { 12 } else { 14 }).into_font(),
-            ))?;
-            y += row;
-        }
-        Ok(())
-    }
-}
-
-impl Figure for Lines {
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult
-    where
-        DB::ErrorType: 'static,
-    {
-        root.fill(&WHITE)?;
-        let (w, _) = root.dim_in_pixel();
-        let (main, legend) = root.split_horizontally(w - 250);
-        let (x0, x1) = self.x_range.unwrap_or_else(|| {
-            data_range(
-                self.lines.iter().flat_map(|l| l.points.iter().map(|p| p.0)),
-                self.x_log,
-            )
-        });
-        let (y0, y1) = data_range(
-            self.lines.iter().flat_map(|l| l.points.iter().map(|p| p.1)),
-            self.y_log,
-        );
-        match (self.x_log, self.y_log) {
-            (false, false) => self.draw_in(&main, x0..x1, y0..y1)?,
-            (false, true) => self.draw_in(&main, x0..x1, (y0..y1).log_scale())?,
-            (true, false) => self.draw_in(&main, (x0..x1).log_scale(), y0..y1)?,
-            (true, true) => self.draw_in(&main, (x0..x1).log_scale(), (y0..y1).log_scale())?,
-        }
-        self.draw_legend(&legend)
-    }
-}
-
-/// A colour for item `i` of `n` ordered items (dark = first), avoiding viridis's palest end
-/// so that lines stay visible on white.
-fn ordered_colour(i: usize, n: usize) -> RGBColor {
-    viridis(0.85 * i as f64 / (n.max(2) - 1) as f64)
-}
-
-const MARKERS: [Marker; 4] = [
-    Marker::Circle,
-    Marker::Square,
-    Marker::Triangle,
-    Marker::Cross,
-];
-
 fn band_label(b: &BandRow) -> String {
     format!("count {}", b.range())
 }
@@ -734,28 +513,29 @@ pub fn render(stats: &Path, out: &Path) -> Result<Summary> {
             x_log: false,
             y_log: true,
             x_range: xdepth,
+            x_ticks: None,
             lines: vec![
-                Line {
-                    label: "|g| (no learning rate)".into(),
-                    points: depth_pts(DepthRow::abs_g),
-                    colour: viridis(0.0),
-                    dashed: false,
-                    marker: Marker::Circle,
-                },
-                Line {
-                    label: "node step α|g|·|h|".into(),
-                    points: depth_pts(DepthRow::node_step),
-                    colour: viridis(0.45),
-                    dashed: true,
-                    marker: Marker::Square,
-                },
-                Line {
-                    label: "to input α|g|·|v_n|".into(),
-                    points: depth_pts(DepthRow::input_grad),
-                    colour: viridis(0.75),
-                    dashed: false,
-                    marker: Marker::Triangle,
-                },
+                Line::new(
+                    "|g| (no learning rate)",
+                    depth_pts(DepthRow::abs_g),
+                    viridis(0.0),
+                    Dash::Solid,
+                    Marker::Circle,
+                ),
+                Line::new(
+                    "node step α|g|·|h|",
+                    depth_pts(DepthRow::node_step),
+                    viridis(0.45),
+                    Dash::Dashed,
+                    Marker::Square,
+                ),
+                Line::new(
+                    "to input α|g|·|v_n|",
+                    depth_pts(DepthRow::input_grad),
+                    viridis(0.75),
+                    Dash::Solid,
+                    Marker::Triangle,
+                ),
             ],
             legend_title: "quantity".into(),
         },
@@ -771,21 +551,22 @@ pub fn render(stats: &Path, out: &Path) -> Result<Summary> {
             x_log: false,
             y_log: false,
             x_range: xdepth,
+            x_ticks: None,
             lines: vec![
-                Line {
-                    label: "agreeing (g ≈ 0)".into(),
-                    points: depth_pts(|d| d.sat_agree().map(|x| 100.0 * x)),
-                    colour: viridis(0.0),
-                    dashed: false,
-                    marker: Marker::Circle,
-                },
-                Line {
-                    label: "disagreeing (lost)".into(),
-                    points: depth_pts(|d| d.sat_disagree().map(|x| 100.0 * x)),
-                    colour: viridis(0.6),
-                    dashed: true,
-                    marker: Marker::Square,
-                },
+                Line::new(
+                    "agreeing (g ≈ 0)",
+                    depth_pts(|d| d.sat_agree().map(|x| 100.0 * x)),
+                    viridis(0.0),
+                    Dash::Solid,
+                    Marker::Circle,
+                ),
+                Line::new(
+                    "disagreeing (lost)",
+                    depth_pts(|d| d.sat_disagree().map(|x| 100.0 * x)),
+                    viridis(0.6),
+                    Dash::Dashed,
+                    Marker::Square,
+                ),
             ],
             legend_title: "saturated and".into(),
         },
@@ -796,18 +577,21 @@ pub fn render(stats: &Path, out: &Path) -> Result<Summary> {
     let band_lines: Vec<Line> = used
         .iter()
         .enumerate()
-        .map(|(i, b)| Line {
-            label: band_label(b),
-            points: (0..ns)
-                .filter_map(|k| {
-                    let c = &ser.by_band[k * ser.nb + b.band];
-                    let (lo, hi) = ser.spans[k];
-                    mean(c.input_step, c.input_sampled).map(|v| ((lo + hi) / 2.0, v))
-                })
-                .collect(),
-            colour: ordered_colour(i, nb_used),
-            dashed: i % 2 == 1,
-            marker: MARKERS[i % MARKERS.len()],
+        .map(|(i, b)| {
+            let style = series_style(i);
+            Line::new(
+                band_label(b),
+                (0..ns)
+                    .filter_map(|k| {
+                        let c = &ser.by_band[k * ser.nb + b.band];
+                        let (lo, hi) = ser.spans[k];
+                        mean(c.input_step, c.input_sampled).map(|v| ((lo + hi) / 2.0, v))
+                    })
+                    .collect(),
+                ordered_colour(i, nb_used),
+                style.0,
+                style.1,
+            )
         })
         .collect();
     save_figure(
@@ -821,6 +605,7 @@ pub fn render(stats: &Path, out: &Path) -> Result<Summary> {
             x_log: false,
             y_log: true,
             x_range: Some((0.0, 100.0)),
+            x_ticks: None,
             lines: band_lines,
             legend_title: "band (corpus count)".into(),
         },
@@ -847,37 +632,35 @@ pub fn render(stats: &Path, out: &Path) -> Result<Summary> {
             x_log: true,
             y_log: true,
             x_range: None,
+            x_ticks: None,
             lines: vec![
-                Line {
-                    label: "input-vector updates".into(),
-                    points: used
-                        .iter()
+                Line::new(
+                    "input-vector updates",
+                    used.iter()
                         .map(|b| (band_x(b), b.input_updates_per_word()))
                         .collect(),
-                    colour: viridis(0.0),
-                    dashed: false,
-                    marker: Marker::Circle,
-                },
-                Line {
-                    label: "own-path examples".into(),
-                    points: used
-                        .iter()
+                    viridis(0.0),
+                    Dash::Solid,
+                    Marker::Circle,
+                ),
+                Line::new(
+                    "own-path examples",
+                    used.iter()
                         .map(|b| (band_x(b), b.target_examples_per_word()))
                         .collect(),
-                    colour: viridis(0.45),
-                    dashed: true,
-                    marker: Marker::Square,
-                },
-                Line {
-                    label: "occurrences (count × epochs)".into(),
-                    points: used
-                        .iter()
+                    viridis(0.45),
+                    Dash::Dashed,
+                    Marker::Square,
+                ),
+                Line::new(
+                    "occurrences (count × epochs)",
+                    used.iter()
                         .map(|b| (band_x(b), b.tokens as f64 * epochs / b.words as f64))
                         .collect(),
-                    colour: viridis(0.75),
-                    dashed: false,
-                    marker: Marker::Triangle,
-                },
+                    viridis(0.75),
+                    Dash::Solid,
+                    Marker::Triangle,
+                ),
             ],
             legend_title: "per word".into(),
         },

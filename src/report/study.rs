@@ -1,26 +1,41 @@
 //! `huffvec study`: train every configuration of a [`Grid`](super::grid::Grid) on one
-//! corpus (same seed, epochs and threads), evaluate each overall and per word-frequency
-//! band, and write `DIR/report.md`, `DIR/index.html` and `DIR/study.json` comparing them
-//! with the reference (the grid's first configuration).
+//! corpus (same seeds, epochs and threads), evaluate each overall and per word-frequency
+//! band, record its training statistics per band, and write `DIR/report.md`,
+//! `DIR/index.html`, `DIR/study.json`, the figures `DIR/plots/*.{svg,png}` and one
+//! telemetry file per run, `DIR/stats/<config>-seed<S>.jsonl`, comparing every
+//! configuration with the reference (the grid's first).
 //!
 //! Bands are decades of corpus count from the minimum count (5-9, 10-99, ...), the bands of
 //! `huffvec eval --vocab`: an analogy question belongs to the band of its expected answer,
-//! a similarity pair to the band of its rarer word. A configuration that diverges is
-//! recorded as such and the study goes on.
-
+//! a similarity pair to the band of its rarer word, an input-vector update to the band of
+//! the word whose vector moves, a tree-node visit to the band of the word whose path is
+//! walked. With several seeds every figure is the mean over the seeds that finished, shown
+//! with the sample standard deviation. A configuration that diverges is recorded as such
+//! and the study goes on.
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use plotters::style::{RGBColor, BLACK};
 use serde::Serialize;
 
+use super::lines::{ordered_colour, series_style, Dash, Line, Lines, Marker};
 use crate::bands::{Bands, WordBands};
-use crate::config::TrainConfig;
+use crate::config::{Loss, StatsConfig, TrainConfig};
 use crate::error::{Error, Result};
 use crate::eval::analogy::{self, Method, QuestionSet};
 use crate::eval::similarity::{self, PairSet};
 use crate::eval::Embeddings;
 use crate::io::word2vec::Vectors;
+use crate::telemetry::grid::Cell;
+use crate::telemetry::snapshot::{self, StatsFile};
 use crate::train::{self, Silent, TrainReport, Trained};
+
+/// Sub-directory of the study's output holding one telemetry file per run.
+pub const STATS_DIR: &str = "stats";
+/// Sub-directory of the study's output holding the figures.
+pub const PLOTS_DIR: &str = "plots";
+/// Telemetry band base: decades, so that telemetry bands nest in the study's bands.
+const STATS_BAND_BASE: u64 = 10;
 
 /// Analogy and similarity sets, each with a name (its file stem).
 #[derive(Default)]
@@ -93,22 +108,157 @@ pub struct SetScore {
     pub band_n: Vec<usize>,
 }
 
-/// Input-side training statistics of one band, from telemetry.
-#[derive(Clone, Debug, Serialize)]
-pub struct BandTraining {
-    /// Input-vector updates per word of the band over the run.
-    pub updates_per_word: f64,
-    /// Mean norm of one input-vector step (one prediction's accumulated update).
-    pub mean_step_norm: Option<f64>,
+/// Mean and spread of one figure over the seeds that gave it.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Spread {
+    /// Arithmetic mean.
+    pub mean: f64,
+    /// Sample standard deviation (n - 1 in the denominator); `None` for a single value.
+    pub sd: Option<f64>,
+    /// Smallest value.
+    pub min: f64,
+    /// Largest value.
+    pub max: f64,
+    /// Values (seeds) behind it.
+    pub n: usize,
 }
 
-/// The outcome of one configuration.
+impl Spread {
+    /// The spread of the finite values among `values` (`None` and non-finite ones are left
+    /// out); `None` when no value is left.
+    pub fn of(values: impl IntoIterator<Item = Option<f64>>) -> Option<Spread> {
+        let v: Vec<f64> = values
+            .into_iter()
+            .flatten()
+            .filter(|x| x.is_finite())
+            .collect();
+        let n = v.len();
+        if n == 0 {
+            return None;
+        }
+        let mean = v.iter().sum::<f64>() / n as f64;
+        let sd = (n > 1).then(|| {
+            let ss: f64 = v.iter().map(|x| (x - mean) * (x - mean)).sum();
+            (ss / (n - 1) as f64).sqrt()
+        });
+        Some(Spread {
+            mean,
+            sd,
+            min: v.iter().copied().fold(f64::INFINITY, f64::min),
+            max: v.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+            n,
+        })
+    }
+}
+
+/// Training statistics of one band over a whole run, from its telemetry.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct BandTraining {
+    /// Vocabulary words in the band.
+    pub words: u64,
+    /// Input-vector updates per word of the band (band of the word whose vector moves).
+    pub updates_per_word: Option<f64>,
+    /// Mean norm of one input-vector step (one prediction's accumulated update, the
+    /// learning rate included), over the sampled updates.
+    pub mean_step_norm: Option<f64>,
+    /// Mean |g| = |t - sigmoid(f)| per tree-node visit on the paths of the band's words,
+    /// the per-depth means weighted by the depth's visits; `None` without tree telemetry.
+    pub mean_abs_g: Option<f64>,
+    /// Mean tree-node step alpha |g| |h| per visit, weighted as `mean_abs_g`.
+    pub mean_node_step: Option<f64>,
+}
+
+/// Sums of one study band, gathered from the telemetry bands and depths it covers.
+#[derive(Default)]
+struct BandSums {
+    words: u64,
+    input_updates: u64,
+    input_sampled: u64,
+    input_step: f64,
+    /// Visits of the depths with sampled magnitudes, the weights of the node means.
+    weight: f64,
+    abs_g: f64,
+    node_step: f64,
+}
+
+/// Per-band training statistics of one run's stats file on the study's `bands`.
+///
+/// Telemetry band `[count_lo, count_hi)` goes to the study band of `count_lo` (with decade
+/// telemetry bands each lies inside one study band). Per band: input updates per word
+/// and the mean input-step norm (sum of step norms / sampled updates); from the band x
+/// depth cells, summed over snapshots, the mean |g| and mean node step of each depth
+/// (sum / sampled visits) averaged over depths weighted by the depth's visits (updates).
+pub fn band_training(s: &StatsFile, bands: &Bands) -> Vec<BandTraining> {
+    let h = &s.header;
+    let study_band: Vec<usize> = h
+        .bands
+        .iter()
+        .map(|b| bands.band_of_count(b.count_lo).min(bands.len() - 1))
+        .collect();
+    let mut sums: Vec<BandSums> = (0..bands.len()).map(|_| BandSums::default()).collect();
+    for (info, &sb) in h.bands.iter().zip(&study_band) {
+        sums[sb].words += info.words;
+    }
+    for r in &s.bands {
+        if let Some(&sb) = study_band.get(r.band) {
+            let t = &mut sums[sb];
+            t.input_updates += r.sums.input_updates;
+            t.input_sampled += r.sums.input_sampled;
+            t.input_step += r.sums.input_step;
+        }
+    }
+    let nd = h.max_depth;
+    let mut cells = vec![Cell::default(); h.bands.len() * nd];
+    for c in &s.cells {
+        if c.band < h.bands.len() && c.depth < nd {
+            cells[c.band * nd + c.depth].merge(&c.sums);
+        }
+    }
+    for (i, c) in cells.iter().enumerate() {
+        if c.sampled == 0 {
+            continue;
+        }
+        let t = &mut sums[study_band[i / nd]];
+        let w = c.updates as f64;
+        t.weight += w;
+        t.abs_g += w * c.abs_g / c.sampled as f64;
+        t.node_step += w * c.node_step / c.sampled as f64;
+    }
+    sums.iter()
+        .map(|t| BandTraining {
+            words: t.words,
+            updates_per_word: (t.words > 0).then(|| t.input_updates as f64 / t.words as f64),
+            mean_step_norm: (t.input_sampled > 0).then(|| t.input_step / t.input_sampled as f64),
+            mean_abs_g: (t.weight > 0.0).then(|| t.abs_g / t.weight),
+            mean_node_step: (t.weight > 0.0).then(|| t.node_step / t.weight),
+        })
+        .collect()
+}
+
+/// The per-band means of several runs' statistics (each figure over the runs that have it).
+pub fn mean_training(runs: &[&[BandTraining]]) -> Vec<BandTraining> {
+    let nb = runs.iter().map(|r| r.len()).max().unwrap_or(0);
+    (0..nb)
+        .map(|b| {
+            let at = |f: fn(&BandTraining) -> Option<f64>| {
+                Spread::of(runs.iter().map(|r| r.get(b).and_then(f))).map(|s| s.mean)
+            };
+            BandTraining {
+                words: runs.iter().find_map(|r| r.get(b)).map_or(0, |t| t.words),
+                updates_per_word: at(|t| t.updates_per_word),
+                mean_step_norm: at(|t| t.mean_step_norm),
+                mean_abs_g: at(|t| t.mean_abs_g),
+                mean_node_step: at(|t| t.mean_node_step),
+            }
+        })
+        .collect()
+}
+
+/// One seed of one configuration.
 #[derive(Clone, Debug, Serialize)]
-pub struct RunResult {
-    /// Its name in the grid.
-    pub name: String,
-    /// Its own options.
-    pub args: String,
+pub struct SeedRun {
+    /// The seed.
+    pub seed: u64,
     /// Training throughput (words per wall-clock second), or `None` if it diverged.
     pub words_per_sec: Option<f64>,
     /// Training seconds.
@@ -121,6 +271,138 @@ pub struct RunResult {
     pub similarity: Vec<SetScore>,
     /// Per band, when telemetry recorded it.
     pub training: Option<Vec<BandTraining>>,
+    /// Its telemetry file, relative to the study's directory.
+    pub stats_file: Option<String>,
+}
+
+/// One evaluation set's scores over the seeds.
+#[derive(Clone, Debug, Serialize)]
+pub struct ScoreSummary {
+    /// The evaluation set.
+    pub set: String,
+    /// Accuracy in % (analogy) or Spearman's rho (similarity).
+    pub overall: Option<Spread>,
+    /// Mean coverage in % of the set.
+    pub coverage: f64,
+    /// Per band.
+    pub bands: Vec<Option<Spread>>,
+    /// Questions or pairs per band (of the first seed that finished).
+    pub band_n: Vec<usize>,
+}
+
+/// A configuration's figures over its seeds.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct RunSummary {
+    /// Seeds that produced vectors.
+    pub finished: usize,
+    /// Throughput.
+    pub words_per_sec: Option<Spread>,
+    /// Analogy sets.
+    pub analogy: Vec<ScoreSummary>,
+    /// Similarity sets.
+    pub similarity: Vec<ScoreSummary>,
+    /// Spearman's rho per band pooled over the similarity sets (see [`pooled_similarity`]).
+    pub similarity_bands: Vec<Option<Spread>>,
+    /// Similarity pairs per band, over all sets.
+    pub similarity_band_n: Vec<usize>,
+    /// Training statistics per band, mean over the seeds.
+    pub training: Option<Vec<BandTraining>>,
+}
+
+fn summarise_sets(seeds: &[&SeedRun], pick: fn(&SeedRun) -> &[SetScore]) -> Vec<ScoreSummary> {
+    let Some(first) = seeds.first() else {
+        return Vec::new();
+    };
+    pick(first)
+        .iter()
+        .enumerate()
+        .map(|(k, s)| {
+            let nb = s.bands.len();
+            let of = |f: &dyn Fn(&SetScore) -> Option<f64>| {
+                Spread::of(seeds.iter().map(|r| pick(r).get(k).and_then(f)))
+            };
+            ScoreSummary {
+                set: s.set.clone(),
+                overall: of(&|x| x.overall),
+                coverage: of(&|x| Some(x.coverage)).map_or(0.0, |c| c.mean),
+                bands: (0..nb)
+                    .map(|b| of(&|x| x.bands.get(b).copied().flatten()))
+                    .collect(),
+                band_n: s.band_n.clone(),
+            }
+        })
+        .collect()
+}
+
+/// Mean and spread over the seeds that finished.
+pub fn summarise(seeds: &[SeedRun], n_bands: usize) -> RunSummary {
+    let done: Vec<&SeedRun> = seeds.iter().filter(|s| s.failed.is_none()).collect();
+    let Some(first) = done.first() else {
+        return RunSummary::default();
+    };
+    let training: Vec<&[BandTraining]> =
+        done.iter().filter_map(|s| s.training.as_deref()).collect();
+    RunSummary {
+        finished: done.len(),
+        words_per_sec: Spread::of(done.iter().map(|s| s.words_per_sec)),
+        analogy: summarise_sets(&done, |s| &s.analogy),
+        similarity: summarise_sets(&done, |s| &s.similarity),
+        similarity_bands: (0..n_bands)
+            .map(|b| Spread::of(done.iter().map(|s| pooled_similarity(&s.similarity, b).0)))
+            .collect(),
+        similarity_band_n: (0..n_bands)
+            .map(|b| pooled_similarity(&first.similarity, b).1)
+            .collect(),
+        training: (!training.is_empty()).then(|| mean_training(&training)),
+    }
+}
+
+/// The outcome of one configuration.
+#[derive(Clone, Debug, Serialize)]
+pub struct RunResult {
+    /// Its name in the grid.
+    pub name: String,
+    /// Its own options.
+    pub args: String,
+    /// Whether it trains a hierarchical-softmax tree (negative sampling walks none, so it
+    /// has no tree-node telemetry).
+    pub tree_loss: bool,
+    /// One entry per seed, in seed order.
+    pub seeds: Vec<SeedRun>,
+    /// Mean and spread over the seeds.
+    pub summary: RunSummary,
+}
+
+impl RunResult {
+    /// Seeds that diverged.
+    fn diverged_seeds(&self) -> Vec<u64> {
+        self.seeds
+            .iter()
+            .filter(|s| s.failed.is_some())
+            .map(|s| s.seed)
+            .collect()
+    }
+}
+
+/// How the study records training statistics.
+#[derive(Clone, Debug, Serialize)]
+pub struct TelemetryPlan {
+    /// The study's output directory (stats files go to its `stats/`).
+    #[serde(skip)]
+    pub out: PathBuf,
+    /// Fraction of path walks whose magnitudes are recorded (`--stats-sample`).
+    pub sample: f64,
+    /// Snapshot interval in percent of training (`--stats-every`).
+    pub every_pct: f64,
+}
+
+/// What every configuration shares besides its train options.
+#[derive(Clone, Debug)]
+pub struct StudyPlan {
+    /// Seeds per configuration: the configured seed and the next `seeds - 1`.
+    pub seeds: u64,
+    /// Training statistics, or `None` to train without telemetry.
+    pub telemetry: Option<TelemetryPlan>,
 }
 
 /// The whole study.
@@ -134,10 +416,12 @@ pub struct StudyResult {
     pub epochs: u32,
     /// Worker threads.
     pub threads: usize,
-    /// Seed.
-    pub seed: u64,
+    /// Seeds every configuration was trained with.
+    pub seeds: Vec<u64>,
     /// Options shared by every configuration (the grid's base and the study's own).
     pub base: String,
+    /// Analogies consider only this many most frequent words.
+    pub restrict: usize,
     /// Band labels.
     pub bands: Vec<String>,
     /// Vocabulary words per band (of the reference run).
@@ -146,6 +430,8 @@ pub struct StudyResult {
     pub tokens_per_epoch: u64,
     /// Machine description.
     pub machine: String,
+    /// How training statistics were recorded, if they were.
+    pub telemetry: Option<TelemetryPlan>,
     /// One entry per configuration, reference first.
     pub runs: Vec<RunResult>,
 }
@@ -218,103 +504,187 @@ pub fn evaluate(
     (analogy, similarity)
 }
 
-/// Trains one configuration; `None` training statistics until telemetry is wired in.
-fn train_one(cfg: &TrainConfig) -> Result<(Trained, TrainReport, Option<Vec<BandTraining>>)> {
-    let (trained, report) = train::train(cfg, &Silent)?;
-    Ok((trained, report, None))
+/// Trains one configuration, through the recording path when it asks for telemetry.
+fn train_one(cfg: &TrainConfig) -> Result<(Trained, TrainReport)> {
+    if cfg.stats.enabled() {
+        crate::telemetry::train_recorded(cfg, &Silent)
+    } else {
+        train::train(cfg, &Silent)
+    }
 }
 
-/// Runs every configuration in order; `note` hears one line per stage.
+/// `run`'s configuration for `seed`, recording telemetry as `plan` says.
+fn seed_config(
+    run: &PlannedRun,
+    seed: u64,
+    plan: &StudyPlan,
+) -> Result<(TrainConfig, Option<String>)> {
+    let mut cfg = run.cfg.clone();
+    cfg.seed = seed;
+    let mut rel = None;
+    if let Some(t) = &plan.telemetry {
+        let file = format!("{STATS_DIR}/{}-seed{seed}.jsonl", run.name);
+        cfg.stats = StatsConfig {
+            path: Some(t.out.join(&file)),
+            every_pct: t.every_pct,
+            sample: t.sample,
+            band_base: STATS_BAND_BASE,
+            word_stats: None,
+        };
+        rel = Some(file);
+    }
+    cfg.validate()
+        .map_err(|e| Error::Config(format!("grid config '{}': {e}", run.name)))?;
+    Ok((cfg, rel))
+}
+
+/// Runs every configuration in order, once per seed; `note` hears one line per stage.
 pub fn run(
     grid: &str,
     base: &str,
     runs: &[PlannedRun],
     suite: &EvalSuite,
+    plan: &StudyPlan,
     note: &dyn Fn(&str),
 ) -> Result<StudyResult> {
     let first = runs
         .first()
         .ok_or_else(|| Error::Config("the study has no configuration".into()))?;
+    let seed0 = first.cfg.seed;
+    let seeds: Vec<u64> = (0..plan.seeds.max(1))
+        .map(|k| {
+            seed0.checked_add(k).ok_or_else(|| {
+                Error::Config(format!("--seed {seed0} + --seeds {} overflows", plan.seeds))
+            })
+        })
+        .collect::<Result<_>>()?;
+    if let Some(t) = &plan.telemetry {
+        // The study's own telemetry options, checked once with their own names.
+        let stats = StatsConfig {
+            path: Some(t.out.join(STATS_DIR).join("check.jsonl")),
+            every_pct: t.every_pct,
+            sample: t.sample,
+            band_base: STATS_BAND_BASE,
+            word_stats: None,
+        };
+        stats.validate(&first.cfg)?;
+    }
+    // Every configuration is checked before the first one trains.
+    let mut planned = Vec::with_capacity(runs.len());
+    for r in runs {
+        let per_seed = seeds
+            .iter()
+            .map(|&s| seed_config(r, s, plan))
+            .collect::<Result<Vec<_>>>()?;
+        planned.push(per_seed);
+    }
+    if let Some(t) = &plan.telemetry {
+        let dir = t.out.join(STATS_DIR);
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| Error::io("cannot create stats directory", &dir, e))?;
+    }
     let mut result = StudyResult {
         grid: grid.into(),
         corpus: first.cfg.input.display().to_string(),
         epochs: first.cfg.epochs,
         threads: first.cfg.threads,
-        seed: first.cfg.seed,
+        seeds: seeds.clone(),
         base: base.into(),
+        restrict: suite.restrict,
         bands: Vec::new(),
         band_words: Vec::new(),
         tokens_per_epoch: 0,
         machine: super::bench::machine_name(),
+        telemetry: plan.telemetry.clone(),
         runs: Vec::new(),
     };
-    for (i, r) in runs.iter().enumerate() {
-        note(&format!(
-            "[{}/{}] {}: training {}",
-            i + 1,
-            runs.len(),
-            r.name,
-            if r.args.is_empty() {
-                "(reference options)".to_string()
+    let total = runs.len() * seeds.len();
+    let mut done = 0;
+    for (r, configs) in runs.iter().zip(&planned) {
+        let mut seed_runs = Vec::with_capacity(seeds.len());
+        let mut n_bands = 0;
+        for (cfg, stats_file) in configs {
+            done += 1;
+            let tag = if seeds.len() > 1 {
+                format!("[{done}/{total}] {} seed {}", r.name, cfg.seed)
             } else {
-                r.args.join(" ")
+                format!("[{done}/{total}] {}", r.name)
+            };
+            note(&format!(
+                "{tag}: training {}",
+                if r.args.is_empty() {
+                    "(reference options)".to_string()
+                } else {
+                    r.args.join(" ")
+                }
+            ));
+            let t0 = Instant::now();
+            let outcome = train_one(cfg);
+            let mut row = SeedRun {
+                seed: cfg.seed,
+                words_per_sec: None,
+                train_seconds: t0.elapsed().as_secs_f64(),
+                failed: None,
+                analogy: Vec::new(),
+                similarity: Vec::new(),
+                training: None,
+                stats_file: stats_file.clone(),
+            };
+            match outcome {
+                Ok((mut trained, report)) => {
+                    // The reference's bands for every run, so that the columns line up
+                    // even when a configuration changes --min-count.
+                    let wb = bands_for(trained.vocab.counts(), first.cfg.min_count);
+                    n_bands = wb.bands().len();
+                    if result.bands.is_empty() {
+                        result.bands = wb.bands().labels();
+                        result.band_words = (0..n_bands)
+                            .map(|b| {
+                                (0..trained.vocab.len())
+                                    .filter(|&w| wb.band(w) == Some(b))
+                                    .count()
+                            })
+                            .collect();
+                        result.tokens_per_epoch = report.tokens_per_epoch;
+                    }
+                    row.words_per_sec = Some(report.words_per_sec);
+                    row.train_seconds = report.train_seconds;
+                    if let Some(p) = &cfg.stats.path {
+                        row.training = Some(band_training(&snapshot::read(p)?, wb.bands()));
+                    }
+                    let emb = embeddings(&mut trained);
+                    drop(trained);
+                    let (a, s) = evaluate(&emb, suite, &wb);
+                    row.analogy = a;
+                    row.similarity = s;
+                    note(&format!(
+                        "{tag}: {:.0} words/s; {}",
+                        report.words_per_sec,
+                        headline(&row)
+                    ));
+                }
+                Err(e @ Error::Diverged { .. }) => {
+                    note(&format!("{tag}: {e}"));
+                    row.failed = Some(e.to_string());
+                }
+                Err(e) => return Err(e),
             }
-        ));
-        let t0 = Instant::now();
-        let outcome = train_one(&r.cfg);
-        let mut row = RunResult {
+            seed_runs.push(row);
+        }
+        let summary = summarise(&seed_runs, n_bands.max(result.bands.len()));
+        result.runs.push(RunResult {
             name: r.name.clone(),
             args: r.args.join(" "),
-            words_per_sec: None,
-            train_seconds: t0.elapsed().as_secs_f64(),
-            failed: None,
-            analogy: Vec::new(),
-            similarity: Vec::new(),
-            training: None,
-        };
-        match outcome {
-            Ok((mut trained, report, training)) => {
-                let wb = bands_for(trained.vocab.counts(), r.cfg.min_count);
-                if result.bands.is_empty() {
-                    result.bands = wb.bands().labels();
-                    result.band_words = (0..wb.bands().len())
-                        .map(|b| {
-                            (0..trained.vocab.len())
-                                .filter(|&w| wb.band(w) == Some(b))
-                                .count()
-                        })
-                        .collect();
-                    result.tokens_per_epoch = report.tokens_per_epoch;
-                }
-                row.words_per_sec = Some(report.words_per_sec);
-                row.train_seconds = report.train_seconds;
-                row.training = training;
-                let emb = embeddings(&mut trained);
-                let (a, s) = evaluate(&emb, suite, &wb);
-                row.analogy = a;
-                row.similarity = s;
-                note(&format!(
-                    "[{}/{}] {}: {:.0} words/s; {}",
-                    i + 1,
-                    runs.len(),
-                    r.name,
-                    report.words_per_sec,
-                    headline(&row)
-                ));
-            }
-            Err(e @ Error::Diverged { .. }) => {
-                note(&format!("[{}/{}] {}: {e}", i + 1, runs.len(), r.name));
-                row.failed = Some(e.to_string());
-            }
-            Err(e) => return Err(e),
-        }
-        result.runs.push(row);
+            tree_loss: r.cfg.loss == Loss::Hs,
+            seeds: seed_runs,
+            summary,
+        });
     }
     Ok(result)
 }
 
-/// "analogy 20.1%, MEN 0.62, ..." for one run.
-fn headline(r: &RunResult) -> String {
+/// "analogy 20.1%, MEN 0.62, ..." for one seed.
+fn headline(r: &SeedRun) -> String {
     let a = r
         .analogy
         .iter()
@@ -334,11 +704,43 @@ fn fmt_rho(x: Option<f64>) -> String {
     x.map_or("–".into(), |v| format!("{v:.3}"))
 }
 
+/// A mean with `digits` decimals and `unit`, then "± sd" when `with_sd` and there is one.
+fn fmt_spread(x: Option<Spread>, digits: usize, unit: &str, with_sd: bool) -> String {
+    match x {
+        None => "–".into(),
+        Some(s) => match s.sd {
+            Some(sd) if with_sd => format!("{:.digits$}{unit} ± {sd:.digits$}", s.mean),
+            _ => format!("{:.digits$}{unit}", s.mean),
+        },
+    }
+}
+
+/// `d` with a sign and `digits` decimals; a change that rounds to zero reads "+0.0", never
+/// "-0.0".
+fn signed(d: f64, digits: usize) -> String {
+    let s = format!("{d:+.digits$}");
+    if s[1..].chars().all(|c| c == '0' || c == '.') {
+        format!("{:+.digits$}", 0.0)
+    } else {
+        s
+    }
+}
+
 fn fmt_delta(x: Option<f64>, reference: Option<f64>, pct: bool) -> String {
     match (x, reference) {
-        (Some(v), Some(r)) if pct => format!("{:+.1}", v - r),
-        (Some(v), Some(r)) => format!("{:+.3}", v - r),
+        (Some(v), Some(r)) => signed(v - r, if pct { 1 } else { 3 }),
         _ => "–".into(),
+    }
+}
+
+/// A positive figure in 4 significant digits (scientific below 0.001 and from 100,000).
+fn fmt_sig(x: Option<f64>) -> String {
+    match x {
+        None => "–".into(),
+        Some(v) if v != 0.0 && (v.abs() < 1e-3 || v.abs() >= 1e5) => format!("{v:.3e}"),
+        Some(v) if v.abs() >= 100.0 => format!("{v:.0}"),
+        Some(v) if v.abs() >= 1.0 => format!("{v:.2}"),
+        Some(v) => format!("{v:.4}"),
     }
 }
 
@@ -355,10 +757,10 @@ fn md_table(header: &[String], rows: &[Vec<String>]) -> String {
     s
 }
 
-/// Pair-weighted mean of the per-band rho over the similarity sets.
-fn pooled_similarity(r: &RunResult, band: usize) -> (Option<f64>, usize) {
+/// Pair-weighted mean of the per-band rho over the similarity sets, and the pairs.
+pub fn pooled_similarity(sets: &[SetScore], band: usize) -> (Option<f64>, usize) {
     let (mut sum, mut n) = (0.0, 0usize);
-    for s in &r.similarity {
+    for s in sets {
         if let (Some(Some(rho)), Some(&k)) = (s.bands.get(band), s.band_n.get(band)) {
             sum += rho * k as f64;
             n += k;
@@ -375,7 +777,88 @@ struct Table {
     rows: Vec<Vec<String>>,
 }
 
+/// One figure of the report.
+struct Plot {
+    name: &'static str,
+    caption: String,
+    chart: Lines,
+}
+
+/// Size of every study figure in pixels.
+const PLOT_SIZE: (u32, u32) = (1000, 620);
+
+/// Which training statistic a table or figure shows.
+type Pick = fn(&BandTraining) -> Option<f64>;
+
+const TRAINING_TABLES: [(&str, &str, Pick); 4] = [
+    (
+        "Input-vector updates per word, by band",
+        "Updates of the input vectors (the embeddings) per vocabulary word of the band, \
+         band of the word whose vector moves; n = vocabulary words in the band. Exact counts.",
+        |t| t.updates_per_word,
+    ),
+    (
+        "Mean input-step norm, by band",
+        "Mean norm of one update of an input vector (the gradient accumulated over a whole \
+         prediction, learning rate included), band of the word whose vector moves.",
+        |t| t.mean_step_norm,
+    ),
+    (
+        "Mean |g| on the band's tree paths",
+        "Mean |g| = |t − σ(f)| per inner-node visit on the paths of the band's words (before \
+         the learning rate), each depth's mean weighted by its visits. Hierarchical softmax \
+         only: negative sampling walks no tree, so its rows show –.",
+        |t| t.mean_abs_g,
+    ),
+    (
+        "Mean tree-node step on the band's paths",
+        "Mean inner-node step α|g|·|h| per visit on the paths of the band's words, weighted \
+         as the |g| table. Hierarchical softmax only (– for negative sampling).",
+        |t| t.mean_node_step,
+    ),
+];
+
 impl StudyResult {
+    fn multi_seed(&self) -> bool {
+        self.seeds.len() > 1
+    }
+
+    /// "`name`", with the seeds that diverged when some did.
+    fn name_cell(&self, r: &RunResult) -> String {
+        let d = r.diverged_seeds();
+        if d.is_empty() || d.len() == r.seeds.len() {
+            format!("`{}`", r.name)
+        } else {
+            format!("`{}` ({}/{} diverged)", r.name, d.len(), r.seeds.len())
+        }
+    }
+
+    /// A score cell: mean (± sd with several seeds), and the change of the mean from the
+    /// reference's unless this is the reference.
+    fn score_cell(&self, v: Option<Spread>, rv: Option<Spread>, pct: bool, is_ref: bool) -> String {
+        let (digits, unit) = if pct { (1, "%") } else { (3, "") };
+        let s = fmt_spread(v, digits, unit, self.multi_seed());
+        if is_ref {
+            s
+        } else {
+            format!(
+                "{s} ({})",
+                fmt_delta(v.map(|x| x.mean), rv.map(|x| x.mean), pct)
+            )
+        }
+    }
+
+    fn band_header(&self, n: &dyn Fn(usize) -> usize) -> Vec<String> {
+        let mut h = vec!["config".to_string()];
+        h.extend(
+            self.bands
+                .iter()
+                .enumerate()
+                .map(|(b, l)| format!("{l} (n={})", n(b))),
+        );
+        h
+    }
+
     /// The report's tables, cells in Markdown.
     fn tables(&self) -> Vec<Table> {
         let mut out = Vec::new();
@@ -383,139 +866,161 @@ impl StudyResult {
         let Some(reference) = runs.first() else {
             return out;
         };
+        let rs = &reference.summary;
+        let sd = self.multi_seed();
         let mut header = vec!["config".to_string(), "options".into(), "words/s".into()];
-        let sets: Vec<&str> = reference
-            .analogy
-            .iter()
-            .chain(&reference.similarity)
-            .map(|s| s.set.as_str())
-            .collect();
-        header.extend(sets.iter().map(|s| s.to_string()));
+        header.extend(
+            rs.analogy
+                .iter()
+                .chain(&rs.similarity)
+                .map(|s| s.set.clone()),
+        );
         let rows = runs
             .iter()
             .map(|r| {
+                let s = &r.summary;
                 let mut row = vec![
-                    format!("`{}`", r.name),
+                    self.name_cell(r),
                     if r.args.is_empty() {
                         "(reference)".into()
                     } else {
                         format!("`{}`", r.args)
                     },
-                    r.words_per_sec
-                        .map_or_else(|| "diverged".into(), |w| format!("{w:.0}")),
+                    if s.finished == 0 {
+                        "diverged".into()
+                    } else {
+                        fmt_spread(s.words_per_sec, 0, "", sd)
+                    },
                 ];
-                row.extend(r.analogy.iter().map(|s| fmt_pct(s.overall)));
-                row.extend(r.similarity.iter().map(|s| fmt_rho(s.overall)));
+                for (k, _) in rs.analogy.iter().enumerate() {
+                    row.push(fmt_spread(
+                        s.analogy.get(k).and_then(|x| x.overall),
+                        1,
+                        "%",
+                        sd,
+                    ));
+                }
+                for (k, _) in rs.similarity.iter().enumerate() {
+                    row.push(fmt_spread(
+                        s.similarity.get(k).and_then(|x| x.overall),
+                        3,
+                        "",
+                        sd,
+                    ));
+                }
                 row
             })
             .collect();
         out.push(Table {
             title: "Overall".into(),
-            about:
-                "Throughput over all threads, analogy accuracy (3CosAdd, first 30,000 words) and \
-             Spearman's rho of each similarity set."
-                    .into(),
+            about: format!(
+                "Throughput over all threads (words per wall-clock second{}), analogy accuracy \
+                 (3CosAdd, first {} words) and Spearman's rho of each similarity set{}.",
+                if self.telemetry.is_some() {
+                    ", telemetry recording included"
+                } else {
+                    ""
+                },
+                self.restrict,
+                if sd {
+                    "; mean ± sample standard deviation over the seeds"
+                } else {
+                    ""
+                }
+            ),
             header,
             rows,
         });
 
-        let band_header = |n: &dyn Fn(usize) -> usize| {
-            let mut h = vec!["config".to_string()];
-            h.extend(
-                self.bands
-                    .iter()
-                    .enumerate()
-                    .map(|(b, l)| format!("{l} (n={})", n(b))),
-            );
-            h
-        };
-        for (k, set) in reference.analogy.iter().enumerate() {
-            let header = band_header(&|b| set.band_n.get(b).copied().unwrap_or(0));
+        for (k, set) in rs.analogy.iter().enumerate() {
+            let header = self.band_header(&|b| set.band_n.get(b).copied().unwrap_or(0));
             let rows = runs
                 .iter()
                 .map(|r| {
-                    let mut row = vec![format!("`{}`", r.name)];
+                    let mut row = vec![self.name_cell(r)];
                     for b in 0..self.bands.len() {
                         let v = r
+                            .summary
                             .analogy
                             .get(k)
                             .and_then(|s| s.bands.get(b).copied().flatten());
                         let rv = set.bands.get(b).copied().flatten();
-                        row.push(if r.name == reference.name {
-                            fmt_pct(v)
-                        } else {
-                            format!("{} ({})", fmt_pct(v), fmt_delta(v, rv, true))
-                        });
+                        row.push(self.score_cell(v, rv, true, r.name == reference.name));
                     }
                     row
                 })
                 .collect();
             out.push(Table {
                 title: format!("Analogy accuracy by band of the answer: {}", set.set),
-                about: "Accuracy in % over the questions whose expected word falls in the band \
-                 (n = questions answered by the reference); other rows show the change from \
-                 the reference in points."
-                    .into(),
+                about: format!(
+                    "Accuracy in % over the questions whose expected word falls in the band \
+                     (n = questions answered by the reference){}; other rows show the change \
+                     from the reference in points.",
+                    if sd {
+                        ", mean ± sd over the seeds"
+                    } else {
+                        ""
+                    }
+                ),
                 header,
                 rows,
             });
         }
-        if !reference.similarity.is_empty() {
-            let header = band_header(&|b| pooled_similarity(reference, b).1);
+        if !rs.similarity.is_empty() {
+            let header = self.band_header(&|b| rs.similarity_band_n.get(b).copied().unwrap_or(0));
             let rows = runs
                 .iter()
                 .map(|r| {
-                    let mut row = vec![format!("`{}`", r.name)];
+                    let mut row = vec![self.name_cell(r)];
                     for b in 0..self.bands.len() {
-                        let v = pooled_similarity(r, b).0;
-                        let rv = pooled_similarity(reference, b).0;
-                        row.push(if r.name == reference.name {
-                            fmt_rho(v)
-                        } else {
-                            format!("{} ({})", fmt_rho(v), fmt_delta(v, rv, false))
-                        });
+                        let v = r.summary.similarity_bands.get(b).copied().flatten();
+                        let rv = rs.similarity_bands.get(b).copied().flatten();
+                        row.push(self.score_cell(v, rv, false, r.name == reference.name));
                     }
                     row
                 })
                 .collect();
             out.push(Table {
                 title: "Similarity by band of the rarer word (all sets)".into(),
-                about: "Spearman's rho per band of the rarer word of each pair, averaged over the \
-                 similarity sets weighted by their pairs in the band (n); change from the \
-                 reference in brackets."
-                    .into(),
+                about: format!(
+                    "Spearman's rho per band of the rarer word of each pair, averaged over \
+                     the similarity sets weighted by their pairs in the band (n){}; change \
+                     from the reference in brackets.",
+                    if sd {
+                        ", mean ± sd over the seeds (each seed pooled first)"
+                    } else {
+                        ""
+                    }
+                ),
                 header,
                 rows,
             });
         }
-        if runs.iter().any(|r| r.training.is_some()) {
-            for (title, pick) in [
-                (
-                    "Input-vector updates per word, by band",
-                    (|t: &BandTraining| Some(t.updates_per_word))
-                        as fn(&BandTraining) -> Option<f64>,
-                ),
-                ("Mean input-step norm, by band", |t: &BandTraining| {
-                    t.mean_step_norm
-                }),
-            ] {
-                let header = band_header(&|b| self.band_words.get(b).copied().unwrap_or(0));
+        if runs.iter().any(|r| r.summary.training.is_some()) {
+            for (title, about, pick) in TRAINING_TABLES {
+                let header = self.band_header(&|b| self.band_words.get(b).copied().unwrap_or(0));
                 let rows = runs
                     .iter()
                     .map(|r| {
-                        let mut row = vec![format!("`{}`", r.name)];
+                        let mut row = vec![self.name_cell(r)];
                         for b in 0..self.bands.len() {
-                            let v = r.training.as_ref().and_then(|t| t.get(b)).and_then(pick);
-                            row.push(v.map_or("–".into(), |v| format!("{v:.4}")));
+                            let v = r
+                                .summary
+                                .training
+                                .as_ref()
+                                .and_then(|t| t.get(b))
+                                .and_then(pick);
+                            row.push(fmt_sig(v));
                         }
                         row
                     })
                     .collect();
                 out.push(Table {
                     title: title.into(),
-                    about: "From the run's telemetry (input side: the vectors that become the \
-                     embeddings); n = vocabulary words in the band."
-                        .into(),
+                    about: format!(
+                        "{about} From each run's telemetry{}.",
+                        if sd { ", mean over the seeds" } else { "" }
+                    ),
                     header,
                     rows,
                 });
@@ -524,48 +1029,293 @@ impl StudyResult {
         out
     }
 
+    /// The figures: similarity and analogy by band, the change from the reference, and
+    /// the training statistics by band (each only when there is data for it).
+    fn plots(&self) -> Vec<Plot> {
+        let mut out = Vec::new();
+        let Some(reference) = self.runs.first() else {
+            return out;
+        };
+        let nb = self.bands.len();
+        if nb == 0 {
+            return out;
+        }
+        let sd = self.multi_seed();
+        let runs: Vec<&RunResult> = self
+            .runs
+            .iter()
+            .filter(|r| r.summary.finished > 0)
+            .collect();
+        let n = runs.len();
+        // Lines side by side within a band, so that markers and error bars do not overlap.
+        let step = (0.5 / n.max(1) as f64).min(0.06);
+        let x = |i: usize, b: usize| b as f64 + (i as f64 - (n as f64 - 1.0) / 2.0) * step;
+        let style = |i: usize, r: &RunResult| -> (RGBColor, Dash, Marker, u32) {
+            if r.name == reference.name {
+                (BLACK, Dash::Solid, Marker::Circle, 3)
+            } else {
+                let (d, m) = series_style(i);
+                (ordered_colour(i.saturating_sub(1), n), d, m, 2)
+            }
+        };
+        let lines = |value: &dyn Fn(&RunResult, usize) -> Option<Spread>, bars: bool| {
+            runs.iter()
+                .enumerate()
+                .map(|(i, r)| {
+                    let (colour, dash, marker, width) = style(i, r);
+                    let vals: Vec<(usize, Spread)> = (0..nb)
+                        .filter_map(|b| value(r, b).map(|v| (b, v)))
+                        .collect();
+                    let mut l = Line::new(
+                        r.name.clone(),
+                        vals.iter().map(|&(b, v)| (x(i, b), v.mean)).collect(),
+                        colour,
+                        dash,
+                        marker,
+                    );
+                    l.width = width;
+                    if bars && sd {
+                        l.errors = vals
+                            .iter()
+                            .filter_map(|&(b, v)| v.sd.map(|s| (x(i, b), v.mean - s, v.mean + s)))
+                            .collect();
+                    }
+                    l
+                })
+                .collect::<Vec<Line>>()
+        };
+        let chart = |title: String, x_desc: &str, y_desc: String, y_log: bool, lines: Vec<Line>| {
+            // Only the bands with data: rare sets have no pairs among the most frequent words.
+            let xs = lines
+                .iter()
+                .flat_map(|l| l.points.iter().map(|p| p.0.round()));
+            let (lo, hi) = xs.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+                (a.min(v), b.max(v))
+            });
+            let (lo, hi) = if lo <= hi {
+                (lo, hi)
+            } else {
+                (0.0, nb as f64 - 1.0)
+            };
+            Lines {
+                title,
+                x_desc: x_desc.into(),
+                y_desc,
+                x_log: false,
+                y_log,
+                x_range: Some((lo - 0.5, hi + 0.5)),
+                x_ticks: Some(self.bands.clone()),
+                lines,
+                legend_title: "configuration".into(),
+            }
+        };
+        let spread_note = if sd {
+            format!(
+                " Mean over {} seeds; bars span ± one sample standard deviation.",
+                self.seeds.len()
+            )
+        } else {
+            String::new()
+        };
+        let rarer = "frequency band of the rarer word (corpus count)";
+        let rs = &reference.summary;
+        if !rs.similarity.is_empty() {
+            out.push(Plot {
+                name: "similarity_by_band",
+                caption: format!(
+                    "Spearman's rho by band of the rarer word of each pair, pooled over the \
+                     similarity sets (weighted by pairs); the reference `{}` is the thick \
+                     black line.{spread_note}",
+                    reference.name
+                ),
+                chart: chart(
+                    "Word similarity by frequency band".into(),
+                    rarer,
+                    "Spearman's rho (pooled over sets)".into(),
+                    false,
+                    lines(
+                        &|r, b| r.summary.similarity_bands.get(b).copied().flatten(),
+                        true,
+                    ),
+                ),
+            });
+            let ref_mean = |b: usize| rs.similarity_bands.get(b).copied().flatten();
+            out.push(Plot {
+                name: "similarity_change_by_band",
+                caption: format!(
+                    "Change of the pooled Spearman's rho from the reference `{}` (the thick \
+                     black line at 0) per band; above 0 is better.{}",
+                    reference.name,
+                    if sd {
+                        " Differences of the means over the seeds; see the previous figure \
+                         for their spread."
+                    } else {
+                        ""
+                    }
+                ),
+                chart: chart(
+                    "Similarity change from the reference, by band".into(),
+                    rarer,
+                    "Δ Spearman's rho (configuration − reference)".into(),
+                    false,
+                    lines(
+                        &|r, b| {
+                            let v = r.summary.similarity_bands.get(b).copied().flatten()?;
+                            let rv = ref_mean(b)?;
+                            Spread::of([Some(v.mean - rv.mean)])
+                        },
+                        false,
+                    ),
+                ),
+            });
+        }
+        if let Some(set) = rs.analogy.first() {
+            out.push(Plot {
+                name: "analogy_by_band",
+                caption: format!(
+                    "Analogy accuracy ({}) by band of the expected answer; bands without \
+                     questions are left out.{spread_note}",
+                    set.set
+                ),
+                chart: chart(
+                    format!("Analogy accuracy by frequency band: {}", set.set),
+                    "frequency band of the expected answer (corpus count)",
+                    "accuracy (%)".into(),
+                    false,
+                    lines(
+                        &|r, b| {
+                            r.summary
+                                .analogy
+                                .first()
+                                .and_then(|s| s.bands.get(b).copied().flatten())
+                        },
+                        true,
+                    ),
+                ),
+            });
+        }
+        if self.runs.iter().any(|r| r.summary.training.is_some()) {
+            let training = |pick: Pick| {
+                move |r: &RunResult, b: usize| {
+                    let v = r.summary.training.as_ref()?.get(b).and_then(pick)?;
+                    Spread::of([Some(v)])
+                }
+            };
+            out.push(Plot {
+                name: "updates_per_word_by_band",
+                caption: "Input-vector updates per vocabulary word over the run, by band of \
+                          the word whose vector moves (log scale; exact counts)."
+                    .into(),
+                chart: chart(
+                    "Input-vector updates per word, by band".into(),
+                    "frequency band of the input word (corpus count)",
+                    "updates per word over the run (log scale)".into(),
+                    true,
+                    lines(&training(|t| t.updates_per_word), false),
+                ),
+            });
+            out.push(Plot {
+                name: "input_step_by_band",
+                caption: "Mean norm of one input-vector update (learning rate included), by \
+                          band of the word whose vector moves (log scale)."
+                    .into(),
+                chart: chart(
+                    "Mean input-step norm, by band".into(),
+                    "frequency band of the input word (corpus count)",
+                    "mean |Δ input vector| per update (log scale)".into(),
+                    true,
+                    lines(&training(|t| t.mean_step_norm), false),
+                ),
+            });
+        }
+        out
+    }
+
     /// Which configurations helped the rarest band with data and which hurt the frequent
-    /// bands, judged on the pooled similarity and the first analogy set.
+    /// bands, judged on the pooled similarity and the first analogy set, means over the
+    /// seeds. With several seeds a change no larger than the larger of the two standard
+    /// deviations is marked as within the seed spread.
     pub fn verdict(&self) -> Vec<String> {
         let Some(reference) = self.runs.first() else {
             return Vec::new();
         };
+        let rs = &reference.summary;
         let nb = self.bands.len();
+        let pairs = |b: usize| rs.similarity_band_n.get(b).copied().unwrap_or(0);
         // The rarest band where the reference has at least 20 similarity pairs.
-        let rare = (0..nb).find(|&b| pooled_similarity(reference, b).1 >= 20);
+        let rare = (0..nb).find(|&b| pairs(b) >= 20);
         let frequent: Vec<usize> = (0..nb)
-            .filter(|&b| Some(b) > rare && pooled_similarity(reference, b).1 >= 20)
+            .filter(|&b| Some(b) > rare && pairs(b) >= 20)
             .collect();
+        // Per seed: the rare band's rho, the frequent bands' mean rho, the analogy score.
+        let per_seed = |run: &RunResult| -> [Option<Spread>; 3] {
+            let done: Vec<&SeedRun> = run.seeds.iter().filter(|s| s.failed.is_none()).collect();
+            let rare_v = Spread::of(
+                done.iter()
+                    .map(|s| rare.and_then(|b| pooled_similarity(&s.similarity, b).0)),
+            );
+            let freq_v = Spread::of(done.iter().map(|s| {
+                Spread::of(
+                    frequent
+                        .iter()
+                        .map(|&b| pooled_similarity(&s.similarity, b).0),
+                )
+                .filter(|x| x.n == frequent.len())
+                .map(|x| x.mean)
+            }));
+            let analogy_v = Spread::of(
+                done.iter()
+                    .map(|s| s.analogy.first().and_then(|a| a.overall)),
+            );
+            [rare_v, freq_v, analogy_v]
+        };
+        let reference_v = per_seed(reference);
+        let change = |v: Option<Spread>, rv: Option<Spread>, digits: usize| -> String {
+            match (v, rv) {
+                (Some(v), Some(rv)) => {
+                    let d = v.mean - rv.mean;
+                    let noise = v.sd.unwrap_or(0.0).max(rv.sd.unwrap_or(0.0));
+                    if self.multi_seed() && noise > 0.0 && d.abs() <= noise {
+                        format!(
+                            "{} (within seed spread ± {noise:.digits$})",
+                            signed(d, digits)
+                        )
+                    } else {
+                        signed(d, digits)
+                    }
+                }
+                _ => "–".into(),
+            }
+        };
         let mut lines = Vec::new();
         for r in self.runs.iter().skip(1) {
-            if r.failed.is_some() {
+            let diverged = r.diverged_seeds();
+            if r.summary.finished == 0 {
                 lines.push(format!("- `{}` diverged.", r.name));
                 continue;
             }
-            let d = |b: usize| {
-                let (v, _) = pooled_similarity(r, b);
-                let (rv, _) = pooled_similarity(reference, b);
-                v.zip(rv).map(|(v, rv)| v - rv)
-            };
-            let rare_d = rare.and_then(d);
-            let freq_d: Vec<f64> = frequent.iter().filter_map(|&b| d(b)).collect();
-            let freq_mean =
-                (!freq_d.is_empty()).then(|| freq_d.iter().sum::<f64>() / freq_d.len() as f64);
-            let a = |run: &RunResult| run.analogy.first().and_then(|s| s.overall);
-            let analogy_d = a(r).zip(a(reference)).map(|(x, y)| x - y);
-            lines.push(format!(
+            let v = per_seed(r);
+            let mut line = format!(
                 "- `{}`: rarest band ({}) rho {}, frequent bands ({}) rho {} on average, analogy {} points.",
                 r.name,
                 rare.map_or("–".into(), |b| self.bands[b].clone()),
-                rare_d.map_or("–".into(), |v| format!("{v:+.3}")),
+                change(v[0], reference_v[0], 3),
                 frequent
                     .iter()
                     .map(|&b| self.bands[b].as_str())
                     .collect::<Vec<_>>()
                     .join(", "),
-                freq_mean.map_or("–".into(), |v| format!("{v:+.3}")),
-                analogy_d.map_or("–".into(), |v| format!("{v:+.1}")),
-            ));
+                change(v[1], reference_v[1], 3),
+                change(v[2], reference_v[2], 1),
+            );
+            if !diverged.is_empty() {
+                let seeds: Vec<String> = diverged.iter().map(u64::to_string).collect();
+                line.push_str(&format!(
+                    " Diverged with seed {}; the figures are over the other seeds.",
+                    seeds.join(", ")
+                ));
+            }
+            lines.push(line);
         }
         lines
     }
@@ -577,15 +1327,40 @@ impl StudyResult {
             .zip(&self.band_words)
             .map(|(l, n)| format!("{l} ({n} words)"))
             .collect();
+        let seeds = match (self.seeds.first(), self.seeds.last()) {
+            (Some(a), Some(b)) if self.multi_seed() => format!(
+                "seeds {a}–{b} (every configuration trained once per seed; figures are means \
+                 over the seeds, ± the sample standard deviation)"
+            ),
+            (Some(a), _) => format!("seed {a}"),
+            _ => "no seed".into(),
+        };
+        let hogwild = if self.threads > 1 {
+            " With more than one thread, Hogwild updates make runs differ even with the same \
+             seed: judge a difference against the spread over seeds (`--seeds N`)."
+        } else {
+            ""
+        };
+        let telemetry = match &self.telemetry {
+            Some(t) => format!(
+                " Training statistics are recorded for every run (`--stats-sample {}`: \
+                 magnitudes from that fraction of tree-path walks, counts exact; snapshots \
+                 every {}% of training) into `{STATS_DIR}/<config>-seed<S>.jsonl` (render one \
+                 with `huffvec report --stats FILE --out DIR`); recording costs some \
+                 throughput, so words/s is below that of a plain run (`--no-stats` measures \
+                 without it).",
+                t.sample, t.every_pct
+            ),
+            None => " Trained without telemetry (`--no-stats`): no training statistics.".into(),
+        };
         format!(
-            "Corpus `{}` ({} tokens per epoch), {} epoch(s), {} thread(s), seed {}; shared \
+            "Corpus `{}` ({} tokens per epoch), {} epoch(s), {} thread(s), {seeds}; shared \
              options `{}`; machine: {}. Bands by corpus count: {}. Every configuration is \
-             the reference plus its own options.",
+             the reference plus its own options.{hogwild}{telemetry}",
             self.corpus,
             self.tokens_per_epoch,
             self.epochs,
             self.threads,
-            self.seed,
             if self.base.is_empty() {
                 "(none)"
             } else {
@@ -595,6 +1370,27 @@ impl StudyResult {
             bands.join(", ")
         )
     }
+
+    /// Telemetry files, one line per configuration: (name, files relative to the report).
+    fn stats_files(&self) -> Vec<(String, Vec<String>)> {
+        self.runs
+            .iter()
+            .map(|r| {
+                (
+                    r.name.clone(),
+                    r.seeds
+                        .iter()
+                        .filter_map(|s| s.stats_file.clone())
+                        .collect::<Vec<String>>(),
+                )
+            })
+            .filter(|(_, f)| !f.is_empty())
+            .collect()
+    }
+
+    const VERDICT_ABOUT: &'static str = "Similarity rho change in the rarest band with at \
+         least 20 pairs and, averaged, in the more frequent bands with at least 20 pairs; \
+         analogy change in points (first analogy set); changes of the means over the seeds.";
 
     /// The report as Markdown.
     pub fn markdown(&self) -> String {
@@ -607,10 +1403,32 @@ impl StudyResult {
                 md_table(&t.header, &t.rows)
             ));
         }
-        s.push_str("## Against the reference\n\nSimilarity rho change in the rarest band with at least 20 pairs and, averaged, in the more frequent bands with at least 20 pairs; analogy change in points.\n\n");
+        let plots = self.plots();
+        if !plots.is_empty() {
+            s.push_str("## Figures\n\n");
+            for p in &plots {
+                s.push_str(&format!(
+                    "![{name}]({PLOTS_DIR}/{name}.png)\n\n{} ([SVG]({PLOTS_DIR}/{name}.svg))\n\n",
+                    p.caption,
+                    name = p.name
+                ));
+            }
+        }
+        s.push_str(&format!(
+            "## Against the reference\n\n{}\n\n",
+            Self::VERDICT_ABOUT
+        ));
         for l in self.verdict() {
             s.push_str(&l);
             s.push('\n');
+        }
+        let files = self.stats_files();
+        if !files.is_empty() {
+            s.push_str("\n## Telemetry files\n\n");
+            for (name, f) in files {
+                let links: Vec<String> = f.iter().map(|p| format!("[{p}]({p})")).collect();
+                s.push_str(&format!("- `{name}`: {}\n", links.join(", ")));
+            }
         }
         s
     }
@@ -618,10 +1436,10 @@ impl StudyResult {
     /// The report as a standalone HTML page.
     pub fn html(&self) -> String {
         let mut s = format!(
-            "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>huffvec study: {}</title>\n<style>body{{font-family:sans-serif;max-width:75em;margin:2em auto;padding:0 1em}}table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #ccc;padding:.25em .6em;text-align:right}}td:first-child,th:first-child{{text-align:left}}code{{font-size:90%}}</style></head><body>\n<h1>huffvec study: {}</h1>\n<p>{}</p>\n",
+            "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>huffvec study: {}</title>\n<style>body{{font-family:sans-serif;max-width:75em;margin:2em auto;padding:0 1em}}table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #ccc;padding:.25em .6em;text-align:right}}td:first-child,th:first-child{{text-align:left}}code{{font-size:90%}}figure{{margin:2em 0}}img{{max-width:100%;border:1px solid #ddd}}figcaption{{font-size:90%;color:#444}}</style></head><body>\n<h1>huffvec study: {}</h1>\n<p>{}</p>\n",
             esc(&self.grid),
             esc(&self.grid),
-            esc(&self.preamble())
+            code_spans(&esc(&self.preamble()))
         );
         for t in self.tables() {
             s.push_str(&format!(
@@ -642,19 +1460,60 @@ impl StudyResult {
             }
             s.push_str("</table>\n");
         }
-        s.push_str("<h2>Against the reference</h2>\n<ul>\n");
+        let plots = self.plots();
+        if !plots.is_empty() {
+            s.push_str("<h2>Figures</h2>\n");
+            for p in &plots {
+                s.push_str(&format!(
+                    "<figure><img src=\"{PLOTS_DIR}/{name}.svg\" alt=\"{name}\"><figcaption>{} (<a href=\"{PLOTS_DIR}/{name}.png\">PNG</a>, <a href=\"{PLOTS_DIR}/{name}.svg\">SVG</a>)</figcaption></figure>\n",
+                    code_spans(&esc(&p.caption)),
+                    name = p.name
+                ));
+            }
+        }
+        s.push_str(&format!(
+            "<h2>Against the reference</h2>\n<p>{}</p>\n<ul>\n",
+            esc(Self::VERDICT_ABOUT)
+        ));
         for l in self.verdict() {
             s.push_str(&format!(
                 "<li>{}</li>\n",
                 code_spans(&esc(l.trim_start_matches("- ")))
             ));
         }
-        s.push_str("</ul>\n</body></html>\n");
+        s.push_str("</ul>\n");
+        let files = self.stats_files();
+        if !files.is_empty() {
+            s.push_str("<h2>Telemetry files</h2>\n<ul>\n");
+            for (name, f) in files {
+                let links: Vec<String> = f
+                    .iter()
+                    .map(|p| format!("<a href=\"{0}\">{0}</a>", esc(p)))
+                    .collect();
+                s.push_str(&format!(
+                    "<li><code>{}</code>: {}</li>\n",
+                    esc(&name),
+                    links.join(", ")
+                ));
+            }
+            s.push_str("</ul>\n");
+        }
+        s.push_str("</body></html>\n");
         s
     }
 
-    /// Writes `report.md`, `index.html` and `study.json` into `dir` (atomically each).
+    /// Writes the figures into `dir/plots/` and `report.md`, `index.html` and `study.json`
+    /// into `dir` (atomically each).
     pub fn write(&self, dir: &Path) -> Result<()> {
+        let plots = self.plots();
+        if !plots.is_empty() {
+            let pdir = dir.join(PLOTS_DIR);
+            std::fs::create_dir_all(&pdir)
+                .map_err(|e| Error::io("cannot create plots directory", &pdir, e))?;
+            for p in &plots {
+                super::save_figure(&pdir, p.name, PLOT_SIZE, &p.chart)?;
+            }
+        }
         let md = self.markdown();
         crate::io::write_atomic(&dir.join("report.md"), |w| {
             std::io::Write::write_all(w, md.as_bytes())
@@ -696,6 +1555,8 @@ fn code_spans(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::telemetry::grid::{BandCell, BandInfo};
+    use crate::telemetry::snapshot::{BandRecord, CellRecord, Header};
 
     fn score(set: &str, overall: f64, bands: &[(f64, usize)]) -> SetScore {
         SetScore {
@@ -707,57 +1568,112 @@ mod tests {
         }
     }
 
-    fn run(name: &str, acc: f64, a: &[(f64, usize)], b: &[(f64, usize)]) -> RunResult {
-        RunResult {
-            name: name.into(),
-            args: if name == "default" { "" } else { "--x" }.into(),
+    fn seed(s: u64, acc: f64, a: &[(f64, usize)], b: &[(f64, usize)]) -> SeedRun {
+        SeedRun {
+            seed: s,
             words_per_sec: Some(1000.0),
             train_seconds: 1.0,
             failed: None,
             analogy: vec![score("qw", acc, &[(0.0, 0), (10.0, 50), (30.0, 50)])],
             similarity: vec![score("men", 0.5, a), score("ws", 0.4, b)],
             training: None,
+            stats_file: None,
         }
     }
 
+    fn result(name: &str, seeds: Vec<SeedRun>) -> RunResult {
+        RunResult {
+            name: name.into(),
+            args: if name == "default" { "" } else { "--x" }.into(),
+            tree_loss: true,
+            summary: summarise(&seeds, 3),
+            seeds,
+        }
+    }
+
+    fn run(name: &str, acc: f64, a: &[(f64, usize)], b: &[(f64, usize)]) -> RunResult {
+        result(name, vec![seed(1, acc, a, b)])
+    }
+
     fn study(runs: Vec<RunResult>) -> StudyResult {
+        let n_seeds = runs.first().map_or(1, |r| r.seeds.len()) as u64;
         StudyResult {
             grid: "t".into(),
             corpus: "c.txt".into(),
             epochs: 1,
             threads: 1,
-            seed: 1,
+            seeds: (1..=n_seeds).collect(),
             base: String::new(),
+            restrict: 30_000,
             bands: vec!["5-9".into(), "10-99".into(), "100+".into()],
             band_words: vec![3, 2, 1],
             tokens_per_epoch: 100,
             machine: "m".into(),
+            telemetry: None,
             runs,
         }
+    }
+
+    const A: [(f64, usize); 3] = [(0.1, 15), (0.5, 10), (0.6, 40)];
+    const B: [(f64, usize); 3] = [(0.3, 15), (0.2, 30), (0.7, 40)];
+
+    #[test]
+    fn spread_is_the_mean_and_the_sample_standard_deviation() {
+        // 0.1, 0.2, 0.3: mean 0.2, squares 0.01 + 0 + 0.01 over n - 1 = 2 -> sd 0.1.
+        let s =
+            Spread::of([Some(0.1), None, Some(0.3), Some(f64::NAN), Some(0.2)]).expect("values");
+        assert_eq!(s.n, 3);
+        assert!((s.mean - 0.2).abs() < 1e-12);
+        assert!((s.sd.expect("n > 1") - 0.1).abs() < 1e-12);
+        assert_eq!((s.min, s.max), (0.1, 0.3));
+        let one = Spread::of([Some(2.0)]).expect("one value");
+        assert_eq!((one.mean, one.sd, one.n), (2.0, None, 1));
+        assert!(Spread::of([None, Some(f64::INFINITY)]).is_none());
     }
 
     #[test]
     fn similarity_bands_pool_sets_by_pair_count() {
         // Band 1: rho 0.5 over 10 pairs and 0.2 over 30 pairs -> (5 + 6) / 40 = 0.275.
-        let r = run(
-            "default",
-            20.0,
-            &[(0.1, 5), (0.5, 10), (0.6, 40)],
-            &[(0.3, 10), (0.2, 30), (0.7, 40)],
-        );
-        let (rho, n) = pooled_similarity(&r, 1);
+        let r = run("default", 20.0, &[(0.1, 5), (0.5, 10), (0.6, 40)], &B);
+        let (rho, n) = pooled_similarity(&r.seeds[0].similarity, 1);
         assert_eq!(n, 40);
         assert!((rho.expect("pairs") - 0.275).abs() < 1e-12);
     }
 
     #[test]
-    fn verdict_compares_rarest_and_frequent_bands_with_the_reference() {
-        let reference = run(
-            "default",
-            20.0,
-            &[(0.1, 15), (0.5, 10), (0.6, 40)],
-            &[(0.3, 15), (0.2, 30), (0.7, 40)],
+    fn summary_is_over_the_seeds_that_finished() {
+        // Pooled band 0: seed 1 (0.1*15 + 0.3*15)/30 = 0.2, seed 2 (0.3*15 + 0.5*15)/30 = 0.4
+        // -> mean 0.3, sd sqrt(2 * 0.01 / 1) = 0.1414.
+        let mut bad = seed(3, 0.0, &A, &B);
+        bad.failed = Some("diverged".into());
+        bad.words_per_sec = None;
+        let mut s2 = seed(
+            2,
+            30.0,
+            &[(0.3, 15), (0.5, 10), (0.6, 40)],
+            &[(0.5, 15), (0.2, 30), (0.7, 40)],
         );
+        s2.words_per_sec = Some(3000.0);
+        let r = result("x", vec![seed(1, 20.0, &A, &B), s2, bad]);
+        let s = &r.summary;
+        assert_eq!(s.finished, 2);
+        assert_eq!(r.diverged_seeds(), vec![3]);
+        let w = s.words_per_sec.expect("throughput");
+        assert_eq!((w.mean, w.min, w.max, w.n), (2000.0, 1000.0, 3000.0, 2));
+        let b0 = s.similarity_bands[0].expect("band 0");
+        assert!((b0.mean - 0.3).abs() < 1e-12);
+        assert!((b0.sd.expect("two seeds") - 0.02f64.sqrt()).abs() < 1e-12);
+        assert_eq!(s.similarity_band_n, vec![30, 40, 80]);
+        let qw = &s.analogy[0];
+        assert_eq!(qw.overall.expect("accuracy").mean, 25.0);
+        assert_eq!(qw.band_n, vec![0, 50, 50]);
+        assert!(qw.bands[0].is_some_and(|b| b.mean == 0.0));
+        assert!(s.training.is_none());
+    }
+
+    #[test]
+    fn verdict_compares_rarest_and_frequent_bands_with_the_reference() {
+        let reference = run("default", 20.0, &A, &B);
         // Rarest band with >= 20 pairs is band 0 (30 pairs): reference pooled 0.2.
         // This run: band 0 pooled 0.3 (+0.1); band 1 reference 0.275, run 0.175 (-0.1);
         // band 2 reference 0.65, run 0.55 (-0.1); analogy 25 vs 20 (+5 points).
@@ -768,7 +1684,8 @@ mod tests {
             &[(0.4, 15), (0.1, 30), (0.6, 40)],
         );
         let mut diverged = run("bad", 0.0, &[], &[]);
-        diverged.failed = Some("diverged".into());
+        diverged.seeds[0].failed = Some("diverged".into());
+        diverged.summary = summarise(&diverged.seeds, 3);
         let s = study(vec![reference, better_rare, diverged]);
         let v = s.verdict();
         assert_eq!(v.len(), 2);
@@ -780,32 +1697,277 @@ mod tests {
     }
 
     #[test]
-    fn reports_show_every_run_and_escape_html() {
-        let mut r = run(
+    fn verdict_uses_seed_means_and_marks_changes_within_the_seed_spread() {
+        // Reference band 0 pooled: 0.2 and 0.4 (mean 0.3, sd 0.141); run: 0.35 and 0.45
+        // (mean 0.4, sd 0.071): +0.100 is within 0.141. Frequent bands equal in every seed:
+        // +0.000 with no spread, nothing to mark. Analogy 20, 22 vs 30, 32: +10.0 points
+        // with sd 1.4, outside.
+        let reference = result(
             "default",
-            20.0,
-            &[(0.1, 15), (0.5, 10), (0.6, 40)],
-            &[(0.3, 15), (0.2, 30), (0.7, 40)],
+            vec![
+                seed(1, 20.0, &A, &B),
+                seed(
+                    2,
+                    22.0,
+                    &[(0.3, 15), (0.5, 10), (0.6, 40)],
+                    &[(0.5, 15), (0.2, 30), (0.7, 40)],
+                ),
+            ],
         );
+        let mut bad = seed(3, 0.0, &A, &B);
+        bad.failed = Some("diverged".into());
+        let other = result(
+            "y",
+            vec![
+                seed(
+                    1,
+                    30.0,
+                    &[(0.35, 15), (0.5, 10), (0.6, 40)],
+                    &[(0.35, 15), (0.2, 30), (0.7, 40)],
+                ),
+                seed(
+                    2,
+                    32.0,
+                    &[(0.45, 15), (0.5, 10), (0.6, 40)],
+                    &[(0.45, 15), (0.2, 30), (0.7, 40)],
+                ),
+                bad,
+            ],
+        );
+        let s = study(vec![reference, other]);
+        let v = s.verdict();
+        assert_eq!(
+            v[0],
+            "- `y`: rarest band (5-9) rho +0.100 (within seed spread ± 0.141), frequent bands (10-99, 100+) rho +0.000 on average, analogy +10.0 points. Diverged with seed 3; the figures are over the other seeds."
+        );
+        let md = s.markdown();
+        assert!(md.contains("`y` (1/3 diverged)"), "{md}");
+        // Overall rho of "men" is 0.5 in every seed: sd 0.
+        assert!(md.contains("| 0.500 ± 0.000 |"), "{md}");
+        assert!(md.contains("0.400 ± 0.071 (+0.100)"), "{md}");
+    }
+
+    #[test]
+    fn reports_show_every_run_and_escape_html() {
+        let mut r = run("default", 20.0, &A, &B);
         r.args = "<b>".into();
-        let s = study(vec![
-            r,
-            run(
-                "x",
-                21.0,
-                &[(0.1, 15), (0.5, 10), (0.6, 40)],
-                &[(0.3, 15), (0.2, 30), (0.7, 40)],
-            ),
-        ]);
+        let s = study(vec![r, run("x", 21.0, &A, &B)]);
         let md = s.markdown();
         assert!(
             md.contains("| `x` | `--x` | 1000 | 21.0% | 0.500 | 0.400 |"),
             "{md}"
         );
         assert!(md.contains("10-99 (n=40)"));
+        assert!(!md.contains('±'), "one seed shows no spread: {md}");
+        assert!(!md.contains("updates per word"), "no telemetry, no table");
         let html = s.html();
         assert!(html.contains("&lt;b&gt;") && !html.contains("<b>"));
         assert!(html.contains("<code>x</code>"));
+        assert!(html.contains("<img src=\"plots/similarity_by_band.svg\""));
+        assert!(!html.contains("updates_per_word_by_band"));
+    }
+
+    /// A stats file by hand: telemetry bands 1-9 (3 words), 10-99 (2), 100-999 (1); two
+    /// depths, two snapshots.
+    fn stats_file() -> StatsFile {
+        let info = |band: usize, lo: u64, words: u64| BandInfo {
+            band,
+            log_band: band as u32,
+            count_lo: lo,
+            count_hi: lo * 10,
+            words,
+            tokens: 0,
+            mean_depth: 0.0,
+        };
+        let cell = |snapshot, band, depth, updates, sampled, abs_g, node_step| CellRecord {
+            snapshot,
+            band,
+            depth,
+            sums: Cell {
+                updates,
+                sampled,
+                abs_g,
+                node_step,
+                ..Cell::default()
+            },
+            abs_g_mean: None,
+            node_step_mean: None,
+            input_grad_mean: None,
+            loss_mean: None,
+        };
+        let band = |snapshot, band, input_updates, input_sampled, input_step| BandRecord {
+            snapshot,
+            band,
+            sums: BandCell {
+                input_updates,
+                input_sampled,
+                input_step,
+                ..BandCell::default()
+            },
+            input_step_mean: None,
+            input_path_len_mean: None,
+            input_alpha_mean: None,
+            input_updates_per_word: 0.0,
+            target_examples_per_word: 0.0,
+        };
+        StatsFile {
+            header: Header {
+                schema: snapshot::SCHEMA.into(),
+                version: snapshot::VERSION,
+                huffvec_version: "test".into(),
+                config: serde_json::Value::Null,
+                pairing: String::new(),
+                vocab_size: 6,
+                n_inner: 5,
+                max_depth: 2,
+                total_words: 0,
+                n_snapshots: 2,
+                sigmoid_max_exp: 6.0,
+                publish_every_words: 1,
+                bands: vec![info(0, 1, 3), info(1, 10, 2), info(2, 100, 1)],
+                depths: Vec::new(),
+                fields: Default::default(),
+            },
+            snapshots: Vec::new(),
+            cells: vec![
+                cell(1, 0, 0, 10, 5, 2.0, 0.5),
+                cell(2, 0, 0, 10, 5, 3.0, 0.5),
+                cell(1, 0, 1, 60, 20, 4.0, 0.4),
+                // Visits without sampled magnitudes (as negative sampling leaves them).
+                cell(1, 1, 0, 100, 0, 0.0, 0.0),
+            ],
+            bands: vec![
+                band(1, 0, 30, 4, 2.0),
+                band(2, 0, 15, 6, 1.0),
+                band(1, 1, 50, 0, 0.0),
+            ],
+            depth_final: Vec::new(),
+            band_final: Vec::new(),
+            end: None,
+        }
+    }
+
+    #[test]
+    fn band_training_weights_each_depth_by_its_visits() {
+        let t = band_training(&stats_file(), &Bands::log10_from(5).fit_to(500));
+        assert_eq!(t.len(), 3);
+        // Band 5-9: depth 0 over both snapshots: 20 visits, |g| 5/10 = 0.5, step 1/10 = 0.1;
+        // depth 1: 60 visits, |g| 4/20 = 0.2, step 0.4/20 = 0.02. Weighted by visits:
+        // |g| (20*0.5 + 60*0.2)/80 = 0.275 (the pooled 9/30 = 0.3 would be wrong),
+        // step (20*0.1 + 60*0.02)/80 = 0.04. Input: 45 updates / 3 words, 3.0 / 10 sampled.
+        let b0 = &t[0];
+        assert_eq!(b0.words, 3);
+        assert_eq!(b0.updates_per_word, Some(15.0));
+        assert!((b0.mean_step_norm.expect("sampled") - 0.3).abs() < 1e-12);
+        assert!((b0.mean_abs_g.expect("cells") - 0.275).abs() < 1e-12);
+        assert!((b0.mean_node_step.expect("cells") - 0.04).abs() < 1e-12);
+        // Band 10-99: 50 updates / 2 words, nothing sampled: no means.
+        assert_eq!(t[1].updates_per_word, Some(25.0));
+        assert_eq!((t[1].mean_step_norm, t[1].mean_abs_g), (None, None));
+        // Band 100+: words but no records.
+        assert_eq!(t[2].updates_per_word, Some(0.0));
+        assert_eq!(t[2].mean_node_step, None);
+        // With --min-count 20 the study's first band, 20-99, takes telemetry bands 1-9
+        // and 10-99 both: 95 updates over 5 words.
+        let t = band_training(&stats_file(), &Bands::log10_from(20).fit_to(500));
+        assert_eq!(t.len(), 2);
+        assert_eq!((t[0].words, t[0].updates_per_word), (5, Some(19.0)));
+        assert!((t[0].mean_abs_g.expect("cells") - 0.275).abs() < 1e-12);
+    }
+
+    #[test]
+    fn training_means_skip_missing_figures() {
+        let a = [BandTraining {
+            words: 3,
+            updates_per_word: Some(10.0),
+            mean_step_norm: Some(0.2),
+            mean_abs_g: None,
+            mean_node_step: None,
+        }];
+        let b = [BandTraining {
+            words: 3,
+            updates_per_word: Some(20.0),
+            mean_step_norm: None,
+            mean_abs_g: Some(0.4),
+            mean_node_step: None,
+        }];
+        let m = mean_training(&[&a, &b]);
+        assert_eq!(
+            m,
+            vec![BandTraining {
+                words: 3,
+                updates_per_word: Some(15.0),
+                mean_step_norm: Some(0.2),
+                mean_abs_g: Some(0.4),
+                mean_node_step: None,
+            }]
+        );
+    }
+
+    #[test]
+    fn telemetry_tables_and_figures_appear_with_training_statistics() {
+        let t = band_training(&stats_file(), &Bands::log10_from(5).fit_to(500));
+        let mut reference = run("default", 20.0, &A, &B);
+        reference.seeds[0].training = Some(t.clone());
+        reference.seeds[0].stats_file = Some("stats/default-seed1.jsonl".into());
+        reference.summary = summarise(&reference.seeds, 3);
+        let mut ns = run("ns", 20.0, &A, &B);
+        ns.tree_loss = false;
+        let mut ns_t = t;
+        for b in &mut ns_t {
+            b.mean_abs_g = None;
+            b.mean_node_step = None;
+        }
+        ns.seeds[0].training = Some(ns_t);
+        ns.summary = summarise(&ns.seeds, 3);
+        let mut s = study(vec![reference, ns]);
+        s.telemetry = Some(TelemetryPlan {
+            out: PathBuf::new(),
+            sample: 0.1,
+            every_pct: 10.0,
+        });
+        let md = s.markdown();
+        assert!(
+            md.contains("## Input-vector updates per word, by band"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| `default` | 15.00 | 25.00 | 0.0000 |"),
+            "{md}"
+        );
+        assert!(md.contains("| `default` | 0.2750 | – | – |"), "{md}");
+        assert!(md.contains("| `ns` | – | – | – |"), "{md}");
+        assert!(md.contains("`--stats-sample 0.1`"), "{md}");
+        assert!(md.contains("[stats/default-seed1.jsonl](stats/default-seed1.jsonl)"));
+        assert!(md.contains("![updates_per_word_by_band](plots/updates_per_word_by_band.png)"));
+        let dir = tempfile::tempdir().expect("temp dir");
+        s.write(dir.path()).expect("write the report");
+        for name in [
+            "similarity_by_band",
+            "similarity_change_by_band",
+            "analogy_by_band",
+            "updates_per_word_by_band",
+            "input_step_by_band",
+        ] {
+            for ext in ["svg", "png"] {
+                let p = dir.path().join(PLOTS_DIR).join(format!("{name}.{ext}"));
+                let len = std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0);
+                assert!(len > 1000, "{} missing or tiny", p.display());
+            }
+            assert!(s.html().contains(&format!("src=\"plots/{name}.svg\"")));
+        }
+        let svg =
+            std::fs::read_to_string(dir.path().join("plots/similarity_by_band.svg")).expect("svg");
+        assert!(svg.contains("Spearman") && svg.contains("10-99") && svg.contains("ns"));
+        let json: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.path().join("study.json")).expect("json"),
+        )
+        .expect("valid JSON");
+        assert_eq!(json["runs"][1]["tree_loss"], false);
+        assert_eq!(
+            json["runs"][0]["summary"]["training"][0]["updates_per_word"],
+            15.0
+        );
     }
 
     #[test]

@@ -116,14 +116,14 @@ fn eval_dir() -> Option<std::path::PathBuf> {
 }
 
 #[test]
-fn study_writes_one_row_per_grid_config() {
+fn study_writes_one_row_per_grid_config_with_seeds_telemetry_and_figures() {
     let Some(eval) = eval_dir() else {
         return;
     };
     let d = Dir::new();
     d.write(
         "grid.toml",
-        "base = \"--dim 12\"\n[[config]]\nname = \"default\"\n[[config]]\nname = \"clamp\"\nargs = \"--saturation clamp\"\n",
+        "base = \"--dim 12\"\n[[config]]\nname = \"default\"\n[[config]]\nname = \"clamp\"\nargs = \"--saturation clamp\"\n[[config]]\nname = \"ns\"\nargs = \"--loss ns --negative 2\"\n",
     );
     let corpus = sample_corpus();
     d.huffvec(&[
@@ -140,21 +140,129 @@ fn study_writes_one_row_per_grid_config() {
         "1",
         "--threads",
         "2",
+        "--seeds",
+        "2",
         "-q",
     ])
     .ok();
-    let json: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(d.path().join("out/study.json")).expect("study.json"),
-    )
-    .expect("valid JSON");
+    let out = d.path().join("out");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("study.json")).expect("study.json"))
+            .expect("valid JSON");
     let runs = json["runs"].as_array().expect("runs");
-    assert_eq!(runs.len(), 2);
+    assert_eq!(runs.len(), 3);
     assert_eq!(runs[1]["name"], "clamp");
-    assert!(runs[0]["words_per_sec"].as_f64().is_some_and(|w| w > 0.0));
     assert_eq!(json["base"], "--dim 12");
-    let md = std::fs::read_to_string(d.path().join("out/report.md")).expect("report.md");
+    assert_eq!(json["seeds"], serde_json::json!([1, 2]));
+    for r in runs {
+        let seeds: Vec<u64> = r["seeds"]
+            .as_array()
+            .expect("seeds")
+            .iter()
+            .map(|s| s["seed"].as_u64().expect("seed"))
+            .collect();
+        assert_eq!(seeds, [1, 2], "{}", r["name"]);
+        let w = &r["summary"]["words_per_sec"];
+        assert_eq!(w["n"], 2);
+        assert!(w["mean"].as_f64().is_some_and(|x| x > 0.0));
+        let training = r["summary"]["training"].as_array().expect("training stats");
+        assert!(training[0]["updates_per_word"]
+            .as_f64()
+            .is_some_and(|x| x > 1.0));
+        assert!(training[0]["mean_step_norm"]
+            .as_f64()
+            .is_some_and(|x| x > 0.0));
+        // Negative sampling walks no tree: no node telemetry, and nothing made up.
+        let tree = r["name"] != "ns";
+        assert_eq!(r["tree_loss"], tree);
+        assert_eq!(
+            training[0]["mean_abs_g"].as_f64().is_some(),
+            tree,
+            "{}",
+            r["name"]
+        );
+    }
+    // One telemetry file per run, recorded with that run's seed.
+    for (name, seed) in [("default", 1), ("clamp", 2), ("ns", 2)] {
+        let p = out.join(format!("stats/{name}-seed{seed}.jsonl"));
+        let text = std::fs::read_to_string(&p).expect("stats file");
+        let header = text.lines().next().expect("header line");
+        assert!(header.contains("\"huffvec-stats\""), "{header}");
+        assert!(header.contains(&format!("\"seed\":{seed},")), "{header}");
+    }
+    let md = std::fs::read_to_string(out.join("report.md")).expect("report.md");
     assert!(md.contains("| `clamp` | `--saturation clamp` |"), "{md}");
-    assert!(d.path().join("out/index.html").is_file());
+    assert!(md.contains(" ± "), "two seeds show their spread: {md}");
+    for table in [
+        "## Input-vector updates per word, by band",
+        "## Mean input-step norm, by band",
+        "## Mean |g| on the band's tree paths",
+        "## Mean tree-node step on the band's paths",
+    ] {
+        assert!(md.contains(table), "{table} missing: {md}");
+    }
+    assert!(md.contains("| `ns` | – | – |"), "{md}");
+    assert!(
+        md.contains("[stats/ns-seed2.jsonl](stats/ns-seed2.jsonl)"),
+        "{md}"
+    );
+    let html = std::fs::read_to_string(out.join("index.html")).expect("index.html");
+    for name in [
+        "similarity_by_band",
+        "similarity_change_by_band",
+        "analogy_by_band",
+        "updates_per_word_by_band",
+        "input_step_by_band",
+    ] {
+        let svg = std::fs::read_to_string(out.join(format!("plots/{name}.svg"))).expect("svg");
+        assert!(svg.starts_with("<svg") && svg.contains("clamp"), "{name}");
+        let png = std::fs::read(out.join(format!("plots/{name}.png"))).expect("png");
+        assert!(png.starts_with(b"\x89PNG"), "{name}");
+        assert!(
+            html.contains(&format!("<img src=\"plots/{name}.svg\"")),
+            "{name}"
+        );
+        assert!(md.contains(&format!("(plots/{name}.png)")), "{name}");
+    }
+}
+
+#[test]
+fn study_without_telemetry_writes_no_training_statistics() {
+    let Some(eval) = eval_dir() else {
+        return;
+    };
+    let d = Dir::new();
+    d.write("grid.toml", "[[config]]\nname = \"default\"\n");
+    let corpus = sample_corpus();
+    d.huffvec(&[
+        "study",
+        "--input",
+        corpus.to_str().expect("utf-8 path"),
+        "--grid",
+        "grid.toml",
+        "--out",
+        "out",
+        "--eval-dir",
+        eval.to_str().expect("utf-8 path"),
+        "--epochs",
+        "1",
+        "--threads",
+        "2",
+        "--train",
+        "--dim 8",
+        "--no-stats",
+        "-q",
+    ])
+    .ok();
+    let out = d.path().join("out");
+    assert!(!out.join("stats").exists());
+    let md = std::fs::read_to_string(out.join("report.md")).expect("report.md");
+    assert!(
+        md.contains("--no-stats") && !md.contains("updates per word"),
+        "{md}"
+    );
+    assert!(out.join("plots/similarity_by_band.svg").is_file());
+    assert!(!out.join("plots/updates_per_word_by_band.svg").exists());
 }
 
 #[test]
@@ -168,6 +276,14 @@ fn study_refuses_a_grid_that_changes_shared_options() {
         .huffvec(&["study", "--grid", "grid.toml", "--out", "out"])
         .error_line();
     assert!(err.contains("--threads is shared"), "{err}");
+    d.write(
+        "stats.toml",
+        "[[config]]\nname = \"a\"\nargs = \"--stats-sample 0.5\"\n",
+    );
+    let err = d
+        .huffvec(&["study", "--grid", "stats.toml", "--out", "out"])
+        .error_line();
+    assert!(err.contains("--stats-sample is shared"), "{err}");
     d.write(
         "bad.toml",
         "[[config]]\nname = \"a\"\nargs = \"--tree oak\"\n",
