@@ -441,6 +441,29 @@ fn cbow_run_adds_up() {
 }
 
 #[test]
+fn negative_sampling_records_no_tree_visits() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    zipf_corpus(&dir.path().join("corpus.txt"), 300);
+    let mut cfg = run_cfg(dir.path(), Model::Skipgram, 1);
+    cfg.loss = crate::config::Loss::Ns;
+    cfg.negative = 3;
+    cfg.saturation = crate::config::SaturationPolicy::Clamp;
+    cfg.stats.word_stats = None;
+    train_recorded(&cfg, &Silent).expect("training with stats");
+    let text = std::fs::read_to_string(dir.path().join("stats.jsonl")).expect("stats");
+    let (mut cells, mut inputs) = (0, 0u64);
+    for l in text.lines() {
+        match serde_json::from_str::<Record>(l).expect("record parses") {
+            Record::Cell(c) if c.sums.updates > 0 => cells += 1,
+            Record::Band(b) => inputs += b.sums.input_updates,
+            _ => {}
+        }
+    }
+    assert_eq!(cells, 0, "NS walks no tree, yet node visits were recorded");
+    assert!(inputs > 0, "the input side is still recorded");
+}
+
+#[test]
 fn recording_does_not_change_training() {
     let dir = tempfile::tempdir().expect("tempdir");
     zipf_corpus(&dir.path().join("corpus.txt"), 600);
