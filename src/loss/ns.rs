@@ -232,29 +232,32 @@ mod tests {
         );
     }
 
-    #[test]
-    fn one_positive_and_one_negative_step_by_hand() {
-        // Two words, dim 1. Table of word 1 only, so each negative draw is word 1.
-        // Target 0 with u_0 = 0.5, u_1 = -1, h = 2: f_0 = 1, f_1 = -2.
-        let out = SharedMatrix::zeros(2, 1);
+    /// A dim-1 model with output rows `u`: trains target 0 once against input `h0` with
+    /// `table`, `negative` draws per input and random stream `seed`; returns the output
+    /// rows afterwards and the input's accumulated step.
+    fn train_dim1(
+        u: &[f32],
+        table: &UnigramTable,
+        negative: usize,
+        h0: f32,
+        seed: u64,
+    ) -> (Vec<f32>, f32) {
+        let out = SharedMatrix::zeros(u.len(), 1);
         let s = out.stride();
         let mut r = vec![0.0; s];
-        r[0] = 0.5;
-        out.add_to_row(Scalar, 0, &r);
-        r[0] = -1.0;
-        out.add_to_row(Scalar, 1, &r);
-        let table = UnigramTable {
-            slots: vec![1u32].into_boxed_slice(),
-        };
+        for (w, &x) in u.iter().enumerate() {
+            r[0] = x;
+            out.add_to_row(Scalar, w, &r);
+        }
         let sig = SigmoidTable::new();
         let loss = NsLoss {
             output: &out,
-            table: &table,
-            negative: 1,
+            table,
+            negative,
             sig: &sig,
         };
         let mut h = vec![0.0; s];
-        h[0] = 2.0;
+        h[0] = h0;
         let mut err = vec![0.0; s];
         loss.train(
             Scalar,
@@ -263,18 +266,38 @@ mod tests {
             &mut err,
             0.1,
             &mut Sgd::<false>,
-            &mut Rng::new(1, 0),
+            &mut Rng::new(seed, 0),
             &mut NodeScratch::new(s, 0),
             &mut NoProbe,
         );
+        let rows = (0..u.len())
+            .map(|w| {
+                let mut v = vec![0.0; s];
+                out.copy_row(Scalar, w, &mut v);
+                v[0]
+            })
+            .collect();
+        (rows, err[0])
+    }
+
+    /// A table whose slots are exactly `words`.
+    fn table_of(words: &[u32]) -> UnigramTable {
+        UnigramTable {
+            slots: words.into(),
+        }
+    }
+
+    #[test]
+    fn one_positive_and_one_negative_step_by_hand() {
+        // Two words, dim 1. Table of word 1 only, so each negative draw is word 1.
+        // Target 0 with u_0 = 0.5, u_1 = -1, h = 2: f_0 = 1, f_1 = -2.
+        let (v, err) = train_dim1(&[0.5, -1.0], &table_of(&[1]), 1, 2.0, 1);
+        let sig = SigmoidTable::new();
         let g0 = (1.0 - sig.sigmoid(1.0)) * 0.1;
         let g1 = (0.0 - sig.sigmoid(-2.0)) * 0.1;
-        assert!((err[0] - (g0 * 0.5 - g1)).abs() < 1e-6);
-        let mut v = vec![0.0; s];
-        out.copy_row(Scalar, 0, &mut v);
+        assert!((err - (g0 * 0.5 - g1)).abs() < 1e-6);
         assert!((v[0] - (0.5 + g0 * 2.0)).abs() < 1e-6);
-        out.copy_row(Scalar, 1, &mut v);
-        assert!((v[0] - (-1.0 + g1 * 2.0)).abs() < 1e-6);
+        assert!((v[1] - (-1.0 + g1 * 2.0)).abs() < 1e-6);
     }
 
     #[test]
@@ -282,82 +305,22 @@ mod tests {
         // Target 0 with u_0 = 7 (f = 7: agreeing, g = 1 - 1 = 0), negative word 1 with
         // u_1 = -8 (f = -8: agreeing, g = 0) and word 2 with u_2 = 9 (f = 9 against label
         // 0: the full gradient g = -1). word2vec.c's NS takes sigmoid's limits the same way.
-        let out = SharedMatrix::zeros(3, 1);
-        let s = out.stride();
-        let mut r = vec![0.0; s];
-        for (w, u) in [7.0, -8.0, 9.0].into_iter().enumerate() {
-            r[0] = u;
-            out.add_to_row(Scalar, w, &r);
-        }
-        let table = UnigramTable {
-            slots: vec![1u32, 2].into_boxed_slice(),
-        };
-        let sig = SigmoidTable::new();
-        let loss = NsLoss {
-            output: &out,
-            table: &table,
-            negative: 8,
-            sig: &sig,
-        };
-        let mut h = vec![0.0; s];
-        h[0] = 1.0;
-        let mut err = vec![0.0; s];
-        loss.train(
-            Scalar,
-            0,
-            &h,
-            &mut err,
-            0.1,
-            &mut Sgd::<false>,
-            &mut Rng::new(3, 0),
-            &mut NodeScratch::new(s, 0),
-            &mut NoProbe,
-        );
-        let row = |w| {
-            let mut v = vec![0.0; s];
-            out.copy_row(Scalar, w, &mut v);
-            v[0]
-        };
-        assert_eq!((row(0), row(1)), (7.0, -8.0));
+        let (v, err) = train_dim1(&[7.0, -8.0, 9.0], &table_of(&[1, 2]), 8, 1.0, 3);
+        assert_eq!((v[0], v[1]), (7.0, -8.0));
         // Word 2 was drawn at least once (of 8); each draw steps it by -0.1, f stays >= 6.
-        let steps = (9.0 - row(2)) / 0.1;
+        let steps = (9.0 - v[2]) / 0.1;
         assert!(
             steps >= 1.0 && (steps - steps.round()).abs() < 1e-3,
             "{}",
-            row(2)
+            v[2]
         );
-        assert!((err[0] + 0.1 * (9.0 + row(2) + 0.1) / 2.0 * steps).abs() < 1e-3);
+        assert!((err + 0.1 * (9.0 + v[2] + 0.1) / 2.0 * steps).abs() < 1e-3);
     }
 
     #[test]
     fn a_draw_equal_to_the_target_is_skipped() {
-        let out = SharedMatrix::zeros(1, 1);
-        let s = out.stride();
-        let table = UnigramTable::new(&[1], 4);
-        let sig = SigmoidTable::new();
-        let loss = NsLoss {
-            output: &out,
-            table: &table,
-            negative: 3,
-            sig: &sig,
-        };
-        let mut h = vec![0.0; s];
-        h[0] = 1.0;
-        let mut err = vec![0.0; s];
-        loss.train(
-            Scalar,
-            0,
-            &h,
-            &mut err,
-            0.1,
-            &mut Sgd::<false>,
-            &mut Rng::new(1, 0),
-            &mut NodeScratch::new(s, 0),
-            &mut NoProbe,
-        );
         // Only the positive step: f = 0, g = 0.5 * 0.1, u_0 = 0 + 0.05 * 1.
-        let mut v = vec![0.0; s];
-        out.copy_row(Scalar, 0, &mut v);
+        let (v, _) = train_dim1(&[0.0], &UnigramTable::new(&[1], 4), 3, 1.0, 1);
         assert!((v[0] - 0.05).abs() < 1e-3, "{}", v[0]);
     }
 }
