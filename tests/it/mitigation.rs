@@ -115,18 +115,11 @@ fn eval_dir() -> Option<std::path::PathBuf> {
     }
 }
 
-#[test]
-fn study_writes_one_row_per_grid_config_with_seeds_telemetry_and_figures() {
-    let Some(eval) = eval_dir() else {
-        return;
-    };
-    let d = Dir::new();
-    d.write(
-        "grid.toml",
-        "base = \"--dim 12\"\n[[config]]\nname = \"default\"\n[[config]]\nname = \"clamp\"\nargs = \"--saturation clamp\"\n[[config]]\nname = \"ns\"\nargs = \"--loss ns --negative 2\"\n",
-    );
+/// Runs `huffvec study` in `d` on the sample corpus with `grid.toml`, one epoch and two
+/// threads, into `out`, plus `extra` options; the run must succeed.
+fn run_study(d: &Dir, eval: &std::path::Path, extra: &[&str]) {
     let corpus = sample_corpus();
-    d.huffvec(&[
+    let mut args = vec![
         "study",
         "--input",
         corpus.to_str().expect("utf-8 path"),
@@ -140,11 +133,23 @@ fn study_writes_one_row_per_grid_config_with_seeds_telemetry_and_figures() {
         "1",
         "--threads",
         "2",
-        "--seeds",
-        "2",
         "-q",
-    ])
-    .ok();
+    ];
+    args.extend_from_slice(extra);
+    d.huffvec(&args).ok();
+}
+
+#[test]
+fn study_writes_one_row_per_grid_config_with_seeds_telemetry_and_figures() {
+    let Some(eval) = eval_dir() else {
+        return;
+    };
+    let d = Dir::new();
+    d.write(
+        "grid.toml",
+        "base = \"--dim 12\"\n[[config]]\nname = \"default\"\n[[config]]\nname = \"clamp\"\nargs = \"--saturation clamp\"\n[[config]]\nname = \"ns\"\nargs = \"--loss ns --negative 2\"\n",
+    );
+    run_study(&d, &eval, &["--seeds", "2"]);
     let out = d.path().join("out");
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("study.json")).expect("study.json"))
@@ -233,27 +238,7 @@ fn study_without_telemetry_writes_no_training_statistics() {
     };
     let d = Dir::new();
     d.write("grid.toml", "[[config]]\nname = \"default\"\n");
-    let corpus = sample_corpus();
-    d.huffvec(&[
-        "study",
-        "--input",
-        corpus.to_str().expect("utf-8 path"),
-        "--grid",
-        "grid.toml",
-        "--out",
-        "out",
-        "--eval-dir",
-        eval.to_str().expect("utf-8 path"),
-        "--epochs",
-        "1",
-        "--threads",
-        "2",
-        "--train",
-        "--dim 8",
-        "--no-stats",
-        "-q",
-    ])
-    .ok();
+    run_study(&d, &eval, &["--train", "--dim 8", "--no-stats"]);
     let out = d.path().join("out");
     assert!(!out.join("stats").exists());
     let md = std::fs::read_to_string(out.join("report.md")).expect("report.md");
