@@ -1,8 +1,9 @@
 //! word2vec text and binary vector files, words kept byte for byte, floats little-endian.
 //!
-//! Writing is [`write`]; reading is [`read`], which detects text or binary from the first
-//! row and turns every malformation (bad header, wrong number of values, a non-number,
-//! a truncated binary row) into an [`Error::Format`] naming the line or byte offset.
+//! Writing is [`write`](fn@write); reading is [`read`], which detects text or binary from
+//! the first row and turns every malformation (bad header, wrong number of values, a
+//! non-number, a truncated binary row) into an [`Error::Format`] naming the line or byte
+//! offset.
 
 use std::io::{self, Write};
 use std::path::Path;

@@ -1,9 +1,9 @@
 //! Reports: tables and plots made from files huffvec wrote, for people and papers.
 //!
-//! [`bench`] tabulates thread-scaling runs, [`stats`] renders a `--stats` telemetry file and
-//! [`study`] compares the configurations of a mitigation grid; [`lines`] draws the line
-//! charts the last two share. Every figure is written twice,
-//! as SVG (for papers and browsers) and PNG (for quick viewing), through [`save_figure`]; PNG
+//! [`bench`](mod@bench) tabulates thread-scaling runs, [`stats`] renders a `--stats`
+//! telemetry file and [`study`] compares the configurations of a mitigation grid; [`lines`]
+//! draws the line charts the last two share. Every figure is written twice, as SVG (for
+//! papers and browsers) and PNG (for quick viewing), through [`save_figure`]; PNG
 //! text uses the bundled DejaVu Sans font (`data/fonts/`), so rendering needs no system fonts.
 
 pub mod bench;
