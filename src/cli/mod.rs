@@ -396,11 +396,7 @@ fn train(args: &TrainArgs, m: &ArgMatches) -> Result<()> {
         cfg.threads,
         cfg.input.display()
     ));
-    let (mut trained, report) = if cfg.stats.enabled() {
-        huffvec::telemetry::train_recorded(&cfg, &bar)?
-    } else {
-        huffvec::train::train(&cfg, &bar)?
-    };
+    let (mut trained, report) = huffvec::telemetry::train_as_configured(&cfg, &bar)?;
     trained.write_vectors(slot, cfg.format)?;
     let ck = cfg.checkpoint_path();
     if checkpoint::read_header(&ck).is_ok() && std::fs::remove_file(&ck).is_ok() {

@@ -28,7 +28,7 @@ use crate::eval::Embeddings;
 use crate::io::word2vec::Vectors;
 use crate::telemetry::grid::Cell;
 use crate::telemetry::snapshot::{self, StatsFile};
-use crate::train::{self, Silent, TrainReport, Trained};
+use crate::train::{Silent, Trained};
 
 /// Sub-directory of the study's output holding one telemetry file per run.
 pub const STATS_DIR: &str = "stats";
@@ -504,15 +504,6 @@ pub fn evaluate(
     (analogy, similarity)
 }
 
-/// Trains one configuration, through the recording path when it asks for telemetry.
-fn train_one(cfg: &TrainConfig) -> Result<(Trained, TrainReport)> {
-    if cfg.stats.enabled() {
-        crate::telemetry::train_recorded(cfg, &Silent)
-    } else {
-        train::train(cfg, &Silent)
-    }
-}
-
 /// `run`'s configuration for `seed`, recording telemetry as `plan` says.
 fn seed_config(
     run: &PlannedRun,
@@ -619,7 +610,7 @@ pub fn run(
                 }
             ));
             let t0 = Instant::now();
-            let outcome = train_one(cfg);
+            let outcome = crate::telemetry::train_as_configured(cfg, &Silent);
             let mut row = SeedRun {
                 seed: cfg.seed,
                 words_per_sec: None,

@@ -313,6 +313,19 @@ impl Probe for GridProbe<'_> {
     }
 }
 
+/// Trains `cfg`, through [`train_recorded`] when its stats settings ask for telemetry and
+/// with no probe otherwise.
+pub fn train_as_configured(
+    cfg: &TrainConfig,
+    obs: &dyn Observer,
+) -> Result<(Trained, TrainReport)> {
+    if cfg.stats.enabled() {
+        train_recorded(cfg, obs)
+    } else {
+        crate::train::train(cfg, obs)
+    }
+}
+
 /// Trains `cfg` with one [`GridProbe`] per thread and writes the telemetry files it asks
 /// for (`cfg.stats`); the files are reserved before training and also written, marked
 /// `diverged`, when training diverges.
