@@ -1,0 +1,859 @@
+//! Rendering a study: the Markdown and HTML reports, their tables and the figures.
+
+use super::*;
+
+pub(super) fn fmt_pct(x: Option<f64>) -> String {
+    x.map_or("–".into(), |v| format!("{v:.1}%"))
+}
+
+pub(super) fn fmt_rho(x: Option<f64>) -> String {
+    x.map_or("–".into(), |v| format!("{v:.3}"))
+}
+
+/// A mean with `digits` decimals and `unit`, then "± sd" when `with_sd` and there is one.
+pub(super) fn fmt_spread(x: Option<Spread>, digits: usize, unit: &str, with_sd: bool) -> String {
+    match x {
+        None => "–".into(),
+        Some(s) => match s.sd {
+            Some(sd) if with_sd => format!("{:.digits$}{unit} ± {sd:.digits$}", s.mean),
+            _ => format!("{:.digits$}{unit}", s.mean),
+        },
+    }
+}
+
+/// `d` with a sign and `digits` decimals; a change that rounds to zero reads "+0.0", never
+/// "-0.0".
+pub(super) fn signed(d: f64, digits: usize) -> String {
+    let s = format!("{d:+.digits$}");
+    if s[1..].chars().all(|c| c == '0' || c == '.') {
+        format!("{:+.digits$}", 0.0)
+    } else {
+        s
+    }
+}
+
+pub(super) fn fmt_delta(x: Option<f64>, reference: Option<f64>, pct: bool) -> String {
+    match (x, reference) {
+        (Some(v), Some(r)) => signed(v - r, if pct { 1 } else { 3 }),
+        _ => "–".into(),
+    }
+}
+
+/// A positive figure in 4 significant digits (scientific below 0.001 and from 100,000).
+pub(super) fn fmt_sig(x: Option<f64>) -> String {
+    match x {
+        None => "–".into(),
+        Some(v) if v != 0.0 && (v.abs() < 1e-3 || v.abs() >= 1e5) => format!("{v:.3e}"),
+        Some(v) if v.abs() >= 100.0 => format!("{v:.0}"),
+        Some(v) if v.abs() >= 1.0 => format!("{v:.2}"),
+        Some(v) => format!("{v:.4}"),
+    }
+}
+
+/// One Markdown table.
+pub(super) fn md_table(header: &[String], rows: &[Vec<String>]) -> String {
+    let mut s = format!("| {} |\n|", header.join(" | "));
+    for _ in header {
+        s.push_str("---|");
+    }
+    s.push('\n');
+    for r in rows {
+        s.push_str(&format!("| {} |\n", r.join(" | ")));
+    }
+    s
+}
+
+/// Pair-weighted mean of the per-band rho over the similarity sets, and the pairs.
+pub fn pooled_similarity(sets: &[SetScore], band: usize) -> (Option<f64>, usize) {
+    let (mut sum, mut n) = (0.0, 0usize);
+    for s in sets {
+        if let (Some(Some(rho)), Some(&k)) = (s.bands.get(band), s.band_n.get(band)) {
+            sum += rho * k as f64;
+            n += k;
+        }
+    }
+    ((n > 0).then(|| sum / n as f64), n)
+}
+
+/// One table of the report.
+pub(super) struct Table {
+    title: String,
+    about: String,
+    header: Vec<String>,
+    rows: Vec<Vec<String>>,
+}
+
+/// One figure of the report.
+pub(super) struct Plot {
+    name: &'static str,
+    caption: String,
+    chart: Lines,
+}
+
+/// Size of every study figure in pixels.
+pub(super) const PLOT_SIZE: (u32, u32) = (1000, 620);
+
+/// Which training statistic a table or figure shows.
+pub(super) type Pick = fn(&BandTraining) -> Option<f64>;
+
+pub(super) const TRAINING_TABLES: [(&str, &str, Pick); 4] = [
+    (
+        "Input-vector updates per word, by band",
+        "Updates of the input vectors (the embeddings) per vocabulary word of the band, \
+         band of the word whose vector moves; n = vocabulary words in the band. Exact counts.",
+        |t| t.updates_per_word,
+    ),
+    (
+        "Mean input-step norm, by band",
+        "Mean norm of one update of an input vector (the gradient accumulated over a whole \
+         prediction, learning rate included), band of the word whose vector moves.",
+        |t| t.mean_step_norm,
+    ),
+    (
+        "Mean |g| on the band's tree paths",
+        "Mean |g| = |t − σ(f)| per inner-node visit on the paths of the band's words (before \
+         the learning rate), each depth's mean weighted by its visits. Hierarchical softmax \
+         only: negative sampling walks no tree, so its rows show –.",
+        |t| t.mean_abs_g,
+    ),
+    (
+        "Mean tree-node step on the band's paths",
+        "Mean inner-node step α|g|·|h| per visit on the paths of the band's words, weighted \
+         as the |g| table. Hierarchical softmax only (– for negative sampling).",
+        |t| t.mean_node_step,
+    ),
+];
+
+impl StudyResult {
+    fn multi_seed(&self) -> bool {
+        self.seeds.len() > 1
+    }
+
+    /// "`name`", with the seeds that diverged when some did.
+    fn name_cell(&self, r: &RunResult) -> String {
+        let d = r.diverged_seeds();
+        if d.is_empty() || d.len() == r.seeds.len() {
+            format!("`{}`", r.name)
+        } else {
+            format!("`{}` ({}/{} diverged)", r.name, d.len(), r.seeds.len())
+        }
+    }
+
+    /// A score cell: mean (± sd with several seeds), and the change of the mean from the
+    /// reference's unless this is the reference.
+    fn score_cell(&self, v: Option<Spread>, rv: Option<Spread>, pct: bool, is_ref: bool) -> String {
+        let (digits, unit) = if pct { (1, "%") } else { (3, "") };
+        let s = fmt_spread(v, digits, unit, self.multi_seed());
+        if is_ref {
+            s
+        } else {
+            format!(
+                "{s} ({})",
+                fmt_delta(v.map(|x| x.mean), rv.map(|x| x.mean), pct)
+            )
+        }
+    }
+
+    fn band_header(&self, n: &dyn Fn(usize) -> usize) -> Vec<String> {
+        let mut h = vec!["config".to_string()];
+        h.extend(
+            self.bands
+                .iter()
+                .enumerate()
+                .map(|(b, l)| format!("{l} (n={})", n(b))),
+        );
+        h
+    }
+
+    /// The report's tables, cells in Markdown.
+    fn tables(&self) -> Vec<Table> {
+        let mut out = Vec::new();
+        let runs = &self.runs;
+        let Some(reference) = runs.first() else {
+            return out;
+        };
+        let rs = &reference.summary;
+        let sd = self.multi_seed();
+        let mut header = vec!["config".to_string(), "options".into(), "words/s".into()];
+        header.extend(
+            rs.analogy
+                .iter()
+                .chain(&rs.similarity)
+                .map(|s| s.set.clone()),
+        );
+        let rows = runs
+            .iter()
+            .map(|r| {
+                let s = &r.summary;
+                let mut row = vec![
+                    self.name_cell(r),
+                    if r.args.is_empty() {
+                        "(reference)".into()
+                    } else {
+                        format!("`{}`", r.args)
+                    },
+                    if s.finished == 0 {
+                        "diverged".into()
+                    } else {
+                        fmt_spread(s.words_per_sec, 0, "", sd)
+                    },
+                ];
+                for (k, _) in rs.analogy.iter().enumerate() {
+                    row.push(fmt_spread(
+                        s.analogy.get(k).and_then(|x| x.overall),
+                        1,
+                        "%",
+                        sd,
+                    ));
+                }
+                for (k, _) in rs.similarity.iter().enumerate() {
+                    row.push(fmt_spread(
+                        s.similarity.get(k).and_then(|x| x.overall),
+                        3,
+                        "",
+                        sd,
+                    ));
+                }
+                row
+            })
+            .collect();
+        out.push(Table {
+            title: "Overall".into(),
+            about: format!(
+                "Throughput over all threads (words per wall-clock second{}), analogy accuracy \
+                 (3CosAdd, first {} words) and Spearman's rho of each similarity set{}.",
+                if self.telemetry.is_some() {
+                    ", telemetry recording included"
+                } else {
+                    ""
+                },
+                self.restrict,
+                if sd {
+                    "; mean ± sample standard deviation over the seeds"
+                } else {
+                    ""
+                }
+            ),
+            header,
+            rows,
+        });
+
+        for (k, set) in rs.analogy.iter().enumerate() {
+            let header = self.band_header(&|b| set.band_n.get(b).copied().unwrap_or(0));
+            let rows = runs
+                .iter()
+                .map(|r| {
+                    let mut row = vec![self.name_cell(r)];
+                    for b in 0..self.bands.len() {
+                        let v = r
+                            .summary
+                            .analogy
+                            .get(k)
+                            .and_then(|s| s.bands.get(b).copied().flatten());
+                        let rv = set.bands.get(b).copied().flatten();
+                        row.push(self.score_cell(v, rv, true, r.name == reference.name));
+                    }
+                    row
+                })
+                .collect();
+            out.push(Table {
+                title: format!("Analogy accuracy by band of the answer: {}", set.set),
+                about: format!(
+                    "Accuracy in % over the questions whose expected word falls in the band \
+                     (n = questions answered by the reference){}; other rows show the change \
+                     from the reference in points.",
+                    if sd {
+                        ", mean ± sd over the seeds"
+                    } else {
+                        ""
+                    }
+                ),
+                header,
+                rows,
+            });
+        }
+        if !rs.similarity.is_empty() {
+            let header = self.band_header(&|b| rs.similarity_band_n.get(b).copied().unwrap_or(0));
+            let rows = runs
+                .iter()
+                .map(|r| {
+                    let mut row = vec![self.name_cell(r)];
+                    for b in 0..self.bands.len() {
+                        let v = r.summary.similarity_bands.get(b).copied().flatten();
+                        let rv = rs.similarity_bands.get(b).copied().flatten();
+                        row.push(self.score_cell(v, rv, false, r.name == reference.name));
+                    }
+                    row
+                })
+                .collect();
+            out.push(Table {
+                title: "Similarity by band of the rarer word (all sets)".into(),
+                about: format!(
+                    "Spearman's rho per band of the rarer word of each pair, averaged over \
+                     the similarity sets weighted by their pairs in the band (n){}; change \
+                     from the reference in brackets.",
+                    if sd {
+                        ", mean ± sd over the seeds (each seed pooled first)"
+                    } else {
+                        ""
+                    }
+                ),
+                header,
+                rows,
+            });
+        }
+        if runs.iter().any(|r| r.summary.training.is_some()) {
+            for (title, about, pick) in TRAINING_TABLES {
+                let header = self.band_header(&|b| self.band_words.get(b).copied().unwrap_or(0));
+                let rows = runs
+                    .iter()
+                    .map(|r| {
+                        let mut row = vec![self.name_cell(r)];
+                        for b in 0..self.bands.len() {
+                            let v = r
+                                .summary
+                                .training
+                                .as_ref()
+                                .and_then(|t| t.get(b))
+                                .and_then(pick);
+                            row.push(fmt_sig(v));
+                        }
+                        row
+                    })
+                    .collect();
+                out.push(Table {
+                    title: title.into(),
+                    about: format!(
+                        "{about} From each run's telemetry{}.",
+                        if sd { ", mean over the seeds" } else { "" }
+                    ),
+                    header,
+                    rows,
+                });
+            }
+        }
+        out
+    }
+
+    /// The figures: similarity and analogy by band, the change from the reference, and
+    /// the training statistics by band (each only when there is data for it).
+    fn plots(&self) -> Vec<Plot> {
+        let mut out = Vec::new();
+        let Some(reference) = self.runs.first() else {
+            return out;
+        };
+        let nb = self.bands.len();
+        if nb == 0 {
+            return out;
+        }
+        let sd = self.multi_seed();
+        let runs: Vec<&RunResult> = self
+            .runs
+            .iter()
+            .filter(|r| r.summary.finished > 0)
+            .collect();
+        let n = runs.len();
+        // Lines side by side within a band, so that markers and error bars do not overlap.
+        let step = (0.5 / n.max(1) as f64).min(0.06);
+        let x = |i: usize, b: usize| b as f64 + (i as f64 - (n as f64 - 1.0) / 2.0) * step;
+        let style = |i: usize, r: &RunResult| -> (RGBColor, Dash, Marker, u32) {
+            if r.name == reference.name {
+                (BLACK, Dash::Solid, Marker::Circle, 3)
+            } else {
+                let (d, m) = series_style(i);
+                (ordered_colour(i.saturating_sub(1), n), d, m, 2)
+            }
+        };
+        let lines = |value: &dyn Fn(&RunResult, usize) -> Option<Spread>, bars: bool| {
+            runs.iter()
+                .enumerate()
+                .map(|(i, r)| {
+                    let (colour, dash, marker, width) = style(i, r);
+                    let vals: Vec<(usize, Spread)> = (0..nb)
+                        .filter_map(|b| value(r, b).map(|v| (b, v)))
+                        .collect();
+                    let mut l = Line::new(
+                        r.name.clone(),
+                        vals.iter().map(|&(b, v)| (x(i, b), v.mean)).collect(),
+                        colour,
+                        dash,
+                        marker,
+                    );
+                    l.width = width;
+                    if bars && sd {
+                        l.errors = vals
+                            .iter()
+                            .filter_map(|&(b, v)| v.sd.map(|s| (x(i, b), v.mean - s, v.mean + s)))
+                            .collect();
+                    }
+                    l
+                })
+                .collect::<Vec<Line>>()
+        };
+        let chart = |title: String, x_desc: &str, y_desc: String, y_log: bool, lines: Vec<Line>| {
+            // Only the bands with data: rare sets have no pairs among the most frequent words.
+            let xs = lines
+                .iter()
+                .flat_map(|l| l.points.iter().map(|p| p.0.round()));
+            let (lo, hi) = xs.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+                (a.min(v), b.max(v))
+            });
+            let (lo, hi) = if lo <= hi {
+                (lo, hi)
+            } else {
+                (0.0, nb as f64 - 1.0)
+            };
+            Lines {
+                title,
+                x_desc: x_desc.into(),
+                y_desc,
+                x_log: false,
+                y_log,
+                x_range: Some((lo - 0.5, hi + 0.5)),
+                x_ticks: Some(self.bands.clone()),
+                lines,
+                legend_title: "configuration".into(),
+            }
+        };
+        let spread_note = if sd {
+            format!(
+                " Mean over {} seeds; bars span ± one sample standard deviation.",
+                self.seeds.len()
+            )
+        } else {
+            String::new()
+        };
+        let rarer = "frequency band of the rarer word (corpus count)";
+        let rs = &reference.summary;
+        if !rs.similarity.is_empty() {
+            out.push(Plot {
+                name: "similarity_by_band",
+                caption: format!(
+                    "Spearman's rho by band of the rarer word of each pair, pooled over the \
+                     similarity sets (weighted by pairs); the reference `{}` is the thick \
+                     black line.{spread_note}",
+                    reference.name
+                ),
+                chart: chart(
+                    "Word similarity by frequency band".into(),
+                    rarer,
+                    "Spearman's rho (pooled over sets)".into(),
+                    false,
+                    lines(
+                        &|r, b| r.summary.similarity_bands.get(b).copied().flatten(),
+                        true,
+                    ),
+                ),
+            });
+            let ref_mean = |b: usize| rs.similarity_bands.get(b).copied().flatten();
+            out.push(Plot {
+                name: "similarity_change_by_band",
+                caption: format!(
+                    "Change of the pooled Spearman's rho from the reference `{}` (the thick \
+                     black line at 0) per band; above 0 is better.{}",
+                    reference.name,
+                    if sd {
+                        " Differences of the means over the seeds; see the previous figure \
+                         for their spread."
+                    } else {
+                        ""
+                    }
+                ),
+                chart: chart(
+                    "Similarity change from the reference, by band".into(),
+                    rarer,
+                    "Δ Spearman's rho (configuration − reference)".into(),
+                    false,
+                    lines(
+                        &|r, b| {
+                            let v = r.summary.similarity_bands.get(b).copied().flatten()?;
+                            let rv = ref_mean(b)?;
+                            Spread::of([Some(v.mean - rv.mean)])
+                        },
+                        false,
+                    ),
+                ),
+            });
+        }
+        if let Some(set) = rs.analogy.first() {
+            out.push(Plot {
+                name: "analogy_by_band",
+                caption: format!(
+                    "Analogy accuracy ({}) by band of the expected answer; bands without \
+                     questions are left out.{spread_note}",
+                    set.set
+                ),
+                chart: chart(
+                    format!("Analogy accuracy by frequency band: {}", set.set),
+                    "frequency band of the expected answer (corpus count)",
+                    "accuracy (%)".into(),
+                    false,
+                    lines(
+                        &|r, b| {
+                            r.summary
+                                .analogy
+                                .first()
+                                .and_then(|s| s.bands.get(b).copied().flatten())
+                        },
+                        true,
+                    ),
+                ),
+            });
+        }
+        if self.runs.iter().any(|r| r.summary.training.is_some()) {
+            let training = |pick: Pick| {
+                move |r: &RunResult, b: usize| {
+                    let v = r.summary.training.as_ref()?.get(b).and_then(pick)?;
+                    Spread::of([Some(v)])
+                }
+            };
+            out.push(Plot {
+                name: "updates_per_word_by_band",
+                caption: "Input-vector updates per vocabulary word over the run, by band of \
+                          the word whose vector moves (log scale; exact counts)."
+                    .into(),
+                chart: chart(
+                    "Input-vector updates per word, by band".into(),
+                    "frequency band of the input word (corpus count)",
+                    "updates per word over the run (log scale)".into(),
+                    true,
+                    lines(&training(|t| t.updates_per_word), false),
+                ),
+            });
+            out.push(Plot {
+                name: "input_step_by_band",
+                caption: "Mean norm of one input-vector update (learning rate included), by \
+                          band of the word whose vector moves (log scale)."
+                    .into(),
+                chart: chart(
+                    "Mean input-step norm, by band".into(),
+                    "frequency band of the input word (corpus count)",
+                    "mean |Δ input vector| per update (log scale)".into(),
+                    true,
+                    lines(&training(|t| t.mean_step_norm), false),
+                ),
+            });
+        }
+        out
+    }
+
+    /// Which configurations helped the rarest band with data and which hurt the frequent
+    /// bands, judged on the pooled similarity and the first analogy set, means over the
+    /// seeds. With several seeds a change no larger than the larger of the two standard
+    /// deviations is marked as within the seed spread.
+    pub fn verdict(&self) -> Vec<String> {
+        let Some(reference) = self.runs.first() else {
+            return Vec::new();
+        };
+        let rs = &reference.summary;
+        let nb = self.bands.len();
+        let pairs = |b: usize| rs.similarity_band_n.get(b).copied().unwrap_or(0);
+        // The rarest band where the reference has at least 20 similarity pairs.
+        let rare = (0..nb).find(|&b| pairs(b) >= 20);
+        let frequent: Vec<usize> = (0..nb)
+            .filter(|&b| Some(b) > rare && pairs(b) >= 20)
+            .collect();
+        // Per seed: the rare band's rho, the frequent bands' mean rho, the analogy score.
+        let per_seed = |run: &RunResult| -> [Option<Spread>; 3] {
+            let done: Vec<&SeedRun> = run.seeds.iter().filter(|s| s.failed.is_none()).collect();
+            let rare_v = Spread::of(
+                done.iter()
+                    .map(|s| rare.and_then(|b| pooled_similarity(&s.similarity, b).0)),
+            );
+            let freq_v = Spread::of(done.iter().map(|s| {
+                Spread::of(
+                    frequent
+                        .iter()
+                        .map(|&b| pooled_similarity(&s.similarity, b).0),
+                )
+                .filter(|x| x.n == frequent.len())
+                .map(|x| x.mean)
+            }));
+            let analogy_v = Spread::of(
+                done.iter()
+                    .map(|s| s.analogy.first().and_then(|a| a.overall)),
+            );
+            [rare_v, freq_v, analogy_v]
+        };
+        let reference_v = per_seed(reference);
+        let change = |v: Option<Spread>, rv: Option<Spread>, digits: usize| -> String {
+            match (v, rv) {
+                (Some(v), Some(rv)) => {
+                    let d = v.mean - rv.mean;
+                    let noise = v.sd.unwrap_or(0.0).max(rv.sd.unwrap_or(0.0));
+                    if self.multi_seed() && noise > 0.0 && d.abs() <= noise {
+                        format!(
+                            "{} (within seed spread ± {noise:.digits$})",
+                            signed(d, digits)
+                        )
+                    } else {
+                        signed(d, digits)
+                    }
+                }
+                _ => "–".into(),
+            }
+        };
+        let mut lines = Vec::new();
+        for r in self.runs.iter().skip(1) {
+            let diverged = r.diverged_seeds();
+            if r.summary.finished == 0 {
+                lines.push(format!("- `{}` diverged.", r.name));
+                continue;
+            }
+            let v = per_seed(r);
+            let mut line = format!(
+                "- `{}`: rarest band ({}) rho {}, frequent bands ({}) rho {} on average, analogy {} points.",
+                r.name,
+                rare.map_or("–".into(), |b| self.bands[b].clone()),
+                change(v[0], reference_v[0], 3),
+                frequent
+                    .iter()
+                    .map(|&b| self.bands[b].as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                change(v[1], reference_v[1], 3),
+                change(v[2], reference_v[2], 1),
+            );
+            if !diverged.is_empty() {
+                let seeds: Vec<String> = diverged.iter().map(u64::to_string).collect();
+                line.push_str(&format!(
+                    " Diverged with seed {}; the figures are over the other seeds.",
+                    seeds.join(", ")
+                ));
+            }
+            lines.push(line);
+        }
+        lines
+    }
+
+    fn preamble(&self) -> String {
+        let bands: Vec<String> = self
+            .bands
+            .iter()
+            .zip(&self.band_words)
+            .map(|(l, n)| format!("{l} ({n} words)"))
+            .collect();
+        let seeds = match (self.seeds.first(), self.seeds.last()) {
+            (Some(a), Some(b)) if self.multi_seed() => format!(
+                "seeds {a}–{b} (every configuration trained once per seed; figures are means \
+                 over the seeds, ± the sample standard deviation)"
+            ),
+            (Some(a), _) => format!("seed {a}"),
+            _ => "no seed".into(),
+        };
+        let hogwild = if self.threads > 1 {
+            " With more than one thread, Hogwild updates make runs differ even with the same \
+             seed: judge a difference against the spread over seeds (`--seeds N`)."
+        } else {
+            ""
+        };
+        let telemetry = match &self.telemetry {
+            Some(t) => format!(
+                " Training statistics are recorded for every run (`--stats-sample {}`: \
+                 magnitudes from that fraction of tree-path walks, counts exact; snapshots \
+                 every {}% of training) into `{STATS_DIR}/<config>-seed<S>.jsonl` (render one \
+                 with `huffvec report --stats FILE --out DIR`); recording costs some \
+                 throughput, so words/s is below that of a plain run (`--no-stats` measures \
+                 without it).",
+                t.sample, t.every_pct
+            ),
+            None => " Trained without telemetry (`--no-stats`): no training statistics.".into(),
+        };
+        format!(
+            "Corpus `{}` ({} tokens per epoch), {} epoch(s), {} thread(s), {seeds}; shared \
+             options `{}`; machine: {}. Bands by corpus count: {}. Every configuration is \
+             the reference plus its own options.{hogwild}{telemetry}",
+            self.corpus,
+            self.tokens_per_epoch,
+            self.epochs,
+            self.threads,
+            if self.base.is_empty() {
+                "(none)"
+            } else {
+                &self.base
+            },
+            self.machine,
+            bands.join(", ")
+        )
+    }
+
+    /// Telemetry files, one line per configuration: (name, files relative to the report).
+    fn stats_files(&self) -> Vec<(String, Vec<String>)> {
+        self.runs
+            .iter()
+            .map(|r| {
+                (
+                    r.name.clone(),
+                    r.seeds
+                        .iter()
+                        .filter_map(|s| s.stats_file.clone())
+                        .collect::<Vec<String>>(),
+                )
+            })
+            .filter(|(_, f)| !f.is_empty())
+            .collect()
+    }
+
+    const VERDICT_ABOUT: &'static str = "Similarity rho change in the rarest band with at \
+         least 20 pairs and, averaged, in the more frequent bands with at least 20 pairs; \
+         analogy change in points (first analogy set); changes of the means over the seeds.";
+
+    /// The report as Markdown.
+    pub fn markdown(&self) -> String {
+        let mut s = format!("# huffvec study: {}\n\n{}\n\n", self.grid, self.preamble());
+        for t in self.tables() {
+            s.push_str(&format!(
+                "## {}\n\n{}\n\n{}\n",
+                t.title,
+                t.about,
+                md_table(&t.header, &t.rows)
+            ));
+        }
+        let plots = self.plots();
+        if !plots.is_empty() {
+            s.push_str("## Figures\n\n");
+            for p in &plots {
+                s.push_str(&format!(
+                    "![{name}]({PLOTS_DIR}/{name}.png)\n\n{} ([SVG]({PLOTS_DIR}/{name}.svg))\n\n",
+                    p.caption,
+                    name = p.name
+                ));
+            }
+        }
+        s.push_str(&format!(
+            "## Against the reference\n\n{}\n\n",
+            Self::VERDICT_ABOUT
+        ));
+        for l in self.verdict() {
+            s.push_str(&l);
+            s.push('\n');
+        }
+        let files = self.stats_files();
+        if !files.is_empty() {
+            s.push_str("\n## Telemetry files\n\n");
+            for (name, f) in files {
+                let links: Vec<String> = f.iter().map(|p| format!("[{p}]({p})")).collect();
+                s.push_str(&format!("- `{name}`: {}\n", links.join(", ")));
+            }
+        }
+        s
+    }
+
+    /// The report as a standalone HTML page.
+    pub fn html(&self) -> String {
+        let mut s = format!(
+            "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>huffvec study: {}</title>\n<style>body{{font-family:sans-serif;max-width:75em;margin:2em auto;padding:0 1em}}table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #ccc;padding:.25em .6em;text-align:right}}td:first-child,th:first-child{{text-align:left}}code{{font-size:90%}}figure{{margin:2em 0}}img{{max-width:100%;border:1px solid #ddd}}figcaption{{font-size:90%;color:#444}}</style></head><body>\n<h1>huffvec study: {}</h1>\n<p>{}</p>\n",
+            esc(&self.grid),
+            esc(&self.grid),
+            code_spans(&esc(&self.preamble()))
+        );
+        for t in self.tables() {
+            s.push_str(&format!(
+                "<h2>{}</h2>\n<p>{}</p>\n<table><tr>",
+                esc(&t.title),
+                esc(&t.about)
+            ));
+            for h in &t.header {
+                s.push_str(&format!("<th>{}</th>", esc(h)));
+            }
+            s.push_str("</tr>\n");
+            for r in &t.rows {
+                s.push_str("<tr>");
+                for c in r {
+                    s.push_str(&format!("<td>{}</td>", code_spans(&esc(c))));
+                }
+                s.push_str("</tr>\n");
+            }
+            s.push_str("</table>\n");
+        }
+        let plots = self.plots();
+        if !plots.is_empty() {
+            s.push_str("<h2>Figures</h2>\n");
+            for p in &plots {
+                s.push_str(&format!(
+                    "<figure><img src=\"{PLOTS_DIR}/{name}.svg\" alt=\"{name}\"><figcaption>{} (<a href=\"{PLOTS_DIR}/{name}.png\">PNG</a>, <a href=\"{PLOTS_DIR}/{name}.svg\">SVG</a>)</figcaption></figure>\n",
+                    code_spans(&esc(&p.caption)),
+                    name = p.name
+                ));
+            }
+        }
+        s.push_str(&format!(
+            "<h2>Against the reference</h2>\n<p>{}</p>\n<ul>\n",
+            esc(Self::VERDICT_ABOUT)
+        ));
+        for l in self.verdict() {
+            s.push_str(&format!(
+                "<li>{}</li>\n",
+                code_spans(&esc(l.trim_start_matches("- ")))
+            ));
+        }
+        s.push_str("</ul>\n");
+        let files = self.stats_files();
+        if !files.is_empty() {
+            s.push_str("<h2>Telemetry files</h2>\n<ul>\n");
+            for (name, f) in files {
+                let links: Vec<String> = f
+                    .iter()
+                    .map(|p| format!("<a href=\"{0}\">{0}</a>", esc(p)))
+                    .collect();
+                s.push_str(&format!(
+                    "<li><code>{}</code>: {}</li>\n",
+                    esc(&name),
+                    links.join(", ")
+                ));
+            }
+            s.push_str("</ul>\n");
+        }
+        s.push_str("</body></html>\n");
+        s
+    }
+
+    /// Writes the figures into `dir/plots/` and `report.md`, `index.html` and `study.json`
+    /// into `dir` (atomically each).
+    pub fn write(&self, dir: &Path) -> Result<()> {
+        let plots = self.plots();
+        if !plots.is_empty() {
+            let pdir = dir.join(PLOTS_DIR);
+            std::fs::create_dir_all(&pdir)
+                .map_err(|e| Error::io("cannot create plots directory", &pdir, e))?;
+            for p in &plots {
+                crate::report::save_figure(&pdir, p.name, PLOT_SIZE, &p.chart)?;
+            }
+        }
+        let md = self.markdown();
+        crate::io::write_atomic(&dir.join("report.md"), |w| {
+            std::io::Write::write_all(w, md.as_bytes())
+        })?;
+        let html = self.html();
+        crate::io::write_atomic(&dir.join("index.html"), |w| {
+            std::io::Write::write_all(w, html.as_bytes())
+        })?;
+        crate::io::write_atomic(&dir.join("study.json"), |w| {
+            serde_json::to_writer_pretty(&mut *w, self).map_err(std::io::Error::other)?;
+            std::io::Write::write_all(w, b"\n")
+        })
+    }
+}
+
+/// HTML-escapes text.
+pub(super) fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// Turns Markdown `code` spans of escaped text into `<code>` elements.
+pub(super) fn code_spans(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for (i, part) in s.split('`').enumerate() {
+        if i % 2 == 1 {
+            out.push_str("<code>");
+            out.push_str(part);
+            out.push_str("</code>");
+        } else {
+            out.push_str(part);
+        }
+    }
+    out
+}
