@@ -154,6 +154,18 @@ impl StudyResult {
         }
     }
 
+    /// One row per run: its name cell, then `cell(run, band)` for every band.
+    fn band_rows(&self, cell: impl Fn(&RunResult, usize) -> String) -> Vec<Vec<String>> {
+        self.runs
+            .iter()
+            .map(|r| {
+                let mut row = vec![self.name_cell(r)];
+                row.extend((0..self.bands.len()).map(|b| cell(r, b)));
+                row
+            })
+            .collect()
+    }
+
     fn band_header(&self, n: &dyn Fn(usize) -> usize) -> Vec<String> {
         let mut h = vec!["config".to_string()];
         h.extend(
@@ -240,22 +252,15 @@ impl StudyResult {
 
         for (k, set) in rs.analogy.iter().enumerate() {
             let header = self.band_header(&|b| set.band_n.get(b).copied().unwrap_or(0));
-            let rows = runs
-                .iter()
-                .map(|r| {
-                    let mut row = vec![self.name_cell(r)];
-                    for b in 0..self.bands.len() {
-                        let v = r
-                            .summary
-                            .analogy
-                            .get(k)
-                            .and_then(|s| s.bands.get(b).copied().flatten());
-                        let rv = set.bands.get(b).copied().flatten();
-                        row.push(self.score_cell(v, rv, true, r.name == reference.name));
-                    }
-                    row
-                })
-                .collect();
+            let rows = self.band_rows(|r, b| {
+                let v = r
+                    .summary
+                    .analogy
+                    .get(k)
+                    .and_then(|s| s.bands.get(b).copied().flatten());
+                let rv = set.bands.get(b).copied().flatten();
+                self.score_cell(v, rv, true, r.name == reference.name)
+            });
             out.push(Table {
                 title: format!("Analogy accuracy by band of the answer: {}", set.set),
                 about: format!(
@@ -274,18 +279,11 @@ impl StudyResult {
         }
         if !rs.similarity.is_empty() {
             let header = self.band_header(&|b| rs.similarity_band_n.get(b).copied().unwrap_or(0));
-            let rows = runs
-                .iter()
-                .map(|r| {
-                    let mut row = vec![self.name_cell(r)];
-                    for b in 0..self.bands.len() {
-                        let v = r.summary.similarity_bands.get(b).copied().flatten();
-                        let rv = rs.similarity_bands.get(b).copied().flatten();
-                        row.push(self.score_cell(v, rv, false, r.name == reference.name));
-                    }
-                    row
-                })
-                .collect();
+            let rows = self.band_rows(|r, b| {
+                let v = r.summary.similarity_bands.get(b).copied().flatten();
+                let rv = rs.similarity_bands.get(b).copied().flatten();
+                self.score_cell(v, rv, false, r.name == reference.name)
+            });
             out.push(Table {
                 title: "Similarity by band of the rarer word (all sets)".into(),
                 about: format!(
@@ -305,22 +303,15 @@ impl StudyResult {
         if runs.iter().any(|r| r.summary.training.is_some()) {
             for (title, about, pick) in TRAINING_TABLES {
                 let header = self.band_header(&|b| self.band_words.get(b).copied().unwrap_or(0));
-                let rows = runs
-                    .iter()
-                    .map(|r| {
-                        let mut row = vec![self.name_cell(r)];
-                        for b in 0..self.bands.len() {
-                            let v = r
-                                .summary
-                                .training
-                                .as_ref()
-                                .and_then(|t| t.get(b))
-                                .and_then(pick);
-                            row.push(fmt_sig(v));
-                        }
-                        row
-                    })
-                    .collect();
+                let rows = self.band_rows(|r, b| {
+                    fmt_sig(
+                        r.summary
+                            .training
+                            .as_ref()
+                            .and_then(|t| t.get(b))
+                            .and_then(pick),
+                    )
+                });
                 out.push(Table {
                     title: title.into(),
                     about: format!(
