@@ -1,5 +1,6 @@
 //! The only `unsafe` code in huffvec: shared Hogwild matrices, aligned buffers, SIMD
-//! kernels, read-only memory maps and the batch matrix product used by evaluation.
+//! kernels, read-only memory maps, the batch matrix product used by evaluation and the
+//! sigmoid tables' float-to-slot conversion.
 //!
 //! # The benign-race (Hogwild) model
 //!
@@ -24,12 +25,14 @@
 //!   vectors are written out after the worker threads have been joined.
 
 mod gemm;
+mod index;
 mod matrix;
 mod mmap;
 mod scalars;
 mod simd;
 
 pub use gemm::{matmul, matmul_transposed};
+pub use index::clamped_floor;
 
 pub use matrix::{AlignedBuf, SharedMatrix, ROW_ALIGN_FLOATS};
 pub use mmap::{map_file, unmap_advice_dont_need, Mapped};

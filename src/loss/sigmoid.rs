@@ -7,17 +7,20 @@
 //! little further on each visit, which over several epochs inflates frequent words' output
 //! vectors and costs negative sampling 0.14 Spearman on WS-353.)
 
+use crate::kernel::clamped_floor;
+
 /// Scores at or beyond this magnitude are saturated (word2vec.c's `MAX_EXP`).
 pub const MAX_EXP: f32 = 6.0;
 /// Table resolution (word2vec.c's `EXP_TABLE_SIZE`).
 pub const TABLE_SIZE: usize = 1000;
-const SCALE: f32 = TABLE_SIZE as f32 / (2.0 * MAX_EXP);
+/// Table slots per unit of score.
+pub const SCALE: f32 = TABLE_SIZE as f32 / (2.0 * MAX_EXP);
 
 /// sigmoid(x) and ln sigmoid(x) sampled at `x_i = (2 i / TABLE_SIZE - 1) * MAX_EXP`; the
 /// sigmoid table has the limits 0 and 1 as sentinels at both ends.
 pub struct SigmoidTable {
-    sig: Box<[f32]>,
-    log_sig: Box<[f32]>,
+    sig: Box<[f32; TABLE_SIZE + 3]>,
+    log_sig: Box<[f32; TABLE_SIZE + 1]>,
 }
 
 impl SigmoidTable {
@@ -26,37 +29,39 @@ impl SigmoidTable {
         let xs =
             (0..=TABLE_SIZE).map(|i| (2.0 * i as f64 / TABLE_SIZE as f64 - 1.0) * MAX_EXP as f64);
         // Slot TABLE_SIZE + 1 (x_TABLE_SIZE = MAX_EXP) is reached only from x >= MAX_EXP.
-        let sig = std::iter::once(0.0)
-            .chain(
-                xs.clone()
-                    .take(TABLE_SIZE)
-                    .map(|x| (1.0 / (1.0 + (-x).exp())) as f32),
-            )
-            .chain([1.0, 1.0])
-            .collect();
-        let log_sig = xs.map(|x| -((-x).exp().ln_1p()) as f32).collect();
+        let mut sig = Box::new([1.0; TABLE_SIZE + 3]);
+        sig[0] = 0.0;
+        for (slot, x) in sig[1..].iter_mut().zip(xs.clone().take(TABLE_SIZE)) {
+            *slot = (1.0 / (1.0 + (-x).exp())) as f32;
+        }
+        let mut log_sig = Box::new([0.0; TABLE_SIZE + 1]);
+        for (slot, x) in log_sig.iter_mut().zip(xs) {
+            *slot = -((-x).exp().ln_1p()) as f32;
+        }
         SigmoidTable { sig, log_sig }
-    }
-
-    #[inline(always)]
-    fn index(x: f32) -> usize {
-        (((x + MAX_EXP) * SCALE) as usize).min(TABLE_SIZE)
     }
 
     /// sigmoid(x) from the table for |x| < MAX_EXP, its limit 0 or 1 beyond.
     #[inline(always)]
     pub fn sigmoid(&self, x: f32) -> f32 {
-        // Inside the table the slot is `index(x)` shifted past the sentinel at 0; below
-        // -MAX_EXP (and for NaN) the comparison zeroes it, at or past +MAX_EXP `min` caps it
-        // (before the shift, so +inf cannot overflow).
+        // Inside the table the slot is floor(v) shifted past the sentinel at 0; below
+        // -MAX_EXP (and for NaN) the comparison zeroes it, at or past +MAX_EXP the clamp
+        // caps it.
         let v = (x + MAX_EXP) * SCALE;
-        self.sig[((v as usize).min(TABLE_SIZE + 1) + 1) * (v >= 0.0) as usize]
+        let slot = (clamped_floor(v, TABLE_SIZE as u32 + 1) + 1) * (v >= 0.0) as usize;
+        self.sig[slot.min(TABLE_SIZE + 2)]
+    }
+
+    /// The ln sigmoid table: slot i holds ln sigmoid(x_i).
+    pub fn log_table(&self) -> &[f32] {
+        &self.log_sig[..]
     }
 
     /// ln sigmoid(x), clamped to the table's ends outside (-MAX_EXP, MAX_EXP).
     #[inline(always)]
     pub fn log_sigmoid(&self, x: f32) -> f32 {
-        self.log_sig[Self::index(x)]
+        let slot = clamped_floor((x + MAX_EXP) * SCALE, TABLE_SIZE as u32);
+        self.log_sig[slot.min(TABLE_SIZE)]
     }
 }
 
