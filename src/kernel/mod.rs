@@ -24,6 +24,7 @@
 //! * Exclusive access (`&mut SharedMatrix`) is required to read rows as slices, which is how
 //!   vectors are written out after the worker threads have been joined.
 
+mod fold;
 mod gemm;
 mod index;
 mod matrix;
@@ -31,6 +32,7 @@ mod mmap;
 mod scalars;
 mod simd;
 
+pub use fold::{PathVisits, VisitSums};
 pub use gemm::{matmul, matmul_transposed};
 pub use index::clamped_floor;
 

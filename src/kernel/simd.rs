@@ -20,9 +20,14 @@ pub trait Kernel: Copy + Send + Sync + 'static {
     fn scale(self, a: f32, y: &mut [f32]);
     /// Two dot products sharing `h`: `(h . a, h . b)`.
     fn dot2(self, h: &[f32], a: &[f32], b: &[f32]) -> (f32, f32);
+    /// [`Kernel::dot2`] plus the squared norms of `a` and `b`: `(h . a, h . b, a . a, b . b)`.
+    fn dot2_norms(self, h: &[f32], a: &[f32], b: &[f32]) -> (f32, f32, f32, f32);
     /// Two fused HS node steps sharing input `h`: `err += ga * va + gb * vb` (old values),
     /// then `va += ga * h`, `vb += gb * h`.
     fn hs_step2(self, ga: f32, gb: f32, va: &mut [f32], vb: &mut [f32], h: &[f32], err: &mut [f32]);
+    /// Per-node telemetry sums over a recorded HS path (see [`super::fold`]): node d's into
+    /// `out[d]`, and |v_d|^2 before each visit into `q`.
+    fn fold_path(self, v: &super::PathVisits, q: &mut [f32], out: &mut [super::VisitSums]);
 
     /// Copies `dst.len()` elements starting at `src` into `dst`.
     ///
@@ -60,6 +65,11 @@ pub struct Scalar;
 
 impl Kernel for Scalar {
     const NAME: &'static str = "scalar";
+
+    #[inline(always)]
+    fn fold_path(self, v: &super::PathVisits, q: &mut [f32], out: &mut [super::VisitSums]) {
+        super::fold::scalar(v, q, out)
+    }
 
     #[inline(always)]
     fn dot(self, a: &[f32], b: &[f32]) -> f32 {
@@ -106,6 +116,16 @@ impl Kernel for Scalar {
     #[inline(always)]
     fn dot2(self, h: &[f32], a: &[f32], b: &[f32]) -> (f32, f32) {
         (self.dot(h, a), self.dot(h, b))
+    }
+
+    #[inline(always)]
+    fn dot2_norms(self, h: &[f32], a: &[f32], b: &[f32]) -> (f32, f32, f32, f32) {
+        (
+            self.dot(h, a),
+            self.dot(h, b),
+            self.dot(a, a),
+            self.dot(b, b),
+        )
     }
 
     #[inline(always)]
@@ -311,6 +331,59 @@ mod avx {
 
     #[target_feature(enable = "avx2,fma")]
     #[inline]
+    unsafe fn dot2_norms(h: &[f32], a: &[f32], b: &[f32]) -> (f32, f32, f32, f32) {
+        // The same blocking and order of additions as `dot2` and `dot`, so each result is
+        // bit-identical to theirs.
+        let n = h.len().min(a.len()).min(b.len());
+        let (ph, pa, pb) = (h.as_ptr(), a.as_ptr(), b.as_ptr());
+        let z = _mm256_setzero_ps();
+        let (mut a0, mut a1, mut b0, mut b1) = (z, z, z, z);
+        let (mut aa0, mut aa1, mut bb0, mut bb1) = (z, z, z, z);
+        let mut i = 0;
+        // SAFETY: offsets < n, within all three slices.
+        while i + 16 <= n {
+            let (h0, h1) = (_mm256_loadu_ps(ph.add(i)), _mm256_loadu_ps(ph.add(i + 8)));
+            let (x0, x1) = (_mm256_loadu_ps(pa.add(i)), _mm256_loadu_ps(pa.add(i + 8)));
+            let (y0, y1) = (_mm256_loadu_ps(pb.add(i)), _mm256_loadu_ps(pb.add(i + 8)));
+            a0 = _mm256_fmadd_ps(h0, x0, a0);
+            b0 = _mm256_fmadd_ps(h0, y0, b0);
+            a1 = _mm256_fmadd_ps(h1, x1, a1);
+            b1 = _mm256_fmadd_ps(h1, y1, b1);
+            aa0 = _mm256_fmadd_ps(x0, x0, aa0);
+            aa1 = _mm256_fmadd_ps(x1, x1, aa1);
+            bb0 = _mm256_fmadd_ps(y0, y0, bb0);
+            bb1 = _mm256_fmadd_ps(y1, y1, bb1);
+            i += 16;
+        }
+        if i + 8 <= n {
+            let (h0, x0, y0) = (
+                _mm256_loadu_ps(ph.add(i)),
+                _mm256_loadu_ps(pa.add(i)),
+                _mm256_loadu_ps(pb.add(i)),
+            );
+            a0 = _mm256_fmadd_ps(h0, x0, a0);
+            b0 = _mm256_fmadd_ps(h0, y0, b0);
+            aa0 = _mm256_fmadd_ps(x0, x0, aa0);
+            bb0 = _mm256_fmadd_ps(y0, y0, bb0);
+            i += 8;
+        }
+        let mut sa = hsum(_mm256_add_ps(a0, a1));
+        let mut sb = hsum(_mm256_add_ps(b0, b1));
+        let mut saa = hsum(_mm256_add_ps(aa0, aa1));
+        let mut sbb = hsum(_mm256_add_ps(bb0, bb1));
+        while i < n {
+            let (x, y, w) = (*ph.add(i), *pa.add(i), *pb.add(i));
+            sa += x * y;
+            sb += x * w;
+            saa += y * y;
+            sbb += w * w;
+            i += 1;
+        }
+        (sa, sb, saa, sbb)
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
     unsafe fn hs_step2(
         ga: f32,
         gb: f32,
@@ -404,6 +477,17 @@ mod avx {
         const NAME: &'static str = "avx2+fma";
 
         #[inline(always)]
+        fn fold_path(
+            self,
+            v: &crate::kernel::PathVisits,
+            q: &mut [f32],
+            out: &mut [crate::kernel::VisitSums],
+        ) {
+            // SAFETY: as in `dot`.
+            unsafe { crate::kernel::fold::avx::fold(v, q, out) }
+        }
+
+        #[inline(always)]
         fn dot(self, a: &[f32], b: &[f32]) -> f32 {
             // SAFETY: `self` exists only if the CPU has AVX2 and FMA (see `detect`).
             unsafe { dot(a, b) }
@@ -430,6 +514,12 @@ mod avx {
         fn dot2(self, h: &[f32], a: &[f32], b: &[f32]) -> (f32, f32) {
             // SAFETY: as in `dot`.
             unsafe { dot2(h, a, b) }
+        }
+
+        #[inline(always)]
+        fn dot2_norms(self, h: &[f32], a: &[f32], b: &[f32]) -> (f32, f32, f32, f32) {
+            // SAFETY: as in `dot`.
+            unsafe { dot2_norms(h, a, b) }
         }
 
         #[inline(always)]
@@ -542,6 +632,25 @@ mod tests {
             assert_close(&v1, &v2);
             assert_close(&e1, &e2);
 
+            let (n1, n2, n3, n4) = k.dot2_norms(&h, &a, &b);
+            for (got, want) in [
+                (n1, Scalar.dot(&h, &a)),
+                (n2, Scalar.dot(&h, &b)),
+                (n3, Scalar.dot(&a, &a)),
+                (n4, Scalar.dot(&b, &b)),
+            ] {
+                assert!(
+                    (got - want).abs() < 1e-4 * (1.0 + want.abs()),
+                    "dot2_norms n={n}"
+                );
+            }
+            let (d1, d2) = k.dot2(&h, &a, &b);
+            assert_eq!(
+                (n1, n2),
+                (d1, d2),
+                "dot2_norms agrees with dot2 bit for bit"
+            );
+            assert_eq!((n3, n4), (k.dot(&a, &a), k.dot(&b, &b)), "and with dot");
             let (d1, d2) = k.dot2(&h, &a, &b);
             assert!(
                 (d1 - Scalar.dot(&h, &a)).abs() < 1e-4 && (d2 - Scalar.dot(&h, &b)).abs() < 1e-4

@@ -13,9 +13,9 @@
 //! (exactly the sequential word2vec.c arithmetic) and its change published once, so the top
 //! of the tree is read and written once per window instead of once per context word.
 
-use super::sigmoid::{SigmoidTable, MAX_EXP};
+use super::sigmoid::{SigmoidTable, MAX_EXP, SCALE};
 use super::OutputLoss;
-use crate::kernel::{AlignedBuf, Kernel, SharedMatrix};
+use crate::kernel::{AlignedBuf, Kernel, PathVisits, SharedMatrix, VisitSums};
 use crate::optim::StepRule;
 use crate::sampler::Rng;
 use crate::telemetry::{NodeSums, Probe};
@@ -69,6 +69,93 @@ pub struct NodeScratch {
     top_base: AlignedBuf,
     top_rows: usize,
     stride: usize,
+    fold: FoldBuf,
+}
+
+/// A recorded path's visits, per input and node, folded once the path is trained
+/// ([`Kernel::fold_path`]).
+#[derive(Default)]
+struct FoldBuf {
+    /// Node d of input j at `j * width + d`: score, raw gradient, and the fold's |v_d|^2.
+    f: Vec<f32>,
+    g: Vec<f32>,
+    q: Vec<f32>,
+    /// Per node: label, |v_d|^2 before its first visit, and the fold's sums.
+    labels: Vec<f32>,
+    norm2: Vec<f32>,
+    sums: Vec<VisitSums>,
+    width: usize,
+}
+
+impl FoldBuf {
+    /// Cleared room for `n_inputs` inputs along `path`.
+    fn fit(&mut self, n_inputs: usize, path: &[u32]) {
+        self.width = path.len().div_ceil(8).max(1) * 8;
+        for b in [&mut self.f, &mut self.g, &mut self.q] {
+            b.clear();
+            b.resize(n_inputs * self.width, 0.0);
+        }
+        self.labels.clear();
+        self.labels.extend(path.iter().map(|&s| label_of(s)));
+        self.labels.resize(self.width, 0.0);
+        self.norm2.clear();
+        self.norm2.resize(self.width, 0.0);
+        self.sums.resize(path.len(), VisitSums::default());
+    }
+
+    /// Records input `j`'s visit of node `d`: score `f`, raw gradient `g`.
+    #[inline(always)]
+    fn visit(&mut self, j: usize, d: usize, f: f32, g: f32) {
+        let at = j * self.width + d;
+        self.f[at] = f;
+        self.g[at] = g;
+    }
+
+    /// Folds the path's visits and reports each node to `probe`: in-range visits through
+    /// the kernel's fold, saturated ones one by one.
+    #[inline(always)]
+    fn report<K: Kernel, P: Probe>(
+        &mut self,
+        k: K,
+        c: &PathCtx,
+        sig: &SigmoidTable,
+        probe: &mut P,
+    ) {
+        let nodes = self.sums.len();
+        let h_norm = &c.h_norm[..self.f.len() / self.width];
+        let visits = PathVisits {
+            nodes,
+            width: self.width,
+            alpha: c.alpha,
+            labels: &self.labels,
+            norm2: &self.norm2,
+            f: &self.f,
+            g: &self.g,
+            h_norm,
+            limit: MAX_EXP,
+            log_sig: sig.log_table(),
+            scale: SCALE,
+        };
+        k.fold_path(&visits, &mut self.q, &mut self.sums);
+        for (d, s) in self.sums.iter().enumerate() {
+            let (t, mut node) = (self.labels[d], NodeSums::default());
+            if (s.n as usize) < h_norm.len() {
+                for (j, &hn) in h_norm.iter().enumerate() {
+                    let at = j * self.width + d;
+                    let f = self.f[at];
+                    if !(f > -MAX_EXP && f < MAX_EXP) {
+                        node.saturated(t, f, self.g[at] * c.alpha, hn, self.q[at], true);
+                    }
+                }
+            }
+            node.sampled += s.n;
+            node.abs_g += s.g.abs();
+            node.node_step += c.alpha * s.g_h.abs();
+            node.input_grad += c.alpha * s.g_v.abs();
+            node.loss += s.loss;
+            probe.node(d, &node);
+        }
+    }
 }
 
 impl NodeScratch {
@@ -83,6 +170,7 @@ impl NodeScratch {
             top_base: AlignedBuf::zeros(top_rows * stride),
             top_rows,
             stride,
+            fold: FoldBuf::default(),
         }
     }
 
@@ -122,15 +210,25 @@ pub fn train_path<K: Kernel, R: StepRule, P: Probe>(
     // load, then tracked through each step: |v + s h|^2 = |v|^2 + 2 s f + s^2 |h|^2.
     let record = P::ENABLED && probe.sampling();
     let stride = inner.stride();
-    let mut h_norm = [0f32; 64];
-    if record {
-        for (j, h) in inputs.chunks_exact(stride).enumerate().take(64) {
-            h_norm[j] = k.dot(h, h).sqrt();
+    let n_inputs = inputs.len() / stride;
+    let (mut small, mut large) = ([0f32; 64], Vec::new());
+    let h_norm: &[f32] = if !record {
+        &[]
+    } else {
+        let norms = if n_inputs <= small.len() {
+            &mut small[..n_inputs]
+        } else {
+            large.resize(n_inputs, 0.0);
+            &mut large[..]
+        };
+        for (n, h) in norms.iter_mut().zip(inputs.chunks_exact(stride)) {
+            *n = k.dot(h, h).sqrt();
         }
-    }
+        norms
+    };
     let ctx = PathCtx {
         alpha,
-        h_norm: &h_norm,
+        h_norm,
         record,
     };
     if R::PAIRED {
@@ -175,20 +273,26 @@ fn train_path_nodes<K: Kernel, R: StepRule, P: Probe>(
         v_old,
         top,
         top_rows,
+        fold,
         ..
     } = scratch;
+    if c.record {
+        fold.fit(inputs.len() / stride, path);
+    }
     for (depth, &step) in path.iter().enumerate() {
         let ctx = NodeCtx {
             depth,
             node: (step >> 1) as usize,
             label: label_of(step),
             alpha: c.alpha,
-            h_norm: c.h_norm,
             record: c.record,
         };
         train_node(
-            k, &ctx, inner, v, v_old, top, *top_rows, inputs, errs, sig, rule, probe,
+            k, &ctx, inner, v, v_old, top, *top_rows, inputs, errs, sig, fold, rule, probe,
         );
+    }
+    if P::ENABLED && c.record {
+        fold.report(k, c, sig, probe);
     }
 }
 
@@ -207,17 +311,18 @@ fn train_node<K: Kernel, R: StepRule, P: Probe>(
     inputs: &[f32],
     errs: &mut [f32],
     sig: &SigmoidTable,
+    fold: &mut FoldBuf,
     rule: &mut R,
     probe: &mut P,
 ) {
     let (node, stride) = (ctx.node, inner.stride());
     if node < top_rows {
         let row = &mut top[node * stride..(node + 1) * stride];
-        step_node(k, ctx, row, inputs, errs, sig, rule, probe);
+        step_node(k, ctx, row, inputs, errs, sig, fold, rule, probe);
     } else {
         inner.copy_row(k, node, v);
         v_old.copy_from_slice(v);
-        if step_node(k, ctx, v, inputs, errs, sig, rule, probe) {
+        if step_node(k, ctx, v, inputs, errs, sig, fold, rule, probe) {
             inner.add_delta_to_row(k, node, v, v_old);
         }
     }
@@ -271,9 +376,13 @@ fn train_path_pairs<K: Kernel, R: StepRule, P: Probe, const REC: bool>(
         v2_old,
         top,
         top_rows,
+        fold,
         ..
     } = scratch;
     let top_rows = *top_rows;
+    if record {
+        fold.fit(inputs.len() / stride, path);
+    }
     // Deep rows are cold: the rows two pairs ahead are fetched while a pair trains.
     let prefetch = |steps: &[u32]| {
         for &step in steps {
@@ -307,40 +416,38 @@ fn train_path_pairs<K: Kernel, R: StepRule, P: Probe, const REC: bool>(
             (false, false) => (&mut v[..], &mut v2[..]),
         };
         let (mut changed_a, mut changed_b) = (false, false);
-        let (mut na2, mut nb2) = if record {
-            (k.dot(va, va), k.dot(vb, vb))
-        } else {
-            (0.0, 0.0)
-        };
         let (mut sums_a, mut sums_b) = (NodeSums::default(), NodeSums::default());
         for (j, (h, e)) in inputs
             .chunks_exact(stride)
             .zip(errs.chunks_exact_mut(stride))
             .enumerate()
         {
-            let (fa, fb) = k.dot2(h, va, vb);
+            let (fa, fb) = if record && j == 0 {
+                // The first input's dot products also give the rows' norms before any step.
+                let (fa, fb, a2, b2) = k.dot2_norms(h, va, vb);
+                (fold.norm2[2 * i], fold.norm2[2 * i + 1]) = (a2, b2);
+                (fa, fb)
+            } else {
+                k.dot2(h, va, vb)
+            };
             let in_a = fa > -MAX_EXP && fa < MAX_EXP;
             let in_b = fb > -MAX_EXP && fb < MAX_EXP;
             let ok_a = !skip || in_a;
             let ok_b = !skip || in_b;
-            let ga = if ok_a {
-                (la - sig.sigmoid(fa)) * alpha
-            } else {
-                0.0
-            };
-            let gb = if ok_b {
-                (lb - sig.sigmoid(fb)) * alpha
-            } else {
-                0.0
-            };
-            if P::ENABLED && (record || !(in_a && in_b)) {
-                let hn = h_norm_of(k, c.h_norm, j, h, record);
-                let sa = sig.sigmoid(fa);
-                sums_a.visit(la, fa, sa, ga, hn, na2, record, sig);
-                let sb = sig.sigmoid(fb);
-                sums_b.visit(lb, fb, sb, gb, hn, nb2, record, sig);
-                na2 += ga * (2.0 * fa + ga * hn * hn);
-                nb2 += gb * (2.0 * fb + gb * hn * hn);
+            let ra = if ok_a { la - sig.sigmoid(fa) } else { 0.0 };
+            let rb = if ok_b { lb - sig.sigmoid(fb) } else { 0.0 };
+            let (ga, gb) = (ra * alpha, rb * alpha);
+            if P::ENABLED && record {
+                // Folded after the loop, off the chain from one input's step to the next.
+                fold.visit(j, 2 * i, fa, ra);
+                fold.visit(j, 2 * i + 1, fb, rb);
+            } else if P::ENABLED && !(in_a && in_b) {
+                if !in_a {
+                    sums_a.saturated(la, fa, ga, 0.0, 0.0, false);
+                }
+                if !in_b {
+                    sums_b.saturated(lb, fb, gb, 0.0, 0.0, false);
+                }
             }
             if !(ok_a || ok_b) {
                 continue;
@@ -349,10 +456,10 @@ fn train_path_pairs<K: Kernel, R: StepRule, P: Probe, const REC: bool>(
             changed_b |= ok_b;
             k.hs_step2(ga, gb, va, vb, h, e);
         }
-        if P::ENABLED {
+        if P::ENABLED && !record {
             let d = 2 * i;
             for (depth, sums) in [(d, &sums_a), (d + 1, &sums_b)] {
-                if record || sums.sat_agree + sums.sat_disagree > 0 {
+                if sums.sat_agree + sums.sat_disagree > 0 {
                     probe.node(depth, sums);
                 }
             }
@@ -370,38 +477,30 @@ fn train_path_pairs<K: Kernel, R: StepRule, P: Probe, const REC: bool>(
             node: (last >> 1) as usize,
             label: label_of(*last),
             alpha,
-            h_norm: c.h_norm,
             record,
         };
         train_node(
-            k, &ctx, inner, v, v_old, top, top_rows, inputs, errs, sig, rule, probe,
+            k, &ctx, inner, v, v_old, top, top_rows, inputs, errs, sig, fold, rule, probe,
         );
+    }
+    if P::ENABLED && record {
+        fold.report(k, c, sig, probe);
     }
 }
 
 /// Per-path values shared by every node of a walk.
 struct PathCtx<'a> {
     alpha: f32,
-    h_norm: &'a [f32; 64],
+    /// |h| per input on a recorded path (empty otherwise).
+    h_norm: &'a [f32],
     record: bool,
 }
 
-/// |h| for input `j`: precomputed for the first 64 inputs of a recorded path.
-#[inline(always)]
-fn h_norm_of<K: Kernel>(k: K, pre: &[f32; 64], j: usize, h: &[f32], record: bool) -> f32 {
-    match (record, pre.get(j)) {
-        (false, _) => 0.0,
-        (true, Some(&n)) => n,
-        (true, None) => k.dot(h, h).sqrt(),
-    }
-}
-
-struct NodeCtx<'a> {
+struct NodeCtx {
     depth: usize,
     node: usize,
     label: f32,
     alpha: f32,
-    h_norm: &'a [f32; 64],
     record: bool,
 }
 
@@ -415,12 +514,15 @@ fn step_node<K: Kernel, R: StepRule, P: Probe>(
     inputs: &[f32],
     errs: &mut [f32],
     sig: &SigmoidTable,
+    fold: &mut FoldBuf,
     rule: &mut R,
     probe: &mut P,
 ) -> bool {
     let stride = v.len();
     rule.begin_node(c.node);
-    let mut v_norm2 = if c.record { k.dot(v, v) } else { 0.0 };
+    if c.record {
+        fold.norm2[c.depth] = k.dot(v, v);
+    }
     let mut sums = NodeSums::default();
     let mut changed = false;
     for (j, (h, e)) in inputs
@@ -431,16 +533,16 @@ fn step_node<K: Kernel, R: StepRule, P: Probe>(
         let f = k.dot(h, v);
         let saturated = !(f > -MAX_EXP && f < MAX_EXP);
         let skip = saturated && rule.skips_saturated();
-        if P::ENABLED && (c.record || saturated) {
-            let sig_f = sig.sigmoid(f);
+        if P::ENABLED && c.record {
+            let raw = if skip { 0.0 } else { c.label - sig.sigmoid(f) };
+            fold.visit(j, c.depth, f, raw);
+        } else if P::ENABLED && saturated {
             let step = if skip {
                 0.0
             } else {
-                (c.label - sig_f) * c.alpha
+                (c.label - sig.sigmoid(f)) * c.alpha
             };
-            let hn = h_norm_of(k, c.h_norm, j, h, c.record);
-            sums.visit(c.label, f, sig_f, step, hn, v_norm2, c.record, sig);
-            v_norm2 += step * (2.0 * f + step * hn * hn);
+            sums.saturated(c.label, f, step, 0.0, 0.0, false);
         }
         if skip {
             continue;
@@ -448,7 +550,8 @@ fn step_node<K: Kernel, R: StepRule, P: Probe>(
         rule.node_step(k, j, c.depth, c.label - sig.sigmoid(f), c.alpha, v, h, e);
         changed = true;
     }
-    if P::ENABLED && (c.record || sums.sat_agree + sums.sat_disagree > 0) {
+    // A recorded path reports every node once it is trained (`FoldBuf::report`).
+    if P::ENABLED && !c.record && sums.sat_agree + sums.sat_disagree > 0 {
         probe.node(c.depth, &sums);
     }
     if changed {

@@ -28,7 +28,7 @@ use std::sync::Arc;
 
 use crate::config::TrainConfig;
 use crate::error::Result;
-use crate::loss::sigmoid::{SigmoidTable, MAX_EXP};
+
 use crate::train::schedule::Schedule;
 use crate::train::{Observer, TrainReport, Trained};
 use crate::tree::Tree;
@@ -60,59 +60,51 @@ pub struct NodeSums {
 }
 
 impl NodeSums {
-    /// Adds one visit: label `t` (1 or 0), score `f`, `sig_f` = sigmoid(f) as the trainer
-    /// looked it up, `step` the scalar applied (Δv_n = step h, Δh += step v_n; 0 when
-    /// skipped), `h_norm` = |h|, `v_norm2` = |v_n|^2 before this step. Magnitudes are added
-    /// only when `record`; saturation (|f| >= MAX_EXP) is always counted.
-    #[allow(clippy::too_many_arguments)]
-    #[inline(always)]
-    pub fn visit(
+    /// Adds one saturated visit (|f| >= MAX_EXP): label `t` (1 or 0), score `f`, `step`
+    /// the scalar applied (Δv_n = step h, Δh += step v_n; 0 when skipped), `h_norm` = |h|,
+    /// `v_norm2` = |v_n|^2 before this step. Saturation is always counted, magnitudes only
+    /// when `record`. In-range visits are summed by [`crate::kernel::Kernel::fold_visits`].
+    ///
+    /// Out of line and marked cold: saturation is rare, and its exact logistic calls would
+    /// otherwise force the hot loop's registers onto the stack.
+    #[cold]
+    #[inline(never)]
+    pub fn saturated(
         &mut self,
         t: f32,
         f: f32,
-        sig_f: f32,
         step: f32,
         h_norm: f32,
         v_norm2: f32,
         record: bool,
-        sig: &SigmoidTable,
     ) {
-        let (abs_g, loss) = if f > -MAX_EXP && f < MAX_EXP {
-            if !record {
-                return;
-            }
-            // -ln sigmoid(-f) = -ln sigmoid(f) + f: one table serves both labels.
-            ((t - sig_f).abs(), (1.0 - t) * f - sig.log_sigmoid(f))
+        // x = f signed by the label: the loss is -ln sigmoid(x).
+        let x = if t > 0.5 { f } else { -f };
+        if x > 0.0 {
+            self.sat_agree += 1;
         } else {
-            // x = f signed by the label: the loss is -ln sigmoid(x).
-            let x = if t > 0.5 { f } else { -f };
-            if x > 0.0 {
-                self.sat_agree += 1;
-            } else {
-                self.sat_disagree += 1;
-            }
-            if step == 0.0 {
-                self.skipped += 1;
-            }
-            if !record {
-                return;
-            }
-            // Beyond the table's edge use the exact logistic: |t - sigmoid(f)| =
-            // sigmoid(-x) and -ln sigmoid(x) = ln(1 + e^-x).
-            let x = x as f64;
-            let loss = if x > 0.0 {
-                (-x).exp().ln_1p()
-            } else {
-                -x + x.exp().ln_1p()
-            };
-            ((1.0 / (1.0 + x.exp())) as f32, loss as f32)
+            self.sat_disagree += 1;
+        }
+        if step == 0.0 {
+            self.skipped += 1;
+        }
+        if !record {
+            return;
+        }
+        // Beyond the table's edge use the exact logistic: |t - sigmoid(f)| = sigmoid(-x)
+        // and -ln sigmoid(x) = ln(1 + e^-x).
+        let x = x as f64;
+        let loss = if x > 0.0 {
+            (-x).exp().ln_1p()
+        } else {
+            -x + x.exp().ln_1p()
         };
         let step = step.abs();
         self.sampled += 1;
-        self.abs_g += abs_g;
+        self.abs_g += (1.0 / (1.0 + x.exp())) as f32;
         self.node_step += step * h_norm;
         self.input_grad += step * v_norm2.max(0.0).sqrt();
-        self.loss += loss;
+        self.loss += loss as f32;
     }
 }
 

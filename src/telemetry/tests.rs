@@ -8,6 +8,7 @@ use super::*;
 use crate::config::{Model, TrainConfig};
 use crate::kernel::{Scalar, SharedMatrix};
 use crate::loss::hs::{self, NodeScratch};
+use crate::loss::sigmoid::SigmoidTable;
 use crate::train::Silent;
 use crate::tree::huffman;
 

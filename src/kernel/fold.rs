@@ -1,0 +1,318 @@
+//! The telemetry fold: per-node sums over a recorded hierarchical-softmax path, computed
+//! once the path is trained, eight nodes at a time with AVX2.
+//!
+//! For visit j (one per input, in input order) of node d with label t_d, score f_jd, raw
+//! gradient g_jd = t_d - sigmoid(f_jd) (0 for a skipped step), input norm |h_j| and
+//! learning rate alpha, the node's squared norm before the visit is tracked from its value
+//! q_0d before the first visit:
+//!   q_(j+1)d = q_jd + s (2 f_jd + s |h_j|^2),   s = alpha g_jd,
+//! since |v + s h|^2 = |v|^2 + 2 s (h·v) + s^2 |h|^2. Over node d's in-range visits
+//! (|f_jd| < limit) the fold returns the count and the sums of g, g |h|, g sqrt(q) and the
+//! loss (1 - t) f - ln sigmoid(f) (ln sigmoid from a table), and it writes every q_jd out so
+//! that the caller can treat saturated visits itself.
+//!
+//! Each node's sums run over j in order in both backends, with the same operations, so the
+//! two give bit-identical results.
+
+/// A recorded path's visits: node d of input j at `j * width + d`.
+pub struct PathVisits<'a> {
+    /// Nodes on the path.
+    pub nodes: usize,
+    /// Row length of `f`, `g`, `labels` and `norm2`: `nodes` rounded up to a multiple of 8.
+    pub width: usize,
+    /// Learning rate of every step.
+    pub alpha: f32,
+    /// Label t = 1 - code per node.
+    pub labels: &'a [f32],
+    /// |v_d|^2 before the node's first visit.
+    pub norm2: &'a [f32],
+    /// Scores f_jd.
+    pub f: &'a [f32],
+    /// Raw gradients g_jd = t_d - sigmoid(f_jd), 0 where the step was skipped.
+    pub g: &'a [f32],
+    /// Input norms |h_j|.
+    pub h_norm: &'a [f32],
+    /// Visits with |f| < `limit` are in range.
+    pub limit: f32,
+    /// ln sigmoid table: slot floor((f + limit) * scale), clamped to the table.
+    pub log_sig: &'a [f32],
+    /// Slots per unit of score.
+    pub scale: f32,
+}
+
+/// What the fold sums over one node's in-range visits.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct VisitSums {
+    /// In-range visits.
+    pub n: u32,
+    /// Sum of g.
+    pub g: f32,
+    /// Sum of g |h|.
+    pub g_h: f32,
+    /// Sum of g |v_d| before the visit.
+    pub g_v: f32,
+    /// Sum of the loss -ln sigmoid(±f).
+    pub loss: f32,
+}
+
+/// The portable fold, node by node; writes q_jd into `q` and node d's sums into `out[d]`.
+pub fn scalar(v: &PathVisits, q: &mut [f32], out: &mut [VisitSums]) {
+    let w = v.width;
+    let last = v.log_sig.len().saturating_sub(1) as u32;
+    for (d, out) in out.iter_mut().enumerate().take(v.nodes) {
+        let (t, mut norm2) = (v.labels[d], v.norm2[d]);
+        let mut s = VisitSums::default();
+        for (j, &hn) in v.h_norm.iter().enumerate() {
+            let (f, g) = (v.f[j * w + d], v.g[j * w + d]);
+            q[j * w + d] = norm2;
+            if f > -v.limit && f < v.limit {
+                let slot = super::clamped_floor((f + v.limit) * v.scale, last);
+                s.n += 1;
+                s.g += g;
+                s.g_h += g * hn;
+                s.g_v += g * norm2.max(0.0).sqrt();
+                s.loss += (1.0 - t) * f - v.log_sig[slot];
+            }
+            let step = g * v.alpha;
+            norm2 += step * (2.0 * f + step * hn * hn);
+        }
+        *out = s;
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+pub(super) mod avx {
+    use super::{PathVisits, VisitSums};
+    use std::arch::x86_64::*;
+
+    /// The AVX2 fold: eight nodes per lane group, the same operations as
+    /// [`super::scalar`] in the same order.
+    #[target_feature(enable = "avx2,fma")]
+    pub fn fold(v: &PathVisits, q: &mut [f32], out: &mut [VisitSums]) {
+        let (w, n_in) = (v.width, v.h_norm.len());
+        let nodes = v.nodes.min(out.len());
+        assert!(w % 8 == 0 && nodes <= w);
+        assert!(v.labels.len() >= w && v.norm2.len() >= w);
+        assert!(v.f.len() >= n_in * w && v.g.len() >= n_in * w && q.len() >= n_in * w);
+        let lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+        let (alpha, limit, scale) = (
+            _mm256_set1_ps(v.alpha),
+            _mm256_set1_ps(v.limit),
+            _mm256_set1_ps(v.scale),
+        );
+        let neg_limit = _mm256_set1_ps(-v.limit);
+        let last = _mm256_set1_ps(v.log_sig.len().saturating_sub(1) as f32);
+        let (zero, one, two) = (
+            _mm256_setzero_ps(),
+            _mm256_set1_ps(1.0),
+            _mm256_set1_ps(2.0),
+        );
+        let mut d0 = 0;
+        while d0 < nodes {
+            let real = _mm256_castsi256_ps(_mm256_cmpgt_epi32(
+                _mm256_set1_epi32((nodes - d0) as i32),
+                lanes,
+            ));
+            // SAFETY (loads and stores below): d0 + 8 <= w, and every row j < n_in of f, g
+            // and q holds w floats (asserted above).
+            let (t, mut norm2) = unsafe {
+                (
+                    _mm256_loadu_ps(v.labels.as_ptr().add(d0)),
+                    _mm256_loadu_ps(v.norm2.as_ptr().add(d0)),
+                )
+            };
+            let one_minus_t = _mm256_sub_ps(one, t);
+            let (mut sg, mut sgh, mut sgv, mut sloss) = (zero, zero, zero, zero);
+            let mut count = _mm256_setzero_si256();
+            for (j, &hn) in v.h_norm.iter().enumerate() {
+                let at = j * w + d0;
+                // SAFETY: as above.
+                let (f, g) = unsafe {
+                    _mm256_storeu_ps(q.as_mut_ptr().add(at), norm2);
+                    (
+                        _mm256_loadu_ps(v.f.as_ptr().add(at)),
+                        _mm256_loadu_ps(v.g.as_ptr().add(at)),
+                    )
+                };
+                let hn = _mm256_set1_ps(hn);
+                let inside = _mm256_and_ps(
+                    _mm256_and_ps(
+                        _mm256_cmp_ps::<_CMP_GT_OQ>(f, neg_limit),
+                        _mm256_cmp_ps::<_CMP_LT_OQ>(f, limit),
+                    ),
+                    real,
+                );
+                count = _mm256_sub_epi32(count, _mm256_castps_si256(inside));
+                let gi = _mm256_and_ps(g, inside);
+                sg = _mm256_add_ps(sg, gi);
+                sgh = _mm256_add_ps(sgh, _mm256_mul_ps(gi, hn));
+                let vn = _mm256_sqrt_ps(_mm256_max_ps(norm2, zero));
+                sgv = _mm256_add_ps(sgv, _mm256_mul_ps(gi, vn));
+                // ln sigmoid(f) from the table; lanes out of range read slot 0, masked.
+                let pos = _mm256_mul_ps(_mm256_add_ps(f, limit), scale);
+                let pos = _mm256_min_ps(_mm256_max_ps(pos, zero), last);
+                let slot = _mm256_and_si256(_mm256_cvttps_epi32(pos), _mm256_castps_si256(inside));
+                // SAFETY: every slot is in 0..=last, within the table.
+                let ls = unsafe { _mm256_i32gather_ps::<4>(v.log_sig.as_ptr(), slot) };
+                let loss = _mm256_sub_ps(_mm256_mul_ps(one_minus_t, f), ls);
+                sloss = _mm256_add_ps(sloss, _mm256_and_ps(loss, inside));
+                let step = _mm256_mul_ps(g, alpha);
+                let grow = _mm256_add_ps(
+                    _mm256_mul_ps(two, f),
+                    _mm256_mul_ps(_mm256_mul_ps(step, hn), hn),
+                );
+                norm2 = _mm256_add_ps(norm2, _mm256_mul_ps(step, grow));
+            }
+            let mut lane = [[0f32; 8]; 5];
+            // SAFETY: each destination holds 8 floats.
+            unsafe {
+                _mm256_storeu_ps(lane[0].as_mut_ptr(), sg);
+                _mm256_storeu_ps(lane[1].as_mut_ptr(), sgh);
+                _mm256_storeu_ps(lane[2].as_mut_ptr(), sgv);
+                _mm256_storeu_ps(lane[3].as_mut_ptr(), sloss);
+                _mm256_storeu_ps(lane[4].as_mut_ptr(), _mm256_castsi256_ps(count));
+            }
+            for (l, out) in out[d0..nodes].iter_mut().take(8).enumerate() {
+                *out = VisitSums {
+                    n: lane[4][l].to_bits(),
+                    g: lane[0][l],
+                    g_h: lane[1][l],
+                    g_v: lane[2][l],
+                    loss: lane[3][l],
+                };
+            }
+            d0 += 8;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::loss::sigmoid::{SigmoidTable, MAX_EXP, SCALE};
+
+    /// The sums written out in f64 from their definition.
+    fn by_definition(v: &PathVisits) -> Vec<([f64; 4], u32, Vec<f64>)> {
+        (0..v.nodes)
+            .map(|d| {
+                let (mut sums, mut n, mut q, mut qs) = ([0f64; 4], 0, v.norm2[d] as f64, vec![]);
+                let t = v.labels[d] as f64;
+                for (j, &hn) in v.h_norm.iter().enumerate() {
+                    let (f, g, hn) = (
+                        v.f[j * v.width + d] as f64,
+                        v.g[j * v.width + d] as f64,
+                        hn as f64,
+                    );
+                    qs.push(q);
+                    if f.abs() < v.limit as f64 {
+                        let slot = (((f + v.limit as f64) * v.scale as f64) as usize)
+                            .min(v.log_sig.len() - 1);
+                        n += 1;
+                        sums[0] += g;
+                        sums[1] += g * hn;
+                        sums[2] += g * q.max(0.0).sqrt();
+                        sums[3] += (1.0 - t) * f - v.log_sig[slot] as f64;
+                    }
+                    let s = g * v.alpha as f64;
+                    q += s * (2.0 * f + s * hn * hn);
+                }
+                (sums, n, qs)
+            })
+            .collect()
+    }
+
+    /// Runs `fold` on paths of several lengths and input counts, with scores spread over and
+    /// past the table and some skipped steps, against [`by_definition`]; returns every output.
+    fn check(
+        fold: impl Fn(&PathVisits, &mut [f32], &mut [VisitSums]),
+    ) -> Vec<(Vec<f32>, Vec<VisitSums>)> {
+        let table = SigmoidTable::new();
+        let mut outputs = vec![];
+        for (nodes, n_in) in [
+            (1usize, 1usize),
+            (2, 6),
+            (7, 3),
+            (8, 10),
+            (9, 2),
+            (17, 12),
+            (24, 1),
+        ] {
+            let width = nodes.div_ceil(8) * 8;
+            let labels: Vec<f32> = (0..width).map(|d| (d % 2) as f32).collect();
+            let norm2: Vec<f32> = (0..width)
+                .map(|d| if d % 3 == 0 { 0.0 } else { 0.2 * d as f32 })
+                .collect();
+            let (mut f, mut g) = (vec![0.0; n_in * width], vec![0.0; n_in * width]);
+            for j in 0..n_in {
+                for d in 0..nodes {
+                    let x = ((j * 31 + d * 7) as f32 * 0.37).sin() * 7.5;
+                    f[j * width + d] = x;
+                    g[j * width + d] = if (j + d) % 5 == 4 {
+                        0.0
+                    } else {
+                        labels[d] - 1.0 / (1.0 + (-x).exp())
+                    };
+                }
+            }
+            let h_norm: Vec<f32> = (0..n_in).map(|j| 0.5 + (j % 3) as f32 * 0.7).collect();
+            let v = PathVisits {
+                nodes,
+                width,
+                alpha: 0.3,
+                labels: &labels,
+                norm2: &norm2,
+                f: &f,
+                g: &g,
+                h_norm: &h_norm,
+                limit: MAX_EXP,
+                log_sig: table.log_table(),
+                scale: SCALE,
+            };
+            let mut q = vec![0.0; n_in * width];
+            let mut out = vec![VisitSums::default(); nodes];
+            fold(&v, &mut q, &mut out);
+            for (d, (want, count, qs)) in by_definition(&v).into_iter().enumerate() {
+                let got = out[d];
+                assert_eq!(got.n, count, "nodes={nodes} d={d}");
+                for (a, b) in [got.g, got.g_h, got.g_v, got.loss].iter().zip(want) {
+                    assert!(
+                        (*a as f64 - b).abs() < 1e-4 * (1.0 + b.abs()),
+                        "d={d}: {a} vs {b}"
+                    );
+                }
+                for (j, b) in qs.into_iter().enumerate() {
+                    let a = q[j * width + d] as f64;
+                    assert!(
+                        (a - b).abs() < 1e-4 * (1.0 + b.abs()),
+                        "d={d} j={j}: q {a} vs {b}"
+                    );
+                }
+            }
+            // Lanes past the path's end are scratch.
+            for (i, x) in q.iter_mut().enumerate() {
+                if i % width >= nodes {
+                    *x = 0.0;
+                }
+            }
+            outputs.push((q, out));
+        }
+        outputs
+    }
+
+    #[test]
+    fn scalar_fold_matches_the_definition() {
+        check(scalar);
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn avx2_fold_matches_the_definition_and_the_scalar_fold_bit_for_bit() {
+        if crate::kernel::Avx2Fma::detect().is_none() {
+            eprintln!("skipped: this CPU lacks AVX2/FMA");
+            return;
+        }
+        // SAFETY: AVX2 and FMA were detected above.
+        let vector = check(|v, q, out| unsafe { avx::fold(v, q, out) });
+        assert_eq!(vector, check(scalar));
+    }
+}
