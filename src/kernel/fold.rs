@@ -14,7 +14,8 @@
 //! Each node's sums run over j in order in both backends, with the same operations, so the
 //! two give bit-identical results.
 
-/// A recorded path's visits: node d of input j at `j * width + d`.
+/// A recorded path's visits: node d of input j at `j * width + d`; slots of nodes past
+/// `nodes` are ignored, whatever they hold.
 pub struct PathVisits<'a> {
     /// Nodes on the path.
     pub nodes: usize,
@@ -115,10 +116,11 @@ pub(super) mod avx {
             ));
             // SAFETY (loads and stores below): d0 + 8 <= w, and every row j < n_in of f, g
             // and q holds w floats (asserted above).
+            // Lanes past the path's end may hold stale values: they are zeroed on load.
             let (t, mut norm2) = unsafe {
                 (
-                    _mm256_loadu_ps(v.labels.as_ptr().add(d0)),
-                    _mm256_loadu_ps(v.norm2.as_ptr().add(d0)),
+                    _mm256_and_ps(_mm256_loadu_ps(v.labels.as_ptr().add(d0)), real),
+                    _mm256_and_ps(_mm256_loadu_ps(v.norm2.as_ptr().add(d0)), real),
                 )
             };
             let one_minus_t = _mm256_sub_ps(one, t);
@@ -130,8 +132,8 @@ pub(super) mod avx {
                 let (f, g) = unsafe {
                     _mm256_storeu_ps(q.as_mut_ptr().add(at), norm2);
                     (
-                        _mm256_loadu_ps(v.f.as_ptr().add(at)),
-                        _mm256_loadu_ps(v.g.as_ptr().add(at)),
+                        _mm256_and_ps(_mm256_loadu_ps(v.f.as_ptr().add(at)), real),
+                        _mm256_and_ps(_mm256_loadu_ps(v.g.as_ptr().add(at)), real),
                     )
                 };
                 let hn = _mm256_set1_ps(hn);
@@ -240,9 +242,17 @@ mod tests {
             let width = nodes.div_ceil(8) * 8;
             let labels: Vec<f32> = (0..width).map(|d| (d % 2) as f32).collect();
             let norm2: Vec<f32> = (0..width)
-                .map(|d| if d % 3 == 0 { 0.0 } else { 0.2 * d as f32 })
+                .map(|d| match d {
+                    _ if d >= nodes => f32::NAN,
+                    _ if d % 3 == 0 => 0.0,
+                    _ => 0.2 * d as f32,
+                })
                 .collect();
-            let (mut f, mut g) = (vec![0.0; n_in * width], vec![0.0; n_in * width]);
+            // Slots past the path's end hold garbage, as they may in training.
+            let (mut f, mut g) = (
+                vec![f32::NAN; n_in * width],
+                vec![f32::INFINITY; n_in * width],
+            );
             for j in 0..n_in {
                 for d in 0..nodes {
                     let x = ((j * 31 + d * 7) as f32 * 0.37).sin() * 7.5;

@@ -85,21 +85,28 @@ struct FoldBuf {
     norm2: Vec<f32>,
     sums: Vec<VisitSums>,
     width: usize,
+    inputs: usize,
 }
 
 impl FoldBuf {
-    /// Cleared room for `n_inputs` inputs along `path`.
+    /// Room for `n_inputs` inputs along `path`. Every (input, node) slot of the path is
+    /// written by the walk before the fold reads it; slots past the path's end keep stale
+    /// values, which the fold masks.
     fn fit(&mut self, n_inputs: usize, path: &[u32]) {
         self.width = path.len().div_ceil(8).max(1) * 8;
-        for b in [&mut self.f, &mut self.g, &mut self.q] {
-            b.clear();
-            b.resize(n_inputs * self.width, 0.0);
+        self.inputs = n_inputs;
+        let len = n_inputs * self.width;
+        if self.f.len() < len {
+            for b in [&mut self.f, &mut self.g, &mut self.q] {
+                b.resize(len, 0.0);
+            }
         }
         self.labels.clear();
         self.labels.extend(path.iter().map(|&s| label_of(s)));
         self.labels.resize(self.width, 0.0);
-        self.norm2.clear();
-        self.norm2.resize(self.width, 0.0);
+        if self.norm2.len() < self.width {
+            self.norm2.resize(self.width, 0.0);
+        }
         self.sums.resize(path.len(), VisitSums::default());
     }
 
@@ -122,7 +129,7 @@ impl FoldBuf {
         probe: &mut P,
     ) {
         let nodes = self.sums.len();
-        let h_norm = &c.h_norm[..self.f.len() / self.width];
+        let h_norm = &c.h_norm[..self.inputs];
         let visits = PathVisits {
             nodes,
             width: self.width,
