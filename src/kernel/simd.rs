@@ -25,7 +25,7 @@ pub trait Kernel: Copy + Send + Sync + 'static {
     /// Two fused HS node steps sharing input `h`: `err += ga * va + gb * vb` (old values),
     /// then `va += ga * h`, `vb += gb * h`.
     fn hs_step2(self, ga: f32, gb: f32, va: &mut [f32], vb: &mut [f32], h: &[f32], err: &mut [f32]);
-    /// Per-node telemetry sums over a recorded HS path (see [`super::fold`]): node d's into
+    /// Per-node telemetry sums over a recorded HS path (see [`super::PathVisits`]): node d's into
     /// `out[d]`, and |v_d|^2 before each visit into `q`.
     fn fold_path(self, v: &super::PathVisits, q: &mut [f32], out: &mut [super::VisitSums]);
 

@@ -445,7 +445,7 @@ fn train_path_pairs<K: Kernel, R: StepRule, P: Probe, const REC: bool>(
             let rb = if ok_b { lb - sig.sigmoid(fb) } else { 0.0 };
             let (ga, gb) = (ra * alpha, rb * alpha);
             if P::ENABLED && record {
-                // Folded after the loop, off the chain from one input's step to the next.
+                // Folded once the whole path is trained (`FoldBuf::report`).
                 fold.visit(j, 2 * i, fa, ra);
                 fold.visit(j, 2 * i + 1, fb, rb);
             } else if P::ENABLED && !(in_a && in_b) {

@@ -14,12 +14,15 @@
 //! * the loss -ln sigmoid(±f);
 //! * saturation: |f| >= MAX_EXP, split by whether the sign of f agrees with the label.
 //!
-//! Per visit the hot loop only adds into a [`NodeSums`] held in registers; the probe sees
-//! one call per node.
+//! On a recorded path the hot loop only stores each visit's score and raw gradient; once the
+//! path is trained, [`crate::kernel::Kernel::fold_path`] sums them per node (SIMD across
+//! nodes) into a [`NodeSums`], and the probe sees one call per node. On other paths only
+//! saturated visits are counted.
 //!
 //! Costs are kept per path, not per visit, where possible: visit counts are added per path
-//! (path length x inputs), |h| is computed once per input, |v_n|^2 once per node load and
-//! then tracked exactly through each step (|v + s h|^2 = |v|^2 + 2 s f + s^2 |h|^2).
+//! (path length x inputs), |h| is computed once per input, |v_n|^2 once per node load (with
+//! the first input's dot products) and then tracked exactly through each step
+//! (|v + s h|^2 = |v|^2 + 2 s f + s^2 |h|^2).
 
 pub mod grid;
 pub mod snapshot;
@@ -36,9 +39,9 @@ use crate::vocab::Vocab;
 use grid::{Grid, Layout, WordTotals};
 use snapshot::{Collector, SnapshotSchedule};
 
-/// What one inner node saw while every input of a path stepped it: built in registers by
-/// the hot loop (one [`NodeSums::visit`] per (node, input) pair) and handed to the probe
-/// once per node, so that per-visit telemetry costs a few register operations.
+/// What one inner node saw while every input of a path stepped it: built from the path's
+/// fold (recorded paths) or from its saturated visits (the others) and handed to the probe
+/// once per node.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct NodeSums {
     /// Visits whose magnitudes were recorded.
@@ -63,7 +66,7 @@ impl NodeSums {
     /// Adds one saturated visit (|f| >= MAX_EXP): label `t` (1 or 0), score `f`, `step`
     /// the scalar applied (Δv_n = step h, Δh += step v_n; 0 when skipped), `h_norm` = |h|,
     /// `v_norm2` = |v_n|^2 before this step. Saturation is always counted, magnitudes only
-    /// when `record`. In-range visits are summed by [`crate::kernel::Kernel::fold_visits`].
+    /// when `record`. In-range visits are summed by [`crate::kernel::Kernel::fold_path`].
     ///
     /// Out of line and marked cold: saturation is rare, and its exact logistic calls would
     /// otherwise force the hot loop's registers onto the stack.
