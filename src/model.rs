@@ -147,9 +147,7 @@ pub fn train_sentence<K: Kernel, L: OutputLoss, R: StepRule, P: Probe>(
                 if P::ENABLED {
                     // The undivided step reaches every context word's input vector.
                     let n2 = if probe.sampling() { k.dot(e, e) } else { 0.0 };
-                    for (j, &c) in s.ctx_ids.iter().enumerate() {
-                        probe.end_input(j, c, n2);
-                    }
+                    probe.end_inputs(&s.ctx_ids, n2);
                 }
                 for &c in &s.ctx_ids {
                     rule.input_step(k, sh.input, c as usize, e, alpha);

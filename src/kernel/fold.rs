@@ -7,9 +7,12 @@
 //! q_0d before the first visit:
 //!   q_(j+1)d = q_jd + s (2 f_jd + s |h_j|^2),   s = alpha g_jd,
 //! since |v + s h|^2 = |v|^2 + 2 s (h·v) + s^2 |h|^2. Over node d's in-range visits
-//! (|f_jd| < limit) the fold returns the count and the sums of g, g |h|, g sqrt(q) and the
-//! loss (1 - t) f - ln sigmoid(f) (ln sigmoid from a table), and it writes every q_jd out so
-//! that the caller can treat saturated visits itself.
+//! (|f_jd| < limit) the fold returns, one lane per node ([`NodeLanes`]), the count, |sum g|,
+//! alpha |sum g |h||, alpha |sum g sqrt(q)| and the summed loss (1 - t) f - ln sigmoid(f)
+//! (ln sigmoid from a table). A node's g all share one sign (that of t - 1/2, or are 0), so
+//! the absolute sums are the sums of absolute values. It also writes every q_jd out and
+//! says whether any visit was out of range, so that the caller can treat saturated visits
+//! itself.
 //!
 //! Each node's sums run over j in order in both backends, with the same operations, so the
 //! two give bit-identical results.
@@ -41,61 +44,95 @@ pub struct PathVisits<'a> {
     pub scale: f32,
 }
 
-/// What the fold sums over one node's in-range visits.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct VisitSums {
-    /// In-range visits.
-    pub n: u32,
-    /// Sum of g.
-    pub g: f32,
-    /// Sum of g |h|.
-    pub g_h: f32,
-    /// Sum of g |v_d| before the visit.
-    pub g_v: f32,
-    /// Sum of the loss -ln sigmoid(±f).
-    pub loss: f32,
+/// What the fold sums over each node's in-range visits: lane d of each field is node d's,
+/// and lanes past the path's end (up to the fold's `width`) are zero.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct NodeLanes {
+    /// In-range visits (whole numbers).
+    pub n: Vec<f32>,
+    /// |t - sigmoid(f)| summed.
+    pub abs_g: Vec<f32>,
+    /// The node step alpha |g| |h| summed.
+    pub node_step: Vec<f32>,
+    /// The gradient sent to the input, alpha |g| |v_d| (before the visit), summed.
+    pub input_grad: Vec<f32>,
+    /// The loss -ln sigmoid(±f) summed.
+    pub loss: Vec<f32>,
 }
 
-/// The portable fold, node by node; writes q_jd into `q` and node d's sums into `out[d]`.
-pub fn scalar(v: &PathVisits, q: &mut [f32], out: &mut [VisitSums]) {
-    let w = v.width;
-    let last = v.log_sig.len().saturating_sub(1) as u32;
-    for (d, out) in out.iter_mut().enumerate().take(v.nodes) {
-        let (t, mut norm2) = (v.labels[d], v.norm2[d]);
-        let mut s = VisitSums::default();
-        for (j, &hn) in v.h_norm.iter().enumerate() {
-            let (f, g) = (v.f[j * w + d], v.g[j * w + d]);
-            q[j * w + d] = norm2;
-            if f > -v.limit && f < v.limit {
-                let slot = super::clamped_floor((f + v.limit) * v.scale, last);
-                s.n += 1;
-                s.g += g;
-                s.g_h += g * hn;
-                s.g_v += g * norm2.max(0.0).sqrt();
-                s.loss += (1.0 - t) * f - v.log_sig[slot];
-            }
-            let step = g * v.alpha;
-            norm2 += step * (2.0 * f + step * hn * hn);
+impl NodeLanes {
+    /// Lanes for paths of up to `width` nodes.
+    pub fn with_width(width: usize) -> Self {
+        let z = vec![0.0; width];
+        NodeLanes {
+            n: z.clone(),
+            abs_g: z.clone(),
+            node_step: z.clone(),
+            input_grad: z.clone(),
+            loss: z,
         }
-        *out = s;
     }
+
+    /// Number of lanes.
+    pub fn width(&self) -> usize {
+        self.n.len()
+    }
+}
+
+/// The portable fold, node by node: writes q_jd into `q` and node d's sums into lane d of
+/// `out` (lanes `nodes..width` zeroed); true when some visit was out of range.
+pub fn scalar(v: &PathVisits, q: &mut [f32], out: &mut NodeLanes) -> bool {
+    let w = v.width;
+    assert!(out.width() >= w);
+    let last = v.log_sig.len().saturating_sub(1) as u32;
+    let mut saturated = false;
+    for d in 0..w {
+        let (mut n, mut sg, mut sgh, mut sgv, mut sloss) = (0u32, 0f32, 0f32, 0f32, 0f32);
+        if d < v.nodes {
+            let (t, mut norm2) = (v.labels[d], v.norm2[d]);
+            for (j, &hn) in v.h_norm.iter().enumerate() {
+                let (f, g) = (v.f[j * w + d], v.g[j * w + d]);
+                q[j * w + d] = norm2;
+                if f > -v.limit && f < v.limit {
+                    let slot = super::clamped_floor((f + v.limit) * v.scale, last);
+                    n += 1;
+                    sg += g;
+                    sgh += g * hn;
+                    sgv += g * norm2.max(0.0).sqrt();
+                    sloss += (1.0 - t) * f - v.log_sig[slot];
+                }
+                let step = g * v.alpha;
+                norm2 += step * (2.0 * f + step * hn * hn);
+            }
+            saturated |= n as usize != v.h_norm.len();
+        }
+        out.n[d] = n as f32;
+        out.abs_g[d] = sg.abs();
+        out.node_step[d] = v.alpha * sgh.abs();
+        out.input_grad[d] = v.alpha * sgv.abs();
+        out.loss[d] = sloss;
+    }
+    saturated
 }
 
 #[cfg(target_arch = "x86_64")]
 pub(super) mod avx {
-    use super::{PathVisits, VisitSums};
+    use super::{NodeLanes, PathVisits};
     use std::arch::x86_64::*;
 
     /// The AVX2 fold: eight nodes per lane group, the same operations as
     /// [`super::scalar`] in the same order.
     #[target_feature(enable = "avx2,fma")]
-    pub fn fold(v: &PathVisits, q: &mut [f32], out: &mut [VisitSums]) {
-        let (w, n_in) = (v.width, v.h_norm.len());
-        let nodes = v.nodes.min(out.len());
+    pub fn fold(v: &PathVisits, q: &mut [f32], out: &mut NodeLanes) -> bool {
+        let (w, n_in, nodes) = (v.width, v.h_norm.len(), v.nodes);
         assert!(w % 8 == 0 && nodes <= w);
         assert!(v.labels.len() >= w && v.norm2.len() >= w);
         assert!(v.f.len() >= n_in * w && v.g.len() >= n_in * w && q.len() >= n_in * w);
+        assert!(out.width() >= w);
         let lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+        let all_in = _mm256_set1_epi32(n_in as i32);
+        let sign = _mm256_set1_ps(-0.0);
+        let mut saturated = 0;
         let (alpha, limit, scale) = (
             _mm256_set1_ps(v.alpha),
             _mm256_set1_ps(v.limit),
@@ -109,9 +146,9 @@ pub(super) mod avx {
             _mm256_set1_ps(2.0),
         );
         let mut d0 = 0;
-        while d0 < nodes {
+        while d0 < w {
             let real = _mm256_castsi256_ps(_mm256_cmpgt_epi32(
-                _mm256_set1_epi32((nodes - d0) as i32),
+                _mm256_set1_epi32(nodes.saturating_sub(d0) as i32),
                 lanes,
             ));
             // SAFETY (loads and stores below): d0 + 8 <= w, and every row j < n_in of f, g
@@ -165,26 +202,27 @@ pub(super) mod avx {
                 );
                 norm2 = _mm256_add_ps(norm2, _mm256_mul_ps(step, grow));
             }
-            let mut lane = [[0f32; 8]; 5];
-            // SAFETY: each destination holds 8 floats.
+            // Real lanes that lost a visit to the range test.
+            let short = _mm256_and_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(all_in, count)), real);
+            saturated |= _mm256_movemask_ps(short);
+            let abs = |x| _mm256_andnot_ps(sign, x);
+            // SAFETY: d0 + 8 <= w <= each lane vector's length (asserted above).
             unsafe {
-                _mm256_storeu_ps(lane[0].as_mut_ptr(), sg);
-                _mm256_storeu_ps(lane[1].as_mut_ptr(), sgh);
-                _mm256_storeu_ps(lane[2].as_mut_ptr(), sgv);
-                _mm256_storeu_ps(lane[3].as_mut_ptr(), sloss);
-                _mm256_storeu_ps(lane[4].as_mut_ptr(), _mm256_castsi256_ps(count));
-            }
-            for (l, out) in out[d0..nodes].iter_mut().take(8).enumerate() {
-                *out = VisitSums {
-                    n: lane[4][l].to_bits(),
-                    g: lane[0][l],
-                    g_h: lane[1][l],
-                    g_v: lane[2][l],
-                    loss: lane[3][l],
-                };
+                _mm256_storeu_ps(out.n.as_mut_ptr().add(d0), _mm256_cvtepi32_ps(count));
+                _mm256_storeu_ps(out.abs_g.as_mut_ptr().add(d0), abs(sg));
+                _mm256_storeu_ps(
+                    out.node_step.as_mut_ptr().add(d0),
+                    _mm256_mul_ps(alpha, abs(sgh)),
+                );
+                _mm256_storeu_ps(
+                    out.input_grad.as_mut_ptr().add(d0),
+                    _mm256_mul_ps(alpha, abs(sgv)),
+                );
+                _mm256_storeu_ps(out.loss.as_mut_ptr().add(d0), sloss);
             }
             d0 += 8;
         }
+        saturated != 0
     }
 }
 
@@ -226,8 +264,8 @@ mod tests {
     /// Runs `fold` on paths of several lengths and input counts, with scores spread over and
     /// past the table and some skipped steps, against [`by_definition`]; returns every output.
     fn check(
-        fold: impl Fn(&PathVisits, &mut [f32], &mut [VisitSums]),
-    ) -> Vec<(Vec<f32>, Vec<VisitSums>)> {
+        fold: impl Fn(&PathVisits, &mut [f32], &mut NodeLanes) -> bool,
+    ) -> Vec<(Vec<f32>, NodeLanes, bool)> {
         let table = SigmoidTable::new();
         let mut outputs = vec![];
         for (nodes, n_in) in [
@@ -279,12 +317,29 @@ mod tests {
                 scale: SCALE,
             };
             let mut q = vec![0.0; n_in * width];
-            let mut out = vec![VisitSums::default(); nodes];
-            fold(&v, &mut q, &mut out);
+            // Stale lanes from an earlier, longer path must be overwritten.
+            let mut out = NodeLanes::with_width(width + 8);
+            out.n.fill(3.0);
+            out.loss.fill(7.0);
+            let saturated = fold(&v, &mut q, &mut out);
+            let mut want_saturated = false;
             for (d, (want, count, qs)) in by_definition(&v).into_iter().enumerate() {
-                let got = out[d];
-                assert_eq!(got.n, count, "nodes={nodes} d={d}");
-                for (a, b) in [got.g, got.g_h, got.g_v, got.loss].iter().zip(want) {
+                assert_eq!(out.n[d], count as f32, "nodes={nodes} d={d}");
+                want_saturated |= count as usize != n_in;
+                let alpha = v.alpha as f64;
+                let want = [
+                    want[0].abs(),
+                    alpha * want[1].abs(),
+                    alpha * want[2].abs(),
+                    want[3],
+                ];
+                let got = [
+                    out.abs_g[d],
+                    out.node_step[d],
+                    out.input_grad[d],
+                    out.loss[d],
+                ];
+                for (a, b) in got.iter().zip(want) {
                     assert!(
                         (*a as f64 - b).abs() < 1e-4 * (1.0 + b.abs()),
                         "d={d}: {a} vs {b}"
@@ -298,13 +353,26 @@ mod tests {
                     );
                 }
             }
+            assert_eq!(saturated, want_saturated, "nodes={nodes}");
+            for lanes in [
+                &out.n,
+                &out.abs_g,
+                &out.node_step,
+                &out.input_grad,
+                &out.loss,
+            ] {
+                assert!(
+                    lanes[nodes..width].iter().all(|&x| x == 0.0),
+                    "nodes={nodes}"
+                );
+            }
             // Lanes past the path's end are scratch.
             for (i, x) in q.iter_mut().enumerate() {
                 if i % width >= nodes {
                     *x = 0.0;
                 }
             }
-            outputs.push((q, out));
+            outputs.push((q, out, saturated));
         }
         outputs
     }
@@ -323,6 +391,7 @@ mod tests {
         }
         // SAFETY: AVX2 and FMA were detected above.
         let vector = check(|v, q, out| unsafe { avx::fold(v, q, out) });
+        assert!(vector.iter().any(|o| o.2) && vector.iter().any(|o| !o.2));
         assert_eq!(vector, check(scalar));
     }
 }

@@ -26,8 +26,8 @@ pub trait Kernel: Copy + Send + Sync + 'static {
     /// then `va += ga * h`, `vb += gb * h`.
     fn hs_step2(self, ga: f32, gb: f32, va: &mut [f32], vb: &mut [f32], h: &[f32], err: &mut [f32]);
     /// Per-node telemetry sums over a recorded HS path (see [`super::PathVisits`]): node d's into
-    /// `out[d]`, and |v_d|^2 before each visit into `q`.
-    fn fold_path(self, v: &super::PathVisits, q: &mut [f32], out: &mut [super::VisitSums]);
+    /// lane d of `out`, and |v_d|^2 before each visit into `q`; true when a visit saturated.
+    fn fold_path(self, v: &super::PathVisits, q: &mut [f32], out: &mut super::NodeLanes) -> bool;
 
     /// Copies `dst.len()` elements starting at `src` into `dst`.
     ///
@@ -67,7 +67,7 @@ impl Kernel for Scalar {
     const NAME: &'static str = "scalar";
 
     #[inline(always)]
-    fn fold_path(self, v: &super::PathVisits, q: &mut [f32], out: &mut [super::VisitSums]) {
+    fn fold_path(self, v: &super::PathVisits, q: &mut [f32], out: &mut super::NodeLanes) -> bool {
         super::fold::scalar(v, q, out)
     }
 
@@ -481,8 +481,8 @@ mod avx {
             self,
             v: &crate::kernel::PathVisits,
             q: &mut [f32],
-            out: &mut [crate::kernel::VisitSums],
-        ) {
+            out: &mut crate::kernel::NodeLanes,
+        ) -> bool {
             // SAFETY: as in `dot`.
             unsafe { crate::kernel::fold::avx::fold(v, q, out) }
         }

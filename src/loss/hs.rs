@@ -15,7 +15,7 @@
 
 use super::sigmoid::{SigmoidTable, MAX_EXP, SCALE};
 use super::OutputLoss;
-use crate::kernel::{AlignedBuf, Kernel, PathVisits, SharedMatrix, VisitSums};
+use crate::kernel::{AlignedBuf, Kernel, NodeLanes, PathVisits, SharedMatrix};
 use crate::optim::StepRule;
 use crate::sampler::Rng;
 use crate::telemetry::{NodeSums, Probe};
@@ -80,10 +80,12 @@ struct FoldBuf {
     f: Vec<f32>,
     g: Vec<f32>,
     q: Vec<f32>,
-    /// Per node: label, |v_d|^2 before its first visit, and the fold's sums.
+    /// Per node: label, and |v_d|^2 before its first visit.
     labels: Vec<f32>,
     norm2: Vec<f32>,
-    sums: Vec<VisitSums>,
+    /// The fold's per-node sums.
+    lanes: NodeLanes,
+    nodes: usize,
     width: usize,
     inputs: usize,
 }
@@ -92,22 +94,34 @@ impl FoldBuf {
     /// Room for `n_inputs` inputs along `path`. Every (input, node) slot of the path is
     /// written by the walk before the fold reads it; slots past the path's end keep stale
     /// values, which the fold masks.
+    #[inline(always)]
     fn fit(&mut self, n_inputs: usize, path: &[u32]) {
+        self.nodes = path.len();
         self.width = path.len().div_ceil(8).max(1) * 8;
         self.inputs = n_inputs;
-        let len = n_inputs * self.width;
+        if self.labels.len() < self.width || self.f.len() < n_inputs * self.width {
+            self.grow();
+        }
+        for (l, &s) in self.labels.iter_mut().zip(path) {
+            *l = label_of(s);
+        }
+    }
+
+    /// Grows the buffers to the current `width` and `inputs`.
+    #[cold]
+    #[inline(never)]
+    fn grow(&mut self) {
+        let (w, len) = (self.width, self.inputs * self.width);
         if self.f.len() < len {
             for b in [&mut self.f, &mut self.g, &mut self.q] {
                 b.resize(len, 0.0);
             }
         }
-        self.labels.clear();
-        self.labels.extend(path.iter().map(|&s| label_of(s)));
-        self.labels.resize(self.width, 0.0);
-        if self.norm2.len() < self.width {
-            self.norm2.resize(self.width, 0.0);
+        if self.labels.len() < w {
+            self.labels.resize(w, 0.0);
+            self.norm2.resize(w, 0.0);
+            self.lanes = NodeLanes::with_width(w);
         }
-        self.sums.resize(path.len(), VisitSums::default());
     }
 
     /// Records input `j`'s visit of node `d`: score `f`, raw gradient `g`.
@@ -118,8 +132,8 @@ impl FoldBuf {
         self.g[at] = g;
     }
 
-    /// Folds the path's visits and reports each node to `probe`: in-range visits through
-    /// the kernel's fold, saturated ones one by one.
+    /// Folds the path's visits and reports them to `probe`: in-range visits through the
+    /// kernel's fold, all nodes at once; saturated ones node by node.
     #[inline(always)]
     fn report<K: Kernel, P: Probe>(
         &mut self,
@@ -128,10 +142,9 @@ impl FoldBuf {
         sig: &SigmoidTable,
         probe: &mut P,
     ) {
-        let nodes = self.sums.len();
         let h_norm = &c.h_norm[..self.inputs];
         let visits = PathVisits {
-            nodes,
+            nodes: self.nodes,
             width: self.width,
             alpha: c.alpha,
             labels: &self.labels,
@@ -143,23 +156,28 @@ impl FoldBuf {
             log_sig: sig.log_table(),
             scale: SCALE,
         };
-        k.fold_path(&visits, &mut self.q, &mut self.sums);
-        for (d, s) in self.sums.iter().enumerate() {
+        if k.fold_path(&visits, &mut self.q, &mut self.lanes) {
+            self.report_saturated(c, probe);
+        }
+        probe.path(&self.lanes, self.nodes);
+    }
+
+    /// Reports the saturated visits of every node that had some.
+    #[cold]
+    #[inline(never)]
+    fn report_saturated<P: Probe>(&self, c: &PathCtx, probe: &mut P) {
+        for d in 0..self.nodes {
+            if self.lanes.n[d] as usize == self.inputs {
+                continue;
+            }
             let (t, mut node) = (self.labels[d], NodeSums::default());
-            if (s.n as usize) < h_norm.len() {
-                for (j, &hn) in h_norm.iter().enumerate() {
-                    let at = j * self.width + d;
-                    let f = self.f[at];
-                    if !(f > -MAX_EXP && f < MAX_EXP) {
-                        node.saturated(t, f, self.g[at] * c.alpha, hn, self.q[at], true);
-                    }
+            for (j, &hn) in c.h_norm[..self.inputs].iter().enumerate() {
+                let at = j * self.width + d;
+                let f = self.f[at];
+                if !(f > -MAX_EXP && f < MAX_EXP) {
+                    node.saturated(t, f, self.g[at] * c.alpha, hn, self.q[at], true);
                 }
             }
-            node.sampled += s.n;
-            node.abs_g += s.g.abs();
-            node.node_step += c.alpha * s.g_h.abs();
-            node.input_grad += c.alpha * s.g_v.abs();
-            node.loss += s.loss;
             probe.node(d, &node);
         }
     }
@@ -725,7 +743,8 @@ mod tests {
             train_path_pairs::<_, _, _, true>(
                 k, &path, &b, &inputs, &mut eb, &ctx, &sig, &mut sb, rule, &mut pb,
             );
-            assert_eq!(pa.0.len(), path.len());
+            // Every node is reported (saturated visits in records of their own).
+            assert!((0..path.len()).all(|d| pa.0.iter().any(|r| r.0 == d)));
             assert_eq!(pa.0, pb.0, "telemetry of path {path:?}");
             sa.sync_top(k, &a);
             sb.sync_top(k, &b);

@@ -25,18 +25,21 @@
 //! (|v + s h|^2 = |v|^2 + 2 s f + s^2 |h|^2).
 
 pub mod grid;
+mod pending;
 pub mod snapshot;
 
 use std::sync::Arc;
 
 use crate::config::TrainConfig;
 use crate::error::Result;
+pub use crate::kernel::NodeLanes;
 
 use crate::train::schedule::Schedule;
 use crate::train::{Observer, TrainReport, Trained};
 use crate::tree::Tree;
 use crate::vocab::Vocab;
 use grid::{Grid, Layout, WordTotals};
+use pending::Pending;
 use snapshot::{Collector, SnapshotSchedule};
 
 /// What one inner node saw while every input of a path stepped it: built from the path's
@@ -133,12 +136,36 @@ pub trait Probe: Send {
     fn sampling(&self) -> bool {
         Self::ENABLED
     }
-    /// Every input of the current path has visited the node at `depth` (called on sampled
-    /// paths, and on the others when a visit saturated, so saturation counts stay exact).
+    /// Saturated visits of the node at `depth` on the current path (any path, so that
+    /// saturation counts stay exact; with their magnitudes on recorded paths).
     fn node(&mut self, depth: usize, sums: &NodeSums);
+    /// The in-range visits of every node of the current, recorded path: lane d holds the
+    /// node at depth d. By default handed on node by node to [`Probe::node`].
+    fn path(&mut self, lanes: &NodeLanes, nodes: usize) {
+        for d in 0..nodes {
+            self.node(
+                d,
+                &NodeSums {
+                    sampled: lanes.n[d] as u32,
+                    abs_g: lanes.abs_g[d],
+                    node_step: lanes.node_step[d],
+                    input_grad: lanes.input_grad[d],
+                    loss: lanes.loss[d],
+                    ..NodeSums::default()
+                },
+            );
+        }
+    }
     /// Input `input`'s accumulated step (neu1e) had squared norm `step_norm2` (0 when the
     /// path was not sampled); `word` is the word whose input vector receives it.
     fn end_input(&mut self, input: usize, word: u32, step_norm2: f32);
+    /// One accumulated step of squared norm `step_norm2` reaches the input vector of every
+    /// word in `words` (CBOW).
+    fn end_inputs(&mut self, words: &[u32], step_norm2: f32) {
+        for (j, &w) in words.iter().enumerate() {
+            self.end_input(j, w, step_norm2);
+        }
+    }
     /// The worker published progress: `done` words in all, learning rate now `alpha`.
     fn publish(&mut self, _done: u64, _alpha: f32) {}
 }
@@ -154,19 +181,25 @@ impl Probe for NoProbe {
     #[inline(always)]
     fn node(&mut self, _: usize, _: &NodeSums) {}
     #[inline(always)]
+    fn path(&mut self, _: &NodeLanes, _: usize) {}
+    #[inline(always)]
     fn end_input(&mut self, _: usize, _: u32, _: f32) {}
+    #[inline(always)]
+    fn end_inputs(&mut self, _: &[u32], _: f32) {}
 }
 
 /// The recording probe: thread-local band x depth [`Grid`] (and optional per-word totals),
-/// handed to the shared [`Collector`] at snapshot boundaries.
+/// fed through short-lived [`Pending`] sums and handed to the shared [`Collector`] at
+/// snapshot boundaries.
 pub struct GridProbe<'a> {
     collector: &'a Collector,
     layout: Arc<Layout>,
     schedule: SnapshotSchedule,
     grid: Grid,
+    pending: Pending,
     words: Option<WordTotals>,
-    /// `band * n_depths` of the current target.
-    row: usize,
+    /// Band of the current target.
+    band: usize,
     path_len: u32,
     sampled: bool,
     /// A path is sampled when the next 32 random bits are below this (2^32 = always).
@@ -186,8 +219,9 @@ impl<'a> GridProbe<'a> {
             layout: Arc::new(Layout::empty()),
             schedule: SnapshotSchedule::new(0, cfg.every_pct),
             grid: Grid::default(),
+            pending: Pending::default(),
             words: None,
-            row: 0,
+            band: 0,
             path_len: 0,
             sampled: true,
             sample_below: (cfg.sample * (1u64 << 32) as f64) as u64,
@@ -198,9 +232,15 @@ impl<'a> GridProbe<'a> {
         }
     }
 
+    /// Moves the pending sums into the grid.
+    pub(crate) fn flush(&mut self) {
+        self.pending.flush(&mut self.grid, self.alpha);
+    }
+
     /// Takes this thread's unsent accumulators (leaving them empty) and the last progress
     /// it published.
     pub(crate) fn take(&mut self) -> (Grid, Option<WordTotals>, u64) {
+        self.flush();
         let g = std::mem::replace(&mut self.grid, self.layout.grid());
         (g, self.words.take(), self.last_done)
     }
@@ -214,6 +254,21 @@ impl<'a> GridProbe<'a> {
             .wrapping_add(1_442_695_040_888_963_407);
         self.rng >> 32
     }
+
+    /// Counts an input update of `word` whose step norm is `step` (recorded paths only).
+    #[inline(always)]
+    fn input(&mut self, word: u32, step: Option<f32>) {
+        let w = word as usize;
+        let band = self.layout.band_of_word[w] as usize;
+        self.pending.input(band, self.path_len, step);
+        if let Some(t) = &mut self.words {
+            t.input_updates[w] += 1;
+            if let Some(x) = step {
+                t.input_sampled[w] += 1;
+                t.input_step[w] += x as f64;
+            }
+        }
+    }
 }
 
 impl Probe for GridProbe<'_> {
@@ -222,6 +277,7 @@ impl Probe for GridProbe<'_> {
     fn prepare(&mut self, run: &RunInfo) {
         let (layout, schedule) = self.collector.prepare(run);
         self.grid = layout.grid();
+        self.pending = Pending::new(layout.bands.len(), layout.n_depths);
         if self.collector.config().word_stats.is_some() {
             self.words = Some(WordTotals::new(layout.band_of_word.len()));
         }
@@ -234,19 +290,14 @@ impl Probe for GridProbe<'_> {
     #[inline(always)]
     fn begin_path(&mut self, target: u32, n_inputs: usize) {
         let t = target as usize;
-        let band = self.layout.band_of_word[t] as usize;
+        self.band = self.layout.band_of_word[t] as usize;
         let len = self.layout.depth_of_word[t] as usize;
-        let nd = self.grid.n_depths();
-        self.row = band * nd;
         self.path_len = len as u32;
-        let n = n_inputs as u64;
-        // Exact visit counts, per path: every node of the path meets every input once.
-        for c in &mut self.grid.cells[self.row..self.row + len.min(nd)] {
-            c.updates += n;
+        if self.pending.path(self.band, len, n_inputs) {
+            self.flush();
         }
-        self.grid.bands[band].target_examples += n;
         if let Some(w) = &mut self.words {
-            w.target_examples[t] += n;
+            w.target_examples[t] += n_inputs as u64;
         }
         self.sampled =
             self.sample_below > u32::MAX as u64 || self.next_random() < self.sample_below;
@@ -257,14 +308,15 @@ impl Probe for GridProbe<'_> {
         self.sampled
     }
 
-    #[inline(always)]
     fn node(&mut self, depth: usize, n: &NodeSums) {
-        let cell = &mut self.grid.cells[self.row + depth];
-        if n.sat_agree + n.sat_disagree > 0 {
-            cell.sat_agree += n.sat_agree as u64;
-            cell.sat_disagree += n.sat_disagree as u64;
-            cell.skipped += n.skipped as u64;
+        let nd = self.grid.n_depths();
+        if depth >= nd {
+            return;
         }
+        let cell = &mut self.grid.cells[self.band * nd + depth];
+        cell.sat_agree += n.sat_agree as u64;
+        cell.sat_disagree += n.sat_disagree as u64;
+        cell.skipped += n.skipped as u64;
         cell.sampled += n.sampled as u64;
         cell.abs_g += n.abs_g as f64;
         cell.node_step += n.node_step as f64;
@@ -273,31 +325,27 @@ impl Probe for GridProbe<'_> {
     }
 
     #[inline(always)]
+    fn path(&mut self, lanes: &NodeLanes, nodes: usize) {
+        self.pending.add_lanes(self.band, lanes, nodes);
+    }
+
+    #[inline(always)]
     fn end_input(&mut self, _input: usize, word: u32, step_norm2: f32) {
-        let w = word as usize;
-        let band = self.layout.band_of_word[w] as usize;
-        let b = &mut self.grid.bands[band];
-        b.input_updates += 1;
-        b.input_path_len += self.path_len as u64;
-        b.input_alpha += self.alpha as f64;
-        let step = if self.sampled {
-            b.input_sampled += 1;
-            let s = step_norm2.max(0.0).sqrt() as f64;
-            b.input_step += s;
-            s
-        } else {
-            0.0
-        };
-        if let Some(t) = &mut self.words {
-            t.input_updates[w] += 1;
-            if self.sampled {
-                t.input_sampled[w] += 1;
-                t.input_step[w] += step;
-            }
+        let step = self.sampled.then(|| step_norm2.max(0.0).sqrt());
+        self.input(word, step);
+    }
+
+    #[inline(always)]
+    fn end_inputs(&mut self, words: &[u32], step_norm2: f32) {
+        let step = self.sampled.then(|| step_norm2.max(0.0).sqrt());
+        for &w in words {
+            self.input(w, step);
         }
     }
 
     fn publish(&mut self, done: u64, alpha: f32) {
+        // Pending input updates were trained at the old rate.
+        self.flush();
         self.alpha = alpha;
         self.last_done = done;
         if done >= self.next_boundary {

@@ -84,6 +84,7 @@ fn recorded_figures_match_hand_computation() {
         let e = &errs[j * stride..(j + 1) * stride];
         probe.end_input(j, j as u32, dot(e, e));
     }
+    probe.flush();
 
     // By hand: each node meets input 0 then input 1 (word2vec.c order); v moves between.
     let mut expect = [Cell::default(); 2];
@@ -197,6 +198,7 @@ fn saturation_is_split_by_agreement_with_exact_loss() {
         );
     }
     assert!(!agree_words.is_empty() && !disagree_words.is_empty());
+    probe.flush();
     let root = probe.grid.depth_total(0);
     assert_eq!(root.updates, 3);
     assert_eq!(root.sat_agree, agree_words.len() as u64);
@@ -234,6 +236,7 @@ fn sampling_keeps_counts_exact_and_skips_magnitudes() {
         (800..1200).contains(&sampled_paths),
         "{sampled_paths} of 4000"
     );
+    probe.flush();
     let c = probe.grid.depth_total(1);
     assert_eq!(c.updates, 12_000);
     assert_eq!(probe.grid.bands[0].target_examples, 12_000);

@@ -1,0 +1,210 @@
+//! Short-lived per-thread sums between the hot loop and a thread's [`Grid`]: what a path
+//! or an input update adds is kept here, in a layout the loop can add to cheaply, and
+//! flushed into the grid's f64 and u64 cells every [`FLUSH_EVERY`] paths and whenever the
+//! grid is read.
+//!
+//! * Node sums of recorded paths are f32 lanes per (band, depth), added a path at a time
+//!   (eight depths per vector add). Between flushes a lane sums at most `FLUSH_EVERY`
+//!   paths' worth, so f32 rounding stays that of a few hundred additions; the running
+//!   totals are f64.
+//! * Visit counts are a histogram of (band, path length) weighted by inputs: one add per
+//!   path, expanded into per-depth counts at the flush (a path of length L visits depths
+//!   0..L).
+//! * Input-side counts and step norms are per-band sums; the learning rate is constant
+//!   between flushes (the probe flushes before it changes), so its sum is alpha x updates.
+
+use super::grid::Grid;
+use crate::kernel::NodeLanes;
+
+/// Paths between flushes.
+pub const FLUSH_EVERY: u32 = 64;
+
+/// Input-side sums of one band since the last flush.
+#[derive(Clone, Copy, Debug, Default)]
+struct InputSums {
+    updates: u32,
+    sampled: u32,
+    path_len: u32,
+    step: f32,
+}
+
+/// A thread's unflushed sums, shaped like its grid.
+#[derive(Debug, Default)]
+pub struct Pending {
+    n_depths: usize,
+    /// Row length of `lanes` per band: `n_depths` rounded up to a multiple of 8.
+    stride: usize,
+    /// In-range node sums of recorded paths, (band, depth) at `band * stride + depth`.
+    lanes: NodeLanes,
+    /// Examples per (band, path length), at `band * (n_depths + 1) + length`.
+    lengths: Vec<u32>,
+    /// Per band, the longest path added since the last flush (0: nothing to flush).
+    dirty: Vec<usize>,
+    inputs: Vec<InputSums>,
+    /// Paths since the last flush.
+    paths: u32,
+}
+
+impl Pending {
+    /// Empty sums for `n_bands` bands and depths `0..n_depths`.
+    pub fn new(n_bands: usize, n_depths: usize) -> Self {
+        let stride = n_depths.div_ceil(8).max(1) * 8;
+        Pending {
+            n_depths,
+            stride,
+            lanes: NodeLanes::with_width(n_bands * stride),
+            lengths: vec![0; n_bands * (n_depths + 1)],
+            dirty: vec![0; n_bands],
+            inputs: vec![InputSums::default(); n_bands],
+            paths: 0,
+        }
+    }
+
+    /// Counts a path of `len` nodes walked by `n` inputs for a target in `band`; true when
+    /// a flush is due.
+    #[inline(always)]
+    pub fn path(&mut self, band: usize, len: usize, n: usize) -> bool {
+        let len = len.min(self.n_depths);
+        self.lengths[band * (self.n_depths + 1) + len] += n as u32;
+        self.dirty[band] = self.dirty[band].max(len);
+        self.paths += 1;
+        self.paths >= FLUSH_EVERY
+    }
+
+    /// Adds a recorded path's node sums (`lanes`, zero past the path's `nodes` nodes) to
+    /// `band`.
+    #[inline(always)]
+    pub fn add_lanes(&mut self, band: usize, lanes: &NodeLanes, nodes: usize) {
+        let nodes = nodes.min(self.n_depths);
+        self.dirty[band] = self.dirty[band].max(nodes);
+        let w = (nodes.div_ceil(8) * 8).min(self.stride);
+        let at = band * self.stride;
+        let add = |acc: &mut [f32], x: &[f32]| {
+            for (a, b) in acc[at..at + w].iter_mut().zip(&x[..w]) {
+                *a += *b;
+            }
+        };
+        add(&mut self.lanes.n, &lanes.n);
+        add(&mut self.lanes.abs_g, &lanes.abs_g);
+        add(&mut self.lanes.node_step, &lanes.node_step);
+        add(&mut self.lanes.input_grad, &lanes.input_grad);
+        add(&mut self.lanes.loss, &lanes.loss);
+    }
+
+    /// Counts an input update of a word in `band` along a path of `path_len` nodes, with
+    /// step norm `step` when recorded.
+    #[inline(always)]
+    pub fn input(&mut self, band: usize, path_len: u32, step: Option<f32>) {
+        let s = &mut self.inputs[band];
+        s.updates += 1;
+        s.path_len += path_len;
+        if let Some(x) = step {
+            s.sampled += 1;
+            s.step += x;
+        }
+    }
+
+    /// Adds everything pending into `grid` (same shape), the input updates at learning
+    /// rate `alpha`, and clears it.
+    #[inline(never)]
+    pub fn flush(&mut self, grid: &mut Grid, alpha: f32) {
+        self.paths = 0;
+        let nd = self.n_depths;
+        for (b, dirty) in self.dirty.iter_mut().enumerate() {
+            let s = std::mem::take(&mut self.inputs[b]);
+            if s.updates > 0 {
+                let c = &mut grid.bands[b];
+                c.input_updates += s.updates as u64;
+                c.input_sampled += s.sampled as u64;
+                c.input_path_len += s.path_len as u64;
+                c.input_step += s.step as f64;
+                c.input_alpha += alpha as f64 * s.updates as f64;
+            }
+            let top = std::mem::take(dirty);
+            if top == 0 && self.lengths[b * (nd + 1)] == 0 {
+                continue;
+            }
+            let lengths = &mut self.lengths[b * (nd + 1)..(b + 1) * (nd + 1)];
+            // Visits at depth d: inputs of every path longer than d.
+            let mut longer = 0u64;
+            for len in (1..=top).rev() {
+                longer += std::mem::take(&mut lengths[len]) as u64;
+                grid.cells[b * nd + len - 1].updates += longer;
+            }
+            grid.bands[b].target_examples += longer + std::mem::take(&mut lengths[0]) as u64;
+            let at = b * self.stride;
+            for d in 0..top {
+                let c = &mut grid.cells[b * nd + d];
+                let l = &mut self.lanes;
+                c.sampled += std::mem::take(&mut l.n[at + d]) as u64;
+                c.abs_g += std::mem::take(&mut l.abs_g[at + d]) as f64;
+                c.node_step += std::mem::take(&mut l.node_step[at + d]) as f64;
+                c.input_grad += std::mem::take(&mut l.input_grad[at + d]) as f64;
+                c.loss += std::mem::take(&mut l.loss[at + d]) as f64;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flush_expands_lengths_into_depth_counts_and_adds_lanes() {
+        let (bands, depths) = (3, 5);
+        let mut p = Pending::new(bands, depths);
+        let mut grid = Grid::new(bands, depths);
+        // Band 1: a path of 3 nodes by 4 inputs and one of 5 nodes by 2 inputs.
+        assert!(!p.path(1, 3, 4));
+        assert!(!p.path(1, 5, 2));
+        let mut lanes = NodeLanes::with_width(8);
+        for d in 0..3 {
+            lanes.n[d] = 4.0;
+            lanes.abs_g[d] = 0.5 + d as f32;
+            lanes.loss[d] = 1.0;
+        }
+        p.add_lanes(1, &lanes, 3);
+        p.add_lanes(1, &lanes, 3);
+        p.input(2, 3, Some(0.25));
+        p.input(2, 5, None);
+        p.flush(&mut grid, 0.5);
+        let updates: Vec<u64> = (0..depths).map(|d| grid.cell(1, d).updates).collect();
+        assert_eq!(updates, [6, 6, 6, 2, 2]);
+        assert_eq!(grid.bands[1].target_examples, 6);
+        assert_eq!(grid.cell(1, 2).sampled, 8);
+        // Lanes added after a flush are flushed with the next one.
+        p.add_lanes(0, &lanes, 3);
+        p.flush(&mut grid, 0.5);
+        assert_eq!(grid.cell(0, 2).sampled, 4);
+        assert_eq!(grid.cell(1, 3).sampled, 0);
+        assert_eq!(grid.cell(1, 1).abs_g, 3.0);
+        assert_eq!(grid.cell(1, 0).loss, 2.0);
+        assert!((0..depths).all(|d| grid.cell(0, d).updates + grid.cell(2, d).updates == 0));
+        let b = grid.bands[2];
+        assert_eq!(
+            (b.input_updates, b.input_sampled, b.input_path_len),
+            (2, 1, 8)
+        );
+        assert_eq!((b.input_step, b.input_alpha), (0.25, 1.0));
+        // Everything was moved: a second flush adds nothing.
+        let before = grid.clone();
+        p.flush(&mut grid, 0.5);
+        assert_eq!(grid, before);
+    }
+
+    #[test]
+    fn a_flush_is_due_every_flush_every_paths() {
+        let mut p = Pending::new(1, 2);
+        let mut grid = Grid::new(1, 2);
+        let mut due = vec![];
+        for i in 0..2 * FLUSH_EVERY {
+            if p.path(0, 2, 1) {
+                due.push(i);
+                p.flush(&mut grid, 0.1);
+            }
+        }
+        assert_eq!(due, [FLUSH_EVERY - 1, 2 * FLUSH_EVERY - 1]);
+        assert_eq!(grid.cell(0, 1).updates, 2 * FLUSH_EVERY as u64);
+    }
+}
