@@ -20,11 +20,31 @@ pub trait Kernel: Copy + Send + Sync + 'static {
     fn scale(self, a: f32, y: &mut [f32]);
     /// Two dot products sharing `h`: `(h . a, h . b)`.
     fn dot2(self, h: &[f32], a: &[f32], b: &[f32]) -> (f32, f32);
-    /// [`Kernel::dot2`] plus the squared norms of `a` and `b`: `(h . a, h . b, a . a, b . b)`.
-    fn dot2_norms(self, h: &[f32], a: &[f32], b: &[f32]) -> (f32, f32, f32, f32);
+    /// [`Kernel::dot2`] plus the squared norm of `h`: `(h . a, h . b, h . h)`, each
+    /// bit-identical to [`Kernel::dot2`] and [`Kernel::dot`].
+    fn dot2_hh(self, h: &[f32], a: &[f32], b: &[f32]) -> (f32, f32, f32) {
+        let (x, y) = self.dot2(h, a, b);
+        (x, y, self.dot(h, h))
+    }
     /// Two fused HS node steps sharing input `h`: `err += ga * va + gb * vb` (old values),
     /// then `va += ga * h`, `vb += gb * h`.
     fn hs_step2(self, ga: f32, gb: f32, va: &mut [f32], vb: &mut [f32], h: &[f32], err: &mut [f32]);
+    /// [`Kernel::hs_step2`], returning the squared norms of `va` and `vb` before the step,
+    /// bit-identical to [`Kernel::dot`].
+    #[allow(clippy::too_many_arguments)]
+    fn hs_step2_norms(
+        self,
+        ga: f32,
+        gb: f32,
+        va: &mut [f32],
+        vb: &mut [f32],
+        h: &[f32],
+        err: &mut [f32],
+    ) -> (f32, f32) {
+        let norms = (self.dot(va, va), self.dot(vb, vb));
+        self.hs_step2(ga, gb, va, vb, h, err);
+        norms
+    }
     /// Per-node telemetry sums over a recorded HS path (see [`super::PathVisits`]): node d's into
     /// lane d of `out`, and |v_d|^2 before each visit into `q`; true when a visit saturated.
     fn fold_path(self, v: &super::PathVisits, q: &mut [f32], out: &mut super::NodeLanes) -> bool;
@@ -116,16 +136,6 @@ impl Kernel for Scalar {
     #[inline(always)]
     fn dot2(self, h: &[f32], a: &[f32], b: &[f32]) -> (f32, f32) {
         (self.dot(h, a), self.dot(h, b))
-    }
-
-    #[inline(always)]
-    fn dot2_norms(self, h: &[f32], a: &[f32], b: &[f32]) -> (f32, f32, f32, f32) {
-        (
-            self.dot(h, a),
-            self.dot(h, b),
-            self.dot(a, a),
-            self.dot(b, b),
-        )
     }
 
     #[inline(always)]
@@ -331,55 +341,43 @@ mod avx {
 
     #[target_feature(enable = "avx2,fma")]
     #[inline]
-    unsafe fn dot2_norms(h: &[f32], a: &[f32], b: &[f32]) -> (f32, f32, f32, f32) {
+    unsafe fn dot2_hh(h: &[f32], a: &[f32], b: &[f32]) -> (f32, f32, f32) {
         // The same blocking and order of additions as `dot2` and `dot`, so each result is
         // bit-identical to theirs.
         let n = h.len().min(a.len()).min(b.len());
         let (ph, pa, pb) = (h.as_ptr(), a.as_ptr(), b.as_ptr());
         let z = _mm256_setzero_ps();
-        let (mut a0, mut a1, mut b0, mut b1) = (z, z, z, z);
-        let (mut aa0, mut aa1, mut bb0, mut bb1) = (z, z, z, z);
+        let (mut a0, mut a1, mut b0, mut b1, mut hh0, mut hh1) = (z, z, z, z, z, z);
         let mut i = 0;
         // SAFETY: offsets < n, within all three slices.
         while i + 16 <= n {
             let (h0, h1) = (_mm256_loadu_ps(ph.add(i)), _mm256_loadu_ps(ph.add(i + 8)));
-            let (x0, x1) = (_mm256_loadu_ps(pa.add(i)), _mm256_loadu_ps(pa.add(i + 8)));
-            let (y0, y1) = (_mm256_loadu_ps(pb.add(i)), _mm256_loadu_ps(pb.add(i + 8)));
-            a0 = _mm256_fmadd_ps(h0, x0, a0);
-            b0 = _mm256_fmadd_ps(h0, y0, b0);
-            a1 = _mm256_fmadd_ps(h1, x1, a1);
-            b1 = _mm256_fmadd_ps(h1, y1, b1);
-            aa0 = _mm256_fmadd_ps(x0, x0, aa0);
-            aa1 = _mm256_fmadd_ps(x1, x1, aa1);
-            bb0 = _mm256_fmadd_ps(y0, y0, bb0);
-            bb1 = _mm256_fmadd_ps(y1, y1, bb1);
+            a0 = _mm256_fmadd_ps(h0, _mm256_loadu_ps(pa.add(i)), a0);
+            b0 = _mm256_fmadd_ps(h0, _mm256_loadu_ps(pb.add(i)), b0);
+            a1 = _mm256_fmadd_ps(h1, _mm256_loadu_ps(pa.add(i + 8)), a1);
+            b1 = _mm256_fmadd_ps(h1, _mm256_loadu_ps(pb.add(i + 8)), b1);
+            hh0 = _mm256_fmadd_ps(h0, h0, hh0);
+            hh1 = _mm256_fmadd_ps(h1, h1, hh1);
             i += 16;
         }
         if i + 8 <= n {
-            let (h0, x0, y0) = (
-                _mm256_loadu_ps(ph.add(i)),
-                _mm256_loadu_ps(pa.add(i)),
-                _mm256_loadu_ps(pb.add(i)),
-            );
-            a0 = _mm256_fmadd_ps(h0, x0, a0);
-            b0 = _mm256_fmadd_ps(h0, y0, b0);
-            aa0 = _mm256_fmadd_ps(x0, x0, aa0);
-            bb0 = _mm256_fmadd_ps(y0, y0, bb0);
+            let h0 = _mm256_loadu_ps(ph.add(i));
+            a0 = _mm256_fmadd_ps(h0, _mm256_loadu_ps(pa.add(i)), a0);
+            b0 = _mm256_fmadd_ps(h0, _mm256_loadu_ps(pb.add(i)), b0);
+            hh0 = _mm256_fmadd_ps(h0, h0, hh0);
             i += 8;
         }
         let mut sa = hsum(_mm256_add_ps(a0, a1));
         let mut sb = hsum(_mm256_add_ps(b0, b1));
-        let mut saa = hsum(_mm256_add_ps(aa0, aa1));
-        let mut sbb = hsum(_mm256_add_ps(bb0, bb1));
+        let mut shh = hsum(_mm256_add_ps(hh0, hh1));
         while i < n {
-            let (x, y, w) = (*ph.add(i), *pa.add(i), *pb.add(i));
-            sa += x * y;
-            sb += x * w;
-            saa += y * y;
-            sbb += w * w;
+            let x = *ph.add(i);
+            sa += x * *pa.add(i);
+            sb += x * *pb.add(i);
+            shh += x * x;
             i += 1;
         }
-        (sa, sb, saa, sbb)
+        (sa, sb, shh)
     }
 
     #[target_feature(enable = "avx2,fma")]
@@ -419,6 +417,69 @@ mod avx {
             *pb.add(i) = b + gb * *ph.add(i);
             i += 1;
         }
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    unsafe fn hs_step2_norms(
+        ga: f32,
+        gb: f32,
+        va: &mut [f32],
+        vb: &mut [f32],
+        h: &[f32],
+        err: &mut [f32],
+    ) -> (f32, f32) {
+        // `hs_step2`, with the old rows' squared norms summed in `dot`'s blocking and order
+        // (8-float blocks alternate between two accumulators), so they are bit-identical.
+        let n = va.len().min(vb.len()).min(h.len()).min(err.len());
+        let (pa, pb, ph, pe) = (
+            va.as_mut_ptr(),
+            vb.as_mut_ptr(),
+            h.as_ptr(),
+            err.as_mut_ptr(),
+        );
+        let (vga, vgb) = (_mm256_set1_ps(ga), _mm256_set1_ps(gb));
+        // One 8-float block: the step, and the old values' squares into `aa` and `bb`.
+        macro_rules! block {
+            ($i:expr, $aa:ident, $bb:ident) => {{
+                let i = $i;
+                let a = _mm256_loadu_ps(pa.add(i));
+                let b = _mm256_loadu_ps(pb.add(i));
+                let hv = _mm256_loadu_ps(ph.add(i));
+                let e =
+                    _mm256_fmadd_ps(vgb, b, _mm256_fmadd_ps(vga, a, _mm256_loadu_ps(pe.add(i))));
+                _mm256_storeu_ps(pe.add(i), e);
+                _mm256_storeu_ps(pa.add(i), _mm256_fmadd_ps(vga, hv, a));
+                _mm256_storeu_ps(pb.add(i), _mm256_fmadd_ps(vgb, hv, b));
+                $aa = _mm256_fmadd_ps(a, a, $aa);
+                $bb = _mm256_fmadd_ps(b, b, $bb);
+            }};
+        }
+        let z = _mm256_setzero_ps();
+        let (mut aa0, mut aa1, mut bb0, mut bb1) = (z, z, z, z);
+        let mut i = 0;
+        // SAFETY: offsets < n, within all four slices.
+        while i + 16 <= n {
+            block!(i, aa0, bb0);
+            block!(i + 8, aa1, bb1);
+            i += 16;
+        }
+        if i + 8 <= n {
+            block!(i, aa0, bb0);
+            i += 8;
+        }
+        let mut sa = hsum(_mm256_add_ps(aa0, aa1));
+        let mut sb = hsum(_mm256_add_ps(bb0, bb1));
+        while i < n {
+            let (a, b) = (*pa.add(i), *pb.add(i));
+            sa += a * a;
+            sb += b * b;
+            *pe.add(i) += ga * a + gb * b;
+            *pa.add(i) = a + ga * *ph.add(i);
+            *pb.add(i) = b + gb * *ph.add(i);
+            i += 1;
+        }
+        (sa, sb)
     }
 
     #[target_feature(enable = "avx2,fma")]
@@ -517,9 +578,23 @@ mod avx {
         }
 
         #[inline(always)]
-        fn dot2_norms(self, h: &[f32], a: &[f32], b: &[f32]) -> (f32, f32, f32, f32) {
+        fn dot2_hh(self, h: &[f32], a: &[f32], b: &[f32]) -> (f32, f32, f32) {
             // SAFETY: as in `dot`.
-            unsafe { dot2_norms(h, a, b) }
+            unsafe { dot2_hh(h, a, b) }
+        }
+
+        #[inline(always)]
+        fn hs_step2_norms(
+            self,
+            ga: f32,
+            gb: f32,
+            va: &mut [f32],
+            vb: &mut [f32],
+            h: &[f32],
+            err: &mut [f32],
+        ) -> (f32, f32) {
+            // SAFETY: as in `dot`.
+            unsafe { hs_step2_norms(ga, gb, va, vb, h, err) }
         }
 
         #[inline(always)]
@@ -632,25 +707,31 @@ mod tests {
             assert_close(&v1, &v2);
             assert_close(&e1, &e2);
 
-            let (n1, n2, n3, n4) = k.dot2_norms(&h, &a, &b);
+            let (n1, n2, n3) = k.dot2_hh(&h, &a, &b);
             for (got, want) in [
                 (n1, Scalar.dot(&h, &a)),
                 (n2, Scalar.dot(&h, &b)),
-                (n3, Scalar.dot(&a, &a)),
-                (n4, Scalar.dot(&b, &b)),
+                (n3, Scalar.dot(&h, &h)),
             ] {
                 assert!(
                     (got - want).abs() < 1e-4 * (1.0 + want.abs()),
-                    "dot2_norms n={n}"
+                    "dot2_hh n={n}"
                 );
             }
             let (d1, d2) = k.dot2(&h, &a, &b);
+            assert_eq!((n1, n2), (d1, d2), "dot2_hh agrees with dot2 bit for bit");
+            assert_eq!(n3, k.dot(&h, &h), "and with dot");
+            // The step with norms: the same step, and the old rows' norms as `dot` gives them.
+            let (mut sa, mut sb, mut se) = (a.clone(), b.clone(), h.clone());
+            let (mut ta, mut tb, mut te) = (a.clone(), b.clone(), h.clone());
+            let norms = k.hs_step2_norms(0.3, -0.2, &mut sa, &mut sb, &h, &mut se);
+            k.hs_step2(0.3, -0.2, &mut ta, &mut tb, &h, &mut te);
             assert_eq!(
-                (n1, n2),
-                (d1, d2),
-                "dot2_norms agrees with dot2 bit for bit"
+                (sa, sb, se),
+                (ta, tb, te),
+                "hs_step2_norms steps as hs_step2"
             );
-            assert_eq!((n3, n4), (k.dot(&a, &a), k.dot(&b, &b)), "and with dot");
+            assert_eq!(norms, (k.dot(&a, &a), k.dot(&b, &b)), "n={n}");
             let (d1, d2) = k.dot2(&h, &a, &b);
             assert!(
                 (d1 - Scalar.dot(&h, &a)).abs() < 1e-4 && (d2 - Scalar.dot(&h, &b)).abs() < 1e-4

@@ -80,6 +80,8 @@ struct FoldBuf {
     f: Vec<f32>,
     g: Vec<f32>,
     q: Vec<f32>,
+    /// Per input: |h_j|.
+    h_norm: Vec<f32>,
     /// Per node: label, and |v_d|^2 before its first visit.
     labels: Vec<f32>,
     norm2: Vec<f32>,
@@ -99,7 +101,10 @@ impl FoldBuf {
         self.nodes = path.len();
         self.width = path.len().div_ceil(8).max(1) * 8;
         self.inputs = n_inputs;
-        if self.labels.len() < self.width || self.f.len() < n_inputs * self.width {
+        if self.labels.len() < self.width
+            || self.f.len() < n_inputs * self.width
+            || self.h_norm.len() < n_inputs
+        {
             self.grow();
         }
         for (l, &s) in self.labels.iter_mut().zip(path) {
@@ -117,10 +122,21 @@ impl FoldBuf {
                 b.resize(len, 0.0);
             }
         }
+        if self.h_norm.len() < self.inputs {
+            self.h_norm.resize(self.inputs, 0.0);
+        }
         if self.labels.len() < w {
             self.labels.resize(w, 0.0);
             self.norm2.resize(w, 0.0);
             self.lanes = NodeLanes::with_width(w);
+        }
+    }
+
+    /// Sets every |h_j| from `inputs` (rows of `stride` floats).
+    #[inline(always)]
+    fn input_norms<K: Kernel>(&mut self, k: K, inputs: &[f32], stride: usize) {
+        for (n, h) in self.h_norm.iter_mut().zip(inputs.chunks_exact(stride)) {
+            *n = k.dot(h, h).sqrt();
         }
     }
 
@@ -142,7 +158,7 @@ impl FoldBuf {
         sig: &SigmoidTable,
         probe: &mut P,
     ) {
-        let h_norm = &c.h_norm[..self.inputs];
+        let h_norm = &self.h_norm[..self.inputs];
         let visits = PathVisits {
             nodes: self.nodes,
             width: self.width,
@@ -171,7 +187,7 @@ impl FoldBuf {
                 continue;
             }
             let (t, mut node) = (self.labels[d], NodeSums::default());
-            for (j, &hn) in c.h_norm[..self.inputs].iter().enumerate() {
+            for (j, &hn) in self.h_norm[..self.inputs].iter().enumerate() {
                 let at = j * self.width + d;
                 let f = self.f[at];
                 if !(f > -MAX_EXP && f < MAX_EXP) {
@@ -231,31 +247,10 @@ pub fn train_path<K: Kernel, R: StepRule, P: Probe>(
     rule: &mut R,
     probe: &mut P,
 ) {
-    // Probe-only work happens on sampled paths: |h| once per input, |v_n|^2 once per node
+    // Probe-only work happens on recorded paths: |h| once per input, |v_n|^2 once per node
     // load, then tracked through each step: |v + s h|^2 = |v|^2 + 2 s f + s^2 |h|^2.
     let record = P::ENABLED && probe.sampling();
-    let stride = inner.stride();
-    let n_inputs = inputs.len() / stride;
-    let (mut small, mut large) = ([0f32; 64], Vec::new());
-    let h_norm: &[f32] = if !record {
-        &[]
-    } else {
-        let norms = if n_inputs <= small.len() {
-            &mut small[..n_inputs]
-        } else {
-            large.resize(n_inputs, 0.0);
-            &mut large[..]
-        };
-        for (n, h) in norms.iter_mut().zip(inputs.chunks_exact(stride)) {
-            *n = k.dot(h, h).sqrt();
-        }
-        norms
-    };
-    let ctx = PathCtx {
-        alpha,
-        h_norm,
-        record,
-    };
+    let ctx = PathCtx { alpha, record };
     if R::PAIRED {
         // Recorded and unrecorded paths get separately compiled walks, so that an
         // unsampled path carries no recording code in its inner loop.
@@ -303,6 +298,7 @@ fn train_path_nodes<K: Kernel, R: StepRule, P: Probe>(
     } = scratch;
     if c.record {
         fold.fit(inputs.len() / stride, path);
+        fold.input_norms(k, inputs, stride);
     }
     for (depth, &step) in path.iter().enumerate() {
         let ctx = NodeCtx {
@@ -407,6 +403,9 @@ fn train_path_pairs<K: Kernel, R: StepRule, P: Probe, const REC: bool>(
     let top_rows = *top_rows;
     if record {
         fold.fit(inputs.len() / stride, path);
+        if path.len() < 2 {
+            fold.input_norms(k, inputs, stride);
+        }
     }
     // Deep rows are cold: the rows two pairs ahead are fetched while a pair trains.
     let prefetch = |steps: &[u32]| {
@@ -447,10 +446,10 @@ fn train_path_pairs<K: Kernel, R: StepRule, P: Probe, const REC: bool>(
             .zip(errs.chunks_exact_mut(stride))
             .enumerate()
         {
-            let (fa, fb) = if record && j == 0 {
-                // The first input's dot products also give the rows' norms before any step.
-                let (fa, fb, a2, b2) = k.dot2_norms(h, va, vb);
-                (fold.norm2[2 * i], fold.norm2[2 * i + 1]) = (a2, b2);
+            let (fa, fb) = if record && i == 0 {
+                // The first pair's dot products also give the input norms.
+                let (fa, fb, hh) = k.dot2_hh(h, va, vb);
+                fold.h_norm[j] = hh.sqrt();
                 (fa, fb)
             } else {
                 k.dot2(h, va, vb)
@@ -473,6 +472,18 @@ fn train_path_pairs<K: Kernel, R: StepRule, P: Probe, const REC: bool>(
                 if !in_b {
                     sums_b.saturated(lb, fb, gb, 0.0, 0.0, false);
                 }
+            }
+            if record && j == 0 {
+                // The rows' norms before any step: from the first input's step when it
+                // steps, else computed here.
+                (fold.norm2[2 * i], fold.norm2[2 * i + 1]) = if ok_a || ok_b {
+                    k.hs_step2_norms(ga, gb, va, vb, h, e)
+                } else {
+                    (k.dot(va, va), k.dot(vb, vb))
+                };
+                changed_a |= ok_a;
+                changed_b |= ok_b;
+                continue;
             }
             if !(ok_a || ok_b) {
                 continue;
@@ -514,10 +525,8 @@ fn train_path_pairs<K: Kernel, R: StepRule, P: Probe, const REC: bool>(
 }
 
 /// Per-path values shared by every node of a walk.
-struct PathCtx<'a> {
+struct PathCtx {
     alpha: f32,
-    /// |h| per input on a recorded path (empty otherwise).
-    h_norm: &'a [f32],
     record: bool,
 }
 
@@ -726,13 +735,8 @@ mod tests {
             let mut sb = NodeScratch::new(s, top_rows);
             sa.sync_top(k, &a);
             sb.sync_top(k, &b);
-            let mut h_norm = [0f32; 64];
-            for (j, h) in inputs.chunks_exact(s).enumerate() {
-                h_norm[j] = k.dot(h, h).sqrt();
-            }
             let ctx = PathCtx {
                 alpha: 0.05,
-                h_norm: &h_norm,
                 record: true,
             };
             let (mut pa, mut pb) = (Recorder::default(), Recorder::default());

@@ -1,23 +1,23 @@
 //! Short-lived per-thread sums between the hot loop and a thread's [`Grid`]: what a path
 //! or an input update adds is kept here, in a layout the loop can add to cheaply, and
-//! flushed into the grid's f64 and u64 cells every [`FLUSH_EVERY`] paths and whenever the
-//! grid is read.
+//! flushed into the grid's f64 and u64 cells once [`FLUSH_VISITS`] examples (input, path)
+//! have been counted, and whenever the grid is read.
 //!
 //! * Node sums of recorded paths are f32 lanes per (band, depth), added a path at a time
-//!   (eight depths per vector add). Between flushes a lane sums at most `FLUSH_EVERY`
-//!   paths' worth, so f32 rounding stays that of a few hundred additions; the running
-//!   totals are f64.
+//!   (eight depths per vector add). A lane sums one term per example, so between flushes
+//!   it sums fewer than `FLUSH_VISITS` plus one path's inputs: f32 rounding stays that of
+//!   about a thousand additions, and the running totals are f64.
 //! * Visit counts are a histogram of (band, path length) weighted by inputs: one add per
 //!   path, expanded into per-depth counts at the flush (a path of length L visits depths
 //!   0..L).
-//! * Input-side counts and step norms are per-band sums; the learning rate is constant
+//! * Input-side counts and step norms (f64) are per-band sums; the learning rate is constant
 //!   between flushes (the probe flushes before it changes), so its sum is alpha x updates.
 
 use super::grid::Grid;
 use crate::kernel::NodeLanes;
 
-/// Paths between flushes.
-pub const FLUSH_EVERY: u32 = 64;
+/// Examples (input, path) between flushes.
+pub const FLUSH_VISITS: u32 = 1024;
 
 /// Input-side sums of one band since the last flush.
 #[derive(Clone, Copy, Debug, Default)]
@@ -25,7 +25,7 @@ struct InputSums {
     updates: u32,
     sampled: u32,
     path_len: u32,
-    step: f32,
+    step: f64,
 }
 
 /// A thread's unflushed sums, shaped like its grid.
@@ -41,8 +41,8 @@ pub struct Pending {
     /// Per band, the longest path added since the last flush (0: nothing to flush).
     dirty: Vec<usize>,
     inputs: Vec<InputSums>,
-    /// Paths since the last flush.
-    paths: u32,
+    /// Examples since the last flush.
+    examples: u32,
 }
 
 impl Pending {
@@ -56,7 +56,7 @@ impl Pending {
             lengths: vec![0; n_bands * (n_depths + 1)],
             dirty: vec![0; n_bands],
             inputs: vec![InputSums::default(); n_bands],
-            paths: 0,
+            examples: 0,
         }
     }
 
@@ -67,8 +67,8 @@ impl Pending {
         let len = len.min(self.n_depths);
         self.lengths[band * (self.n_depths + 1) + len] += n as u32;
         self.dirty[band] = self.dirty[band].max(len);
-        self.paths += 1;
-        self.paths >= FLUSH_EVERY
+        self.examples += n as u32;
+        self.examples >= FLUSH_VISITS
     }
 
     /// Adds a recorded path's node sums (`lanes`, zero past the path's `nodes` nodes) to
@@ -100,7 +100,7 @@ impl Pending {
         s.path_len += path_len;
         if let Some(x) = step {
             s.sampled += 1;
-            s.step += x;
+            s.step += x as f64;
         }
     }
 
@@ -108,7 +108,7 @@ impl Pending {
     /// rate `alpha`, and clears it.
     #[inline(never)]
     pub fn flush(&mut self, grid: &mut Grid, alpha: f32) {
-        self.paths = 0;
+        self.examples = 0;
         let nd = self.n_depths;
         for (b, dirty) in self.dirty.iter_mut().enumerate() {
             let s = std::mem::take(&mut self.inputs[b]);
@@ -117,7 +117,7 @@ impl Pending {
                 c.input_updates += s.updates as u64;
                 c.input_sampled += s.sampled as u64;
                 c.input_path_len += s.path_len as u64;
-                c.input_step += s.step as f64;
+                c.input_step += s.step;
                 c.input_alpha += alpha as f64 * s.updates as f64;
             }
             let top = std::mem::take(dirty);
@@ -194,17 +194,21 @@ mod tests {
     }
 
     #[test]
-    fn a_flush_is_due_every_flush_every_paths() {
+    fn a_flush_is_due_every_flush_visits_examples() {
         let mut p = Pending::new(1, 2);
         let mut grid = Grid::new(1, 2);
         let mut due = vec![];
-        for i in 0..2 * FLUSH_EVERY {
-            if p.path(0, 2, 1) {
+        // Paths of 4 inputs: due at the path that reaches FLUSH_VISITS examples.
+        let paths = FLUSH_VISITS / 4 + 10;
+        for i in 0..paths {
+            if p.path(0, 2, 4) {
                 due.push(i);
                 p.flush(&mut grid, 0.1);
             }
         }
-        assert_eq!(due, [FLUSH_EVERY - 1, 2 * FLUSH_EVERY - 1]);
-        assert_eq!(grid.cell(0, 1).updates, 2 * FLUSH_EVERY as u64);
+        let per = FLUSH_VISITS.div_ceil(4);
+        assert_eq!(due, [per - 1]);
+        p.flush(&mut grid, 0.1);
+        assert_eq!(grid.cell(0, 1).updates, 4 * paths as u64);
     }
 }
