@@ -122,13 +122,18 @@ pub fn train_sentence<K: Kernel, L: OutputLoss, R: StepRule, P: Probe>(
                     &mut s.node,
                     probe,
                 );
+                let record = P::ENABLED && probe.sampling();
                 for (j, &c) in s.ctx_ids.iter().enumerate() {
                     let e = &s.errs[j * stride..(j + 1) * stride];
-                    if P::ENABLED {
-                        let n2 = if probe.sampling() { k.dot(e, e) } else { 0.0 };
+                    if record {
+                        let n2 = rule.input_step_norm2(k, sh.input, c as usize, e, alpha);
                         probe.end_input(j, c, n2);
+                    } else {
+                        rule.input_step(k, sh.input, c as usize, e, alpha);
+                        if P::ENABLED {
+                            probe.end_input(j, c, 0.0);
+                        }
                     }
-                    rule.input_step(k, sh.input, c as usize, e, alpha);
                 }
             }
             Model::Cbow => {
@@ -144,12 +149,22 @@ pub fn train_sentence<K: Kernel, L: OutputLoss, R: StepRule, P: Probe>(
                 e.fill(0.0);
                 probe.begin_path(target, 1);
                 loss.train(k, target, h, e, alpha, rule, rng, &mut s.node, probe);
+                // The undivided step reaches every context word's input vector.
+                let Some((first, rest)) = s.ctx_ids.split_first() else {
+                    continue;
+                };
                 if P::ENABLED {
-                    // The undivided step reaches every context word's input vector.
-                    let n2 = if probe.sampling() { k.dot(e, e) } else { 0.0 };
+                    let n2 = if probe.sampling() {
+                        rule.input_step_norm2(k, sh.input, *first as usize, e, alpha)
+                    } else {
+                        rule.input_step(k, sh.input, *first as usize, e, alpha);
+                        0.0
+                    };
                     probe.end_inputs(&s.ctx_ids, n2);
+                } else {
+                    rule.input_step(k, sh.input, *first as usize, e, alpha);
                 }
-                for &c in &s.ctx_ids {
+                for &c in rest {
                     rule.input_step(k, sh.input, c as usize, e, alpha);
                 }
             }

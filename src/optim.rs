@@ -69,6 +69,19 @@ pub trait StepRule {
         err: &[f32],
         alpha: f32,
     );
+    /// [`StepRule::input_step`], returning `err . err` (as [`Kernel::dot`] computes it).
+    fn input_step_norm2<K: Kernel>(
+        &mut self,
+        k: K,
+        input: &SharedMatrix,
+        row: usize,
+        err: &[f32],
+        alpha: f32,
+    ) -> f32 {
+        let n2 = k.dot(err, err);
+        self.input_step(k, input, row, err, alpha);
+        n2
+    }
 }
 
 /// word2vec.c's SGD; `SKIP` selects the saturation policy (true = skip, as HS in
@@ -113,6 +126,17 @@ impl<const SKIP: bool> StepRule for Sgd<SKIP> {
         _: f32,
     ) {
         input.add_to_row(k, row, err);
+    }
+    #[inline(always)]
+    fn input_step_norm2<K: Kernel>(
+        &mut self,
+        k: K,
+        input: &SharedMatrix,
+        row: usize,
+        err: &[f32],
+        _: f32,
+    ) -> f32 {
+        input.add_to_row_norm2(k, row, err)
     }
 }
 

@@ -131,6 +131,15 @@ impl SharedMatrix {
         unsafe { k.add_shared(p, src) }
     }
 
+    /// Adds `src` to row `row` and returns `src . src` (as [`Kernel::dot`] computes it).
+    #[inline(always)]
+    pub fn add_to_row_norm2<K: Kernel>(&self, k: K, row: usize, src: &[f32]) -> f32 {
+        assert_eq!(src.len(), self.stride);
+        let p = self.row_ptr(row);
+        // SAFETY: as in `copy_row`; racy read-modify-write is the documented Hogwild model.
+        unsafe { k.add_shared_norm2(p, src) }
+    }
+
     /// Adds `new - old` to row `row`: publishes a locally updated copy without
     /// overwriting what other threads wrote meanwhile.
     #[inline(always)]

@@ -61,6 +61,17 @@ pub trait Kernel: Copy + Send + Sync + 'static {
     /// `dst` must be valid for reads and writes of `src.len()` elements.
     #[doc(hidden)]
     unsafe fn add_shared(self, dst: *mut f32, src: &[f32]);
+    /// [`Kernel::add_shared`], returning `src . src` bit-identical to [`Kernel::dot`].
+    ///
+    /// # Safety
+    /// As [`Kernel::add_shared`].
+    #[doc(hidden)]
+    unsafe fn add_shared_norm2(self, dst: *mut f32, src: &[f32]) -> f32 {
+        let n2 = self.dot(src, src);
+        // SAFETY: passed on from the caller.
+        unsafe { self.add_shared(dst, src) };
+        n2
+    }
     /// Adds `new - old` element-wise to the elements at `dst`.
     ///
     /// # Safety
@@ -501,6 +512,43 @@ mod avx {
 
     #[target_feature(enable = "avx2,fma")]
     #[inline]
+    unsafe fn add_norm2(dst: *mut f32, src: &[f32]) -> f32 {
+        // `add_delta(dst, src, None)`, with src . src summed in `dot`'s blocking and order
+        // (8-float blocks alternate between two accumulators), so it is bit-identical.
+        let n = src.len();
+        let ps = src.as_ptr();
+        macro_rules! block {
+            ($i:expr, $acc:ident) => {{
+                let i = $i;
+                let x = _mm256_loadu_ps(ps.add(i));
+                _mm256_storeu_ps(dst.add(i), _mm256_add_ps(_mm256_loadu_ps(dst.add(i)), x));
+                $acc = _mm256_fmadd_ps(x, x, $acc);
+            }};
+        }
+        let (mut acc0, mut acc1) = (_mm256_setzero_ps(), _mm256_setzero_ps());
+        let mut i = 0;
+        // SAFETY: the caller guarantees `dst` is valid for n reads and writes; offsets < n.
+        while i + 16 <= n {
+            block!(i, acc0);
+            block!(i + 8, acc1);
+            i += 16;
+        }
+        if i + 8 <= n {
+            block!(i, acc0);
+            i += 8;
+        }
+        let mut s = hsum(_mm256_add_ps(acc0, acc1));
+        while i < n {
+            let x = *ps.add(i);
+            *dst.add(i) += x;
+            s += x * x;
+            i += 1;
+        }
+        s
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
     unsafe fn add_delta(dst: *mut f32, new: &[f32], old: Option<&[f32]>) {
         let n = new.len();
         let pn = new.as_ptr();
@@ -624,6 +672,12 @@ mod avx {
         }
 
         #[inline(always)]
+        unsafe fn add_shared_norm2(self, dst: *mut f32, src: &[f32]) -> f32 {
+            // SAFETY: CPU features as in `dot`; pointer validity passed on from the caller.
+            unsafe { add_norm2(dst, src) }
+        }
+
+        #[inline(always)]
         unsafe fn add_delta_shared(self, dst: *mut f32, new: &[f32], old: &[f32]) {
             assert_eq!(new.len(), old.len());
             // SAFETY: CPU features as in `dot`; pointer validity passed on from the caller.
@@ -732,6 +786,12 @@ mod tests {
                 "hs_step2_norms steps as hs_step2"
             );
             assert_eq!(norms, (k.dot(&a, &a), k.dot(&b, &b)), "n={n}");
+            let (mut d1, mut d2) = (b.clone(), b.clone());
+            // SAFETY: both destinations hold n floats, as `a` does.
+            let n2 = unsafe { k.add_shared_norm2(d1.as_mut_ptr(), &a) };
+            unsafe { k.add_shared(d2.as_mut_ptr(), &a) };
+            assert_eq!(d1, d2, "add_shared_norm2 adds as add_shared");
+            assert_eq!(n2, k.dot(&a, &a), "and its norm is dot's, n={n}");
             let (d1, d2) = k.dot2(&h, &a, &b);
             assert!(
                 (d1 - Scalar.dot(&h, &a)).abs() < 1e-4 && (d2 - Scalar.dot(&h, &b)).abs() < 1e-4
