@@ -408,19 +408,14 @@ fn train_path_pairs<K: Kernel, R: StepRule, P: Probe, const REC: bool>(
         }
     }
     // Deep rows are cold: the rows two pairs ahead are fetched while a pair trains.
-    let prefetch = |steps: &[u32]| {
-        for &step in steps {
-            if (step >> 1) as usize >= top_rows {
-                inner.prefetch_row((step >> 1) as usize);
-            }
-        }
-    };
-    prefetch(&path[..path.len().min(4)]);
+    prefetch_rows(inner, &path[..path.len().min(4)], top_rows);
     let mut pairs = path.chunks_exact(2);
     for (i, pair) in (&mut pairs).enumerate() {
-        prefetch(
+        prefetch_rows(
+            inner,
             path.get(2 * i + 4..)
                 .map_or(&[], |rest| &rest[..rest.len().min(2)]),
+            top_rows,
         );
         let (na, nb) = ((pair[0] >> 1) as usize, (pair[1] >> 1) as usize);
         let (la, lb) = (label_of(pair[0]), label_of(pair[1]));
@@ -521,6 +516,16 @@ fn train_path_pairs<K: Kernel, R: StepRule, P: Probe, const REC: bool>(
     }
     if P::ENABLED && record {
         fold.report(k, c, sig, probe);
+    }
+}
+
+/// Starts fetching the shared rows of the packed path `steps` (replicated rows excepted).
+#[inline(always)]
+fn prefetch_rows(inner: &SharedMatrix, steps: &[u32], top_rows: usize) {
+    for &step in steps {
+        if (step >> 1) as usize >= top_rows {
+            inner.prefetch_row((step >> 1) as usize);
+        }
     }
 }
 

@@ -79,16 +79,14 @@ impl Pending {
         self.dirty[band] = self.dirty[band].max(nodes);
         let w = (nodes.div_ceil(8) * 8).min(self.stride);
         let at = band * self.stride;
-        let add = |acc: &mut [f32], x: &[f32]| {
-            for (a, b) in acc[at..at + w].iter_mut().zip(&x[..w]) {
-                *a += *b;
-            }
-        };
-        add(&mut self.lanes.n, &lanes.n);
-        add(&mut self.lanes.abs_g, &lanes.abs_g);
-        add(&mut self.lanes.node_step, &lanes.node_step);
-        add(&mut self.lanes.input_grad, &lanes.input_grad);
-        add(&mut self.lanes.loss, &lanes.loss);
+        add(&mut self.lanes.n[at..at + w], &lanes.n[..w]);
+        add(&mut self.lanes.abs_g[at..at + w], &lanes.abs_g[..w]);
+        add(&mut self.lanes.node_step[at..at + w], &lanes.node_step[..w]);
+        add(
+            &mut self.lanes.input_grad[at..at + w],
+            &lanes.input_grad[..w],
+        );
+        add(&mut self.lanes.loss[at..at + w], &lanes.loss[..w]);
     }
 
     /// Counts an input update of a word in `band` along a path of `path_len` nodes, with
@@ -143,6 +141,14 @@ impl Pending {
                 c.loss += std::mem::take(&mut l.loss[at + d]) as f64;
             }
         }
+    }
+}
+
+/// `acc += x`, element by element.
+#[inline(always)]
+fn add(acc: &mut [f32], x: &[f32]) {
+    for (a, b) in acc.iter_mut().zip(x) {
+        *a += *b;
     }
 }
 
