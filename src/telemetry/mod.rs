@@ -16,13 +16,18 @@
 //!
 //! On a recorded path the hot loop only stores each visit's score and raw gradient; once the
 //! path is trained, [`crate::kernel::Kernel::fold_path`] sums them per node (SIMD across
-//! nodes) into a [`NodeSums`], and the probe sees one call per node. On other paths only
-//! saturated visits are counted.
+//! nodes) into [`NodeLanes`], one lane per depth, and the probe takes the whole path in one
+//! call ([`Probe::path`]). Saturated visits are summed apart, out of line, into a
+//! [`NodeSums`] per node that had some; on unrecorded paths only they are counted.
 //!
-//! Costs are kept per path, not per visit, where possible: visit counts are added per path
-//! (path length x inputs), |h| is computed once per input, |v_n|^2 once per node load (with
-//! the first input's dot products) and then tracked exactly through each step
-//! (|v + s h|^2 = |v|^2 + 2 s f + s^2 |h|^2).
+//! Costs are kept per path, not per visit, where possible. |h| comes with the first node
+//! pair's dot products, |v_n|^2 with the first input's step of each node (both kernels keep
+//! `dot`'s order of additions, so the figures are bit-identical to separate dot products),
+//! and |v_n|^2 is then tracked exactly through each step (|v + s h|^2 = |v|^2 + 2 s f +
+//! s^2 |h|^2); the input step's norm comes with the step itself. [`GridProbe`] adds a path
+//! into short-lived per-thread sums (`pending`: f32 lanes per band and depth, a histogram of
+//! path lengths for the visit counts, per-band input sums) that it flushes into its f64/u64
+//! [`Grid`] every thousand or so examples and before the grid is read.
 
 pub mod grid;
 mod pending;
@@ -42,9 +47,8 @@ use grid::{Grid, Layout, WordTotals};
 use pending::Pending;
 use snapshot::{Collector, SnapshotSchedule};
 
-/// What one inner node saw while every input of a path stepped it: built from the path's
-/// fold (recorded paths) or from its saturated visits (the others) and handed to the probe
-/// once per node.
+/// What one inner node's saturated visits on a path added up to (with their magnitudes on
+/// recorded paths), handed to the probe once per node that had any.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct NodeSums {
     /// Visits whose magnitudes were recorded.
@@ -338,8 +342,15 @@ impl Probe for GridProbe<'_> {
     #[inline(always)]
     fn end_inputs(&mut self, words: &[u32], step_norm2: f32) {
         let step = self.sampled.then(|| step_norm2.max(0.0).sqrt());
-        for &w in words {
-            self.input(w, step);
+        if self.words.is_some() {
+            for &w in words {
+                self.input(w, step);
+            }
+        } else {
+            for &w in words {
+                let band = self.layout.band_of_word[w as usize] as usize;
+                self.pending.input(band, self.path_len, step);
+            }
         }
     }
 

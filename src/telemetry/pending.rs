@@ -22,10 +22,19 @@ pub const FLUSH_VISITS: u32 = 1024;
 /// Input-side sums of one band since the last flush.
 #[derive(Clone, Copy, Debug, Default)]
 struct InputSums {
-    updates: u32,
-    sampled: u32,
-    path_len: u32,
+    /// Updates in the low 32 bits, their summed path lengths in the high 32: one add per
+    /// update. Neither half can carry over between flushes (far fewer than 2^32 updates,
+    /// and their path lengths sum far below 2^32).
+    updates_len: u64,
+    /// Updates whose step norm was not recorded.
+    unsampled: u32,
     step: f64,
+}
+
+impl InputSums {
+    fn updates(&self) -> u64 {
+        self.updates_len & 0xffff_ffff
+    }
 }
 
 /// A thread's unflushed sums, shaped like its grid.
@@ -94,11 +103,10 @@ impl Pending {
     #[inline(always)]
     pub fn input(&mut self, band: usize, path_len: u32, step: Option<f32>) {
         let s = &mut self.inputs[band];
-        s.updates += 1;
-        s.path_len += path_len;
-        if let Some(x) = step {
-            s.sampled += 1;
-            s.step += x as f64;
+        s.updates_len += (path_len as u64) << 32 | 1;
+        match step {
+            Some(x) => s.step += x as f64,
+            None => s.unsampled += 1,
         }
     }
 
@@ -110,13 +118,14 @@ impl Pending {
         let nd = self.n_depths;
         for (b, dirty) in self.dirty.iter_mut().enumerate() {
             let s = std::mem::take(&mut self.inputs[b]);
-            if s.updates > 0 {
+            let updates = s.updates();
+            if updates > 0 {
                 let c = &mut grid.bands[b];
-                c.input_updates += s.updates as u64;
-                c.input_sampled += s.sampled as u64;
-                c.input_path_len += s.path_len as u64;
+                c.input_updates += updates;
+                c.input_sampled += updates - s.unsampled as u64;
+                c.input_path_len += s.updates_len >> 32;
                 c.input_step += s.step;
-                c.input_alpha += alpha as f64 * s.updates as f64;
+                c.input_alpha += alpha as f64 * updates as f64;
             }
             let top = std::mem::take(dirty);
             if top == 0 && self.lengths[b * (nd + 1)] == 0 {
