@@ -193,7 +193,7 @@ impl Probe for NoProbe {
 }
 
 /// The recording probe: thread-local band x depth [`Grid`] (and optional per-word totals),
-/// fed through short-lived [`Pending`] sums and handed to the shared [`Collector`] at
+/// fed through short-lived per-thread sums (`pending`) and handed to the shared [`Collector`] at
 /// snapshot boundaries.
 pub struct GridProbe<'a> {
     collector: &'a Collector,
