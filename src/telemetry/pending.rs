@@ -23,8 +23,9 @@ pub const FLUSH_VISITS: u32 = 1024;
 #[derive(Clone, Copy, Debug, Default)]
 struct InputSums {
     /// Updates in the low 32 bits, their summed path lengths in the high 32: one add per
-    /// update. Neither half can carry over between flushes (far fewer than 2^32 updates,
-    /// and their path lengths sum far below 2^32).
+    /// update. Neither half can overflow between flushes: at most `FLUSH_VISITS` paths'
+    /// inputs (under 2,000 per path, as sentences are capped at 1,000 words) along paths
+    /// under 93 nodes (the deepest Huffman code over 64-bit counts) sum below 2^28.
     updates_len: u64,
     /// Updates whose step norm was not recorded.
     unsampled: u32,
