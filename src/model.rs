@@ -125,14 +125,9 @@ pub fn train_sentence<K: Kernel, L: OutputLoss, R: StepRule, P: Probe>(
                 let record = P::ENABLED && probe.sampling();
                 for (j, &c) in s.ctx_ids.iter().enumerate() {
                     let e = &s.errs[j * stride..(j + 1) * stride];
-                    if record {
-                        let n2 = rule.input_step_norm2(k, sh.input, c as usize, e, alpha);
+                    let n2 = step_input(k, rule, sh.input, c, e, alpha, record);
+                    if P::ENABLED {
                         probe.end_input(j, c, n2);
-                    } else {
-                        rule.input_step(k, sh.input, c as usize, e, alpha);
-                        if P::ENABLED {
-                            probe.end_input(j, c, 0.0);
-                        }
                     }
                 }
             }
@@ -153,21 +148,35 @@ pub fn train_sentence<K: Kernel, L: OutputLoss, R: StepRule, P: Probe>(
                 let Some((first, rest)) = s.ctx_ids.split_first() else {
                     continue;
                 };
+                let record = P::ENABLED && probe.sampling();
+                let n2 = step_input(k, rule, sh.input, *first, e, alpha, record);
                 if P::ENABLED {
-                    let n2 = if probe.sampling() {
-                        rule.input_step_norm2(k, sh.input, *first as usize, e, alpha)
-                    } else {
-                        rule.input_step(k, sh.input, *first as usize, e, alpha);
-                        0.0
-                    };
                     probe.end_inputs(&s.ctx_ids, n2);
-                } else {
-                    rule.input_step(k, sh.input, *first as usize, e, alpha);
                 }
                 for &c in rest {
                     rule.input_step(k, sh.input, c as usize, e, alpha);
                 }
             }
         }
+    }
+}
+
+/// Applies `word`'s input step `e`; returns |e|^2 when `record` (from the step's own
+/// loads), else 0.
+#[inline(always)]
+fn step_input<K: Kernel, R: StepRule>(
+    k: K,
+    rule: &mut R,
+    input: &SharedMatrix,
+    word: u32,
+    e: &[f32],
+    alpha: f32,
+    record: bool,
+) -> f32 {
+    if record {
+        rule.input_step_norm2(k, input, word as usize, e, alpha)
+    } else {
+        rule.input_step(k, input, word as usize, e, alpha);
+        0.0
     }
 }

@@ -468,24 +468,20 @@ fn train_path_pairs<K: Kernel, R: StepRule, P: Probe, const REC: bool>(
                     sums_b.saturated(lb, fb, gb, 0.0, 0.0, false);
                 }
             }
-            if record && j == 0 {
-                // The rows' norms before any step: from the first input's step when it
-                // steps, else computed here.
-                (fold.norm2[2 * i], fold.norm2[2 * i + 1]) = if ok_a || ok_b {
-                    k.hs_step2_norms(ga, gb, va, vb, h, e)
-                } else {
-                    (k.dot(va, va), k.dot(vb, vb))
-                };
-                changed_a |= ok_a;
-                changed_b |= ok_b;
-                continue;
-            }
             if !(ok_a || ok_b) {
+                if record && j == 0 {
+                    (fold.norm2[2 * i], fold.norm2[2 * i + 1]) = (k.dot(va, va), k.dot(vb, vb));
+                }
                 continue;
             }
             changed_a |= ok_a;
             changed_b |= ok_b;
-            k.hs_step2(ga, gb, va, vb, h, e);
+            if record && j == 0 {
+                // The rows' norms before any step come with the first input's step.
+                (fold.norm2[2 * i], fold.norm2[2 * i + 1]) = k.hs_step2_norms(ga, gb, va, vb, h, e);
+            } else {
+                k.hs_step2(ga, gb, va, vb, h, e);
+            }
         }
         if P::ENABLED && !record {
             let d = 2 * i;

@@ -258,21 +258,6 @@ impl<'a> GridProbe<'a> {
             .wrapping_add(1_442_695_040_888_963_407);
         self.rng >> 32
     }
-
-    /// Counts an input update of `word` whose step norm is `step` (recorded paths only).
-    #[inline(always)]
-    fn input(&mut self, word: u32, step: Option<f32>) {
-        let w = word as usize;
-        let band = self.layout.band_of_word[w] as usize;
-        self.pending.input(band, self.path_len, step);
-        if let Some(t) = &mut self.words {
-            t.input_updates[w] += 1;
-            if let Some(x) = step {
-                t.input_sampled[w] += 1;
-                t.input_step[w] += x as f64;
-            }
-        }
-    }
 }
 
 impl Probe for GridProbe<'_> {
@@ -335,21 +320,25 @@ impl Probe for GridProbe<'_> {
 
     #[inline(always)]
     fn end_input(&mut self, _input: usize, word: u32, step_norm2: f32) {
-        let step = self.sampled.then(|| step_norm2.max(0.0).sqrt());
-        self.input(word, step);
+        self.end_inputs(std::slice::from_ref(&word), step_norm2);
     }
 
     #[inline(always)]
     fn end_inputs(&mut self, words: &[u32], step_norm2: f32) {
+        // The step norm only on recorded paths.
         let step = self.sampled.then(|| step_norm2.max(0.0).sqrt());
-        if self.words.is_some() {
+        for &w in words {
+            let band = self.layout.band_of_word[w as usize] as usize;
+            self.pending.input(band, self.path_len, step);
+        }
+        if let Some(t) = &mut self.words {
             for &w in words {
-                self.input(w, step);
-            }
-        } else {
-            for &w in words {
-                let band = self.layout.band_of_word[w as usize] as usize;
-                self.pending.input(band, self.path_len, step);
+                let w = w as usize;
+                t.input_updates[w] += 1;
+                if let Some(x) = step {
+                    t.input_sampled[w] += 1;
+                    t.input_step[w] += x as f64;
+                }
             }
         }
     }
