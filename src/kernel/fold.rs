@@ -9,10 +9,11 @@
 //! since |v + s h|^2 = |v|^2 + 2 s (h·v) + s^2 |h|^2. Over node d's in-range visits
 //! (|f_jd| < limit) the fold returns, one lane per node ([`NodeLanes`]), the count, |sum g|,
 //! alpha |sum g |h||, alpha |sum g sqrt(q)| and the summed loss (1 - t) f - ln sigmoid(f)
-//! (ln sigmoid from a table). A node's g all share one sign (that of t - 1/2, or are 0), so
-//! the absolute sums are the sums of absolute values. It also writes every q_jd out and
-//! says whether any visit was out of range, so that the caller can treat saturated visits
-//! itself.
+//! (ln sigmoid from a table), and adds them into the caller's accumulators ([`LanesMut`]:
+//! a probe's running sums, so a path's sums are never stored and reloaded on their way).
+//! A node's g all share one sign (that of t - 1/2, or are 0), so the absolute sums are the
+//! sums of absolute values. It also writes every q_jd out and says whether any visit was
+//! out of range, so that the caller can treat saturated visits itself.
 //!
 //! Each node's sums run over j in order in both backends, with the same operations, so the
 //! two give bit-identical results.
@@ -44,8 +45,8 @@ pub struct PathVisits<'a> {
     pub scale: f32,
 }
 
-/// What the fold sums over each node's in-range visits: lane d of each field is node d's,
-/// and lanes past the path's end (up to the fold's `width`) are zero.
+/// Per-node sums over in-range visits, one lane per depth: a probe's running totals, or one
+/// path's.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NodeLanes {
     /// In-range visits (whole numbers).
@@ -77,11 +78,65 @@ impl NodeLanes {
     pub fn width(&self) -> usize {
         self.n.len()
     }
+
+    /// Lanes `at..at + width` of every field, for a fold to add into.
+    pub fn window(&mut self, at: usize, width: usize) -> LanesMut<'_> {
+        let r = at..at + width;
+        LanesMut {
+            n: &mut self.n[r.clone()],
+            abs_g: &mut self.abs_g[r.clone()],
+            node_step: &mut self.node_step[r.clone()],
+            input_grad: &mut self.input_grad[r.clone()],
+            loss: &mut self.loss[r],
+        }
+    }
+
+    /// Sets every lane to zero.
+    pub fn clear(&mut self) {
+        for l in [
+            &mut self.n,
+            &mut self.abs_g,
+            &mut self.node_step,
+            &mut self.input_grad,
+            &mut self.loss,
+        ] {
+            l.fill(0.0);
+        }
+    }
 }
 
-/// The portable fold, node by node: writes q_jd into `q` and node d's sums into lane d of
-/// `out` (lanes `nodes..width` zeroed); true when some visit was out of range.
-pub fn scalar(v: &PathVisits, q: &mut [f32], out: &mut NodeLanes) -> bool {
+/// Accumulators a fold adds a path's node sums into: lane d of each field takes node d's
+/// ([`NodeLanes`]' fields), lanes past the path's end take zero.
+pub struct LanesMut<'a> {
+    /// In-range visits.
+    pub n: &'a mut [f32],
+    /// |t - sigmoid(f)|.
+    pub abs_g: &'a mut [f32],
+    /// The node step alpha |g| |h|.
+    pub node_step: &'a mut [f32],
+    /// The gradient sent to the input, alpha |g| |v_d|.
+    pub input_grad: &'a mut [f32],
+    /// The loss -ln sigmoid(±f).
+    pub loss: &'a mut [f32],
+}
+
+impl LanesMut<'_> {
+    /// Lanes in every field.
+    pub fn width(&self) -> usize {
+        [
+            self.abs_g.len(),
+            self.node_step.len(),
+            self.input_grad.len(),
+            self.loss.len(),
+        ]
+        .into_iter()
+        .fold(self.n.len(), usize::min)
+    }
+}
+
+/// The portable fold, node by node: writes q_jd into `q` and adds node d's sums into lane d
+/// of `out` (zero into lanes `nodes..width`); true when some visit was out of range.
+pub fn scalar(v: &PathVisits, q: &mut [f32], out: LanesMut) -> bool {
     let w = v.width;
     assert!(out.width() >= w);
     let last = v.log_sig.len().saturating_sub(1) as u32;
@@ -106,24 +161,24 @@ pub fn scalar(v: &PathVisits, q: &mut [f32], out: &mut NodeLanes) -> bool {
             }
             saturated |= n as usize != v.h_norm.len();
         }
-        out.n[d] = n as f32;
-        out.abs_g[d] = sg.abs();
-        out.node_step[d] = v.alpha * sgh.abs();
-        out.input_grad[d] = v.alpha * sgv.abs();
-        out.loss[d] = sloss;
+        out.n[d] += n as f32;
+        out.abs_g[d] += sg.abs();
+        out.node_step[d] += v.alpha * sgh.abs();
+        out.input_grad[d] += v.alpha * sgv.abs();
+        out.loss[d] += sloss;
     }
     saturated
 }
 
 #[cfg(target_arch = "x86_64")]
 pub(super) mod avx {
-    use super::{NodeLanes, PathVisits};
+    use super::{LanesMut, PathVisits};
     use std::arch::x86_64::*;
 
     /// The AVX2 fold: eight nodes per lane group, the same operations as
     /// [`super::scalar`] in the same order.
     #[target_feature(enable = "avx2,fma")]
-    pub fn fold(v: &PathVisits, q: &mut [f32], out: &mut NodeLanes) -> bool {
+    pub fn fold(v: &PathVisits, q: &mut [f32], out: LanesMut) -> bool {
         let (w, n_in, nodes) = (v.width, v.h_norm.len(), v.nodes);
         assert!(w % 8 == 0 && nodes <= w);
         assert!(v.labels.len() >= w && v.norm2.len() >= w);
@@ -206,20 +261,16 @@ pub(super) mod avx {
             let short = _mm256_and_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(all_in, count)), real);
             saturated |= _mm256_movemask_ps(short);
             let abs = |x| _mm256_andnot_ps(sign, x);
-            // SAFETY: d0 + 8 <= w <= each lane vector's length (asserted above).
-            unsafe {
-                _mm256_storeu_ps(out.n.as_mut_ptr().add(d0), _mm256_cvtepi32_ps(count));
-                _mm256_storeu_ps(out.abs_g.as_mut_ptr().add(d0), abs(sg));
-                _mm256_storeu_ps(
-                    out.node_step.as_mut_ptr().add(d0),
-                    _mm256_mul_ps(alpha, abs(sgh)),
-                );
-                _mm256_storeu_ps(
-                    out.input_grad.as_mut_ptr().add(d0),
-                    _mm256_mul_ps(alpha, abs(sgv)),
-                );
-                _mm256_storeu_ps(out.loss.as_mut_ptr().add(d0), sloss);
-            }
+            // SAFETY: d0 + 8 <= w <= each field's length (asserted above).
+            let add = |acc: &mut [f32], x| unsafe {
+                let p = acc.as_mut_ptr().add(d0);
+                _mm256_storeu_ps(p, _mm256_add_ps(_mm256_loadu_ps(p), x));
+            };
+            add(out.n, _mm256_cvtepi32_ps(count));
+            add(out.abs_g, abs(sg));
+            add(out.node_step, _mm256_mul_ps(alpha, abs(sgh)));
+            add(out.input_grad, _mm256_mul_ps(alpha, abs(sgv)));
+            add(out.loss, sloss);
             d0 += 8;
         }
         saturated != 0
@@ -264,7 +315,7 @@ mod tests {
     /// Runs `fold` on paths of several lengths and input counts, with scores spread over and
     /// past the table and some skipped steps, against [`by_definition`]; returns every output.
     fn check(
-        fold: impl Fn(&PathVisits, &mut [f32], &mut NodeLanes) -> bool,
+        fold: impl Fn(&PathVisits, &mut [f32], LanesMut) -> bool,
     ) -> Vec<(Vec<f32>, NodeLanes, bool)> {
         let table = SigmoidTable::new();
         let mut outputs = vec![];
@@ -317,21 +368,22 @@ mod tests {
                 scale: SCALE,
             };
             let mut q = vec![0.0; n_in * width];
-            // Stale lanes from an earlier, longer path must be overwritten.
+            // The fold adds into running sums: count and loss start from earlier totals.
             let mut out = NodeLanes::with_width(width + 8);
             out.n.fill(3.0);
             out.loss.fill(7.0);
-            let saturated = fold(&v, &mut q, &mut out);
+            let before = out.clone();
+            let saturated = fold(&v, &mut q, out.window(0, width));
             let mut want_saturated = false;
             for (d, (want, count, qs)) in by_definition(&v).into_iter().enumerate() {
-                assert_eq!(out.n[d], count as f32, "nodes={nodes} d={d}");
+                assert_eq!(out.n[d], 3.0 + count as f32, "nodes={nodes} d={d}");
                 want_saturated |= count as usize != n_in;
                 let alpha = v.alpha as f64;
                 let want = [
                     want[0].abs(),
                     alpha * want[1].abs(),
                     alpha * want[2].abs(),
-                    want[3],
+                    7.0 + want[3],
                 ];
                 let got = [
                     out.abs_g[d],
@@ -354,17 +406,15 @@ mod tests {
                 }
             }
             assert_eq!(saturated, want_saturated, "nodes={nodes}");
-            for lanes in [
-                &out.n,
-                &out.abs_g,
-                &out.node_step,
-                &out.input_grad,
-                &out.loss,
+            // Lanes past the path's end gain nothing; lanes past the window are untouched.
+            for (got, was) in [
+                (&out.n, &before.n),
+                (&out.abs_g, &before.abs_g),
+                (&out.node_step, &before.node_step),
+                (&out.input_grad, &before.input_grad),
+                (&out.loss, &before.loss),
             ] {
-                assert!(
-                    lanes[nodes..width].iter().all(|&x| x == 0.0),
-                    "nodes={nodes}"
-                );
+                assert_eq!(got[nodes..], was[nodes..], "nodes={nodes}");
             }
             // Lanes past the path's end are scratch.
             for (i, x) in q.iter_mut().enumerate() {

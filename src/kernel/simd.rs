@@ -45,9 +45,10 @@ pub trait Kernel: Copy + Send + Sync + 'static {
         self.hs_step2(ga, gb, va, vb, h, err);
         norms
     }
-    /// Per-node telemetry sums over a recorded HS path (see [`super::PathVisits`]): node d's into
-    /// lane d of `out`, and |v_d|^2 before each visit into `q`; true when a visit saturated.
-    fn fold_path(self, v: &super::PathVisits, q: &mut [f32], out: &mut super::NodeLanes) -> bool;
+    /// Per-node telemetry sums over a recorded HS path (see [`super::PathVisits`]): node d's
+    /// added into lane d of `out`, and |v_d|^2 before each visit into `q`; true when a visit
+    /// saturated.
+    fn fold_path(self, v: &super::PathVisits, q: &mut [f32], out: super::LanesMut) -> bool;
 
     /// Copies `dst.len()` elements starting at `src` into `dst`.
     ///
@@ -98,7 +99,7 @@ impl Kernel for Scalar {
     const NAME: &'static str = "scalar";
 
     #[inline(always)]
-    fn fold_path(self, v: &super::PathVisits, q: &mut [f32], out: &mut super::NodeLanes) -> bool {
+    fn fold_path(self, v: &super::PathVisits, q: &mut [f32], out: super::LanesMut) -> bool {
         super::fold::scalar(v, q, out)
     }
 
@@ -590,7 +591,7 @@ mod avx {
             self,
             v: &crate::kernel::PathVisits,
             q: &mut [f32],
-            out: &mut crate::kernel::NodeLanes,
+            out: crate::kernel::LanesMut,
         ) -> bool {
             // SAFETY: as in `dot`.
             unsafe { crate::kernel::fold::avx::fold(v, q, out) }

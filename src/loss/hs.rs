@@ -93,22 +93,19 @@ struct FoldBuf {
 }
 
 impl FoldBuf {
-    /// Room for `n_inputs` inputs along `path`. Every (input, node) slot of the path is
-    /// written by the walk before the fold reads it; slots past the path's end keep stale
-    /// values, which the fold masks.
+    /// Room for `n_inputs` inputs along a path of `nodes` nodes. Every slot of the path
+    /// (labels, node norms, and each (input, node) visit) is written by the walk before the
+    /// fold reads it; slots past the path's end keep stale values, which the fold masks.
     #[inline(always)]
-    fn fit(&mut self, n_inputs: usize, path: &[u32]) {
-        self.nodes = path.len();
-        self.width = path.len().div_ceil(8).max(1) * 8;
+    fn fit(&mut self, n_inputs: usize, nodes: usize) {
+        self.nodes = nodes;
+        self.width = nodes.div_ceil(8).max(1) * 8;
         self.inputs = n_inputs;
         if self.labels.len() < self.width
             || self.f.len() < n_inputs * self.width
             || self.h_norm.len() < n_inputs
         {
             self.grow();
-        }
-        for (l, &s) in self.labels.iter_mut().zip(path) {
-            *l = label_of(s);
         }
     }
 
@@ -132,20 +129,18 @@ impl FoldBuf {
         }
     }
 
-    /// Sets every |h_j| from `inputs` (rows of `stride` floats).
+    /// The current path's slots, for the walk to fill.
     #[inline(always)]
-    fn input_norms<K: Kernel>(&mut self, k: K, inputs: &[f32], stride: usize) {
-        for (n, h) in self.h_norm.iter_mut().zip(inputs.chunks_exact(stride)) {
-            *n = k.dot(h, h).sqrt();
+    fn slots(&mut self) -> Slots<'_> {
+        let (w, len) = (self.width, self.inputs * self.width);
+        Slots {
+            labels: &mut self.labels[..w],
+            norm2: &mut self.norm2[..w],
+            f: &mut self.f[..len],
+            g: &mut self.g[..len],
+            h_norm: &mut self.h_norm[..self.inputs],
+            width: w,
         }
-    }
-
-    /// Records input `j`'s visit of node `d`: score `f`, raw gradient `g`.
-    #[inline(always)]
-    fn visit(&mut self, j: usize, d: usize, f: f32, g: f32) {
-        let at = j * self.width + d;
-        self.f[at] = f;
-        self.g[at] = g;
     }
 
     /// Folds the path's visits and reports them to `probe`: in-range visits through the
@@ -172,10 +167,36 @@ impl FoldBuf {
             log_sig: sig.log_table(),
             scale: SCALE,
         };
-        if k.fold_path(&visits, &mut self.q, &mut self.lanes) {
+        let saturated = match probe.path_lanes(self.nodes, self.width) {
+            Some(out) => k.fold_path(&visits, &mut self.q, out),
+            None => {
+                self.lanes.clear();
+                let saturated = k.fold_path(&visits, &mut self.q, self.lanes.window(0, self.width));
+                self.report_nodes(probe);
+                saturated
+            }
+        };
+        if saturated {
             self.report_saturated(c, probe);
         }
-        probe.path(&self.lanes, self.nodes);
+    }
+
+    /// Hands the folded in-range sums to `probe` node by node.
+    #[cold]
+    #[inline(never)]
+    fn report_nodes<P: Probe>(&self, probe: &mut P) {
+        let l = &self.lanes;
+        for d in 0..self.nodes {
+            let sums = NodeSums {
+                sampled: l.n[d] as u32,
+                abs_g: l.abs_g[d],
+                node_step: l.node_step[d],
+                input_grad: l.input_grad[d],
+                loss: l.loss[d],
+                ..NodeSums::default()
+            };
+            probe.node(d, &sums);
+        }
     }
 
     /// Reports the saturated visits of every node that had some.
@@ -183,9 +204,6 @@ impl FoldBuf {
     #[inline(never)]
     fn report_saturated<P: Probe>(&self, c: &PathCtx, probe: &mut P) {
         for d in 0..self.nodes {
-            if self.lanes.n[d] as usize == self.inputs {
-                continue;
-            }
             let (t, mut node) = (self.labels[d], NodeSums::default());
             for (j, &hn) in self.h_norm[..self.inputs].iter().enumerate() {
                 let at = j * self.width + d;
@@ -194,8 +212,40 @@ impl FoldBuf {
                     node.saturated(t, f, self.g[at] * c.alpha, hn, self.q[at], true);
                 }
             }
-            probe.node(d, &node);
+            if node.sat_agree + node.sat_disagree > 0 {
+                probe.node(d, &node);
+            }
         }
+    }
+}
+
+/// A recorded path's slots in [`FoldBuf`], borrowed for the walk as plain slices (which the
+/// loop keeps at hand, where the buffer's fields would be reloaded after every store).
+#[derive(Default)]
+struct Slots<'a> {
+    labels: &'a mut [f32],
+    norm2: &'a mut [f32],
+    f: &'a mut [f32],
+    g: &'a mut [f32],
+    h_norm: &'a mut [f32],
+    width: usize,
+}
+
+impl Slots<'_> {
+    /// Sets every |h_j| from `inputs` (rows of `stride` floats).
+    #[inline(always)]
+    fn input_norms<K: Kernel>(&mut self, k: K, inputs: &[f32], stride: usize) {
+        for (n, h) in self.h_norm.iter_mut().zip(inputs.chunks_exact(stride)) {
+            *n = k.dot(h, h).sqrt();
+        }
+    }
+
+    /// Records input `j`'s visit of node `d`: score `f`, raw gradient `g`.
+    #[inline(always)]
+    fn visit(&mut self, j: usize, d: usize, f: f32, g: f32) {
+        let at = j * self.width + d;
+        self.f[at] = f;
+        self.g[at] = g;
     }
 }
 
@@ -253,15 +303,20 @@ pub fn train_path<K: Kernel, R: StepRule, P: Probe>(
     let ctx = PathCtx { alpha, record };
     if R::PAIRED {
         // Recorded and unrecorded paths get separately compiled walks, so that an
-        // unsampled path carries no recording code in its inner loop.
-        if record {
-            train_path_pairs::<K, R, P, true>(
-                k, path, inner, inputs, errs, &ctx, sig, scratch, rule, probe,
-            );
-        } else {
-            train_path_pairs::<K, R, P, false>(
-                k, path, inner, inputs, errs, &ctx, sig, scratch, rule, probe,
-            );
+        // unsampled path carries no recording code in its inner loop; so do walks with a
+        // single input (CBOW), whose loop over inputs then vanishes.
+        macro_rules! walk {
+            ($rec:literal, $one:literal) => {
+                train_path_pairs::<K, R, P, $rec, $one>(
+                    k, path, inner, inputs, errs, &ctx, sig, scratch, rule, probe,
+                )
+            };
+        }
+        match (record, inputs.len() == inner.stride()) {
+            (true, true) => walk!(true, true),
+            (true, false) => walk!(true, false),
+            (false, true) => walk!(false, true),
+            (false, false) => walk!(false, false),
         }
     } else {
         train_path_nodes(
@@ -296,9 +351,11 @@ fn train_path_nodes<K: Kernel, R: StepRule, P: Probe>(
         fold,
         ..
     } = scratch;
+    let mut slots = Slots::default();
     if c.record {
-        fold.fit(inputs.len() / stride, path);
-        fold.input_norms(k, inputs, stride);
+        fold.fit(inputs.len() / stride, path.len());
+        slots = fold.slots();
+        slots.input_norms(k, inputs, stride);
     }
     for (depth, &step) in path.iter().enumerate() {
         let ctx = NodeCtx {
@@ -309,7 +366,7 @@ fn train_path_nodes<K: Kernel, R: StepRule, P: Probe>(
             record: c.record,
         };
         train_node(
-            k, &ctx, inner, v, v_old, top, *top_rows, inputs, errs, sig, fold, rule, probe,
+            k, &ctx, inner, v, v_old, top, *top_rows, inputs, errs, sig, &mut slots, rule, probe,
         );
     }
     if P::ENABLED && c.record {
@@ -332,18 +389,18 @@ fn train_node<K: Kernel, R: StepRule, P: Probe>(
     inputs: &[f32],
     errs: &mut [f32],
     sig: &SigmoidTable,
-    fold: &mut FoldBuf,
+    slots: &mut Slots,
     rule: &mut R,
     probe: &mut P,
 ) {
     let (node, stride) = (ctx.node, inner.stride());
     if node < top_rows {
         let row = &mut top[node * stride..(node + 1) * stride];
-        step_node(k, ctx, row, inputs, errs, sig, fold, rule, probe);
+        step_node(k, ctx, row, inputs, errs, sig, slots, rule, probe);
     } else {
         inner.copy_row(k, node, v);
         v_old.copy_from_slice(v);
-        if step_node(k, ctx, v, inputs, errs, sig, fold, rule, probe) {
+        if step_node(k, ctx, v, inputs, errs, sig, slots, rule, probe) {
             inner.add_delta_to_row(k, node, v, v_old);
         }
     }
@@ -372,10 +429,11 @@ fn two_rows(buf: &mut [f32], a: usize, b: usize, stride: usize) -> (&mut [f32], 
 /// chains (dot, sigmoid, step, next input's dot) interleave and each input row is loaded
 /// once per pair. Each node still sees the inputs in order, so the arithmetic is the same
 /// as the one-node walk up to the order of additions into `errs`. Only for rules with
-/// [`StepRule::PAIRED`] (plain SGD), whose step is the fused kernel step.
+/// [`StepRule::PAIRED`] (plain SGD), whose step is the fused kernel step. `REC`: the path
+/// is recorded; `ONE`: `inputs` is a single row.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn train_path_pairs<K: Kernel, R: StepRule, P: Probe, const REC: bool>(
+fn train_path_pairs<K: Kernel, R: StepRule, P: Probe, const REC: bool, const ONE: bool>(
     k: K,
     path: &[u32],
     inner: &SharedMatrix,
@@ -401,10 +459,12 @@ fn train_path_pairs<K: Kernel, R: StepRule, P: Probe, const REC: bool>(
         ..
     } = scratch;
     let top_rows = *top_rows;
+    let mut slots = Slots::default();
     if record {
-        fold.fit(inputs.len() / stride, path);
+        fold.fit(inputs.len() / stride, path.len());
+        slots = fold.slots();
         if path.len() < 2 {
-            fold.input_norms(k, inputs, stride);
+            slots.input_norms(k, inputs, stride);
         }
     }
     // Deep rows are cold: the rows two pairs ahead are fetched while a pair trains.
@@ -434,17 +494,21 @@ fn train_path_pairs<K: Kernel, R: StepRule, P: Probe, const REC: bool>(
             (false, true) => (&mut v[..], &mut top[nb * stride..(nb + 1) * stride]),
             (false, false) => (&mut v[..], &mut v2[..]),
         };
+        if record {
+            (slots.labels[2 * i], slots.labels[2 * i + 1]) = (la, lb);
+        }
         let (mut changed_a, mut changed_b) = (false, false);
         let (mut sums_a, mut sums_b) = (NodeSums::default(), NodeSums::default());
         for (j, (h, e)) in inputs
             .chunks_exact(stride)
             .zip(errs.chunks_exact_mut(stride))
             .enumerate()
+            .take(if ONE { 1 } else { usize::MAX })
         {
             let (fa, fb) = if record && i == 0 {
                 // The first pair's dot products also give the input norms.
                 let (fa, fb, hh) = k.dot2_hh(h, va, vb);
-                fold.h_norm[j] = hh.sqrt();
+                slots.h_norm[j] = hh.sqrt();
                 (fa, fb)
             } else {
                 k.dot2(h, va, vb)
@@ -458,8 +522,8 @@ fn train_path_pairs<K: Kernel, R: StepRule, P: Probe, const REC: bool>(
             let (ga, gb) = (ra * alpha, rb * alpha);
             if P::ENABLED && record {
                 // Folded once the whole path is trained (`FoldBuf::report`).
-                fold.visit(j, 2 * i, fa, ra);
-                fold.visit(j, 2 * i + 1, fb, rb);
+                slots.visit(j, 2 * i, fa, ra);
+                slots.visit(j, 2 * i + 1, fb, rb);
             } else if P::ENABLED && !(in_a && in_b) {
                 if !in_a {
                     sums_a.saturated(la, fa, ga, 0.0, 0.0, false);
@@ -470,7 +534,7 @@ fn train_path_pairs<K: Kernel, R: StepRule, P: Probe, const REC: bool>(
             }
             if !(ok_a || ok_b) {
                 if record && j == 0 {
-                    (fold.norm2[2 * i], fold.norm2[2 * i + 1]) = (k.dot(va, va), k.dot(vb, vb));
+                    (slots.norm2[2 * i], slots.norm2[2 * i + 1]) = (k.dot(va, va), k.dot(vb, vb));
                 }
                 continue;
             }
@@ -478,7 +542,8 @@ fn train_path_pairs<K: Kernel, R: StepRule, P: Probe, const REC: bool>(
             changed_b |= ok_b;
             if record && j == 0 {
                 // The rows' norms before any step come with the first input's step.
-                (fold.norm2[2 * i], fold.norm2[2 * i + 1]) = k.hs_step2_norms(ga, gb, va, vb, h, e);
+                (slots.norm2[2 * i], slots.norm2[2 * i + 1]) =
+                    k.hs_step2_norms(ga, gb, va, vb, h, e);
             } else {
                 k.hs_step2(ga, gb, va, vb, h, e);
             }
@@ -507,7 +572,7 @@ fn train_path_pairs<K: Kernel, R: StepRule, P: Probe, const REC: bool>(
             record,
         };
         train_node(
-            k, &ctx, inner, v, v_old, top, top_rows, inputs, errs, sig, fold, rule, probe,
+            k, &ctx, inner, v, v_old, top, top_rows, inputs, errs, sig, &mut slots, rule, probe,
         );
     }
     if P::ENABLED && record {
@@ -549,14 +614,14 @@ fn step_node<K: Kernel, R: StepRule, P: Probe>(
     inputs: &[f32],
     errs: &mut [f32],
     sig: &SigmoidTable,
-    fold: &mut FoldBuf,
+    slots: &mut Slots,
     rule: &mut R,
     probe: &mut P,
 ) -> bool {
     let stride = v.len();
     rule.begin_node(c.node);
     if c.record {
-        fold.norm2[c.depth] = k.dot(v, v);
+        slots.labels[c.depth] = c.label;
     }
     let mut sums = NodeSums::default();
     let mut changed = false;
@@ -565,12 +630,20 @@ fn step_node<K: Kernel, R: StepRule, P: Probe>(
         .zip(errs.chunks_exact_mut(stride))
         .enumerate()
     {
-        let f = k.dot(h, v);
+        let f = if c.record && j == 0 {
+            // The row's norm before any step comes with the first dot product (`dot2`
+            // keeps `dot`'s order of additions, so both are bit-identical to `dot`'s).
+            let (f, vv) = k.dot2(v, h, v);
+            slots.norm2[c.depth] = vv;
+            f
+        } else {
+            k.dot(h, v)
+        };
         let saturated = !(f > -MAX_EXP && f < MAX_EXP);
         let skip = saturated && rule.skips_saturated();
         if P::ENABLED && c.record {
             let raw = if skip { 0.0 } else { c.label - sig.sigmoid(f) };
-            fold.visit(j, c.depth, f, raw);
+            slots.visit(j, c.depth, f, raw);
         } else if P::ENABLED && saturated {
             let step = if skip {
                 0.0
@@ -695,7 +768,7 @@ mod tests {
     }
 
     fn pair_walk_is_bit_identical_to_one_node_walk<K: Kernel, const SKIP: bool>(k: K) {
-        let (dim, nodes, n_in) = (37, 7, 5);
+        let (dim, nodes) = (37, 7);
         let mk = || {
             let m = SharedMatrix::zeros(nodes, dim);
             let s = m.stride();
@@ -714,51 +787,60 @@ mod tests {
             m
         };
         let s = mk().stride();
-        let inputs: Vec<f32> = (0..n_in * s)
-            .map(|i| {
-                if i % s < dim {
-                    // Clamping is only exercised by scores beyond the table: large inputs.
-                    (i as f32 * 0.37).cos() * if SKIP { 0.5 } else { 5.0 }
+        // Several inputs (skip-gram's window) and a single one (CBOW).
+        for n_in in [5, 1] {
+            let inputs: Vec<f32> = (0..n_in * s)
+                .map(|i| {
+                    if i % s < dim {
+                        // Clamping is only exercised by scores beyond the table: large inputs.
+                        (i as f32 * 0.37).cos() * if SKIP { 0.5 } else { 5.0 }
+                    } else {
+                        0.0
+                    }
+                })
+                .collect();
+            let sig = SigmoidTable::new();
+            for (path, top_rows) in [
+                (vec![0u32, 3, 5, 9, 12], 0),
+                (vec![1u32, 4, 7, 11, 13, 2], 3),
+                (vec![6u32], 8),
+            ] {
+                let (a, b) = (mk(), mk());
+                let (mut ea, mut eb) = (vec![0.0; n_in * s], vec![0.0; n_in * s]);
+                let mut sa = NodeScratch::new(s, top_rows);
+                let mut sb = NodeScratch::new(s, top_rows);
+                sa.sync_top(k, &a);
+                sb.sync_top(k, &b);
+                let ctx = PathCtx {
+                    alpha: 0.05,
+                    record: true,
+                };
+                let (mut pa, mut pb) = (Recorder::default(), Recorder::default());
+                let rule = &mut Sgd::<SKIP>;
+                train_path_nodes(
+                    k, &path, &a, &inputs, &mut ea, &ctx, &sig, &mut sa, rule, &mut pa,
+                );
+                if n_in == 1 {
+                    train_path_pairs::<_, _, _, true, true>(
+                        k, &path, &b, &inputs, &mut eb, &ctx, &sig, &mut sb, rule, &mut pb,
+                    );
                 } else {
-                    0.0
+                    train_path_pairs::<_, _, _, true, false>(
+                        k, &path, &b, &inputs, &mut eb, &ctx, &sig, &mut sb, rule, &mut pb,
+                    );
                 }
-            })
-            .collect();
-        let sig = SigmoidTable::new();
-        for (path, top_rows) in [
-            (vec![0u32, 3, 5, 9, 12], 0),
-            (vec![1u32, 4, 7, 11, 13, 2], 3),
-            (vec![6u32], 8),
-        ] {
-            let (a, b) = (mk(), mk());
-            let (mut ea, mut eb) = (vec![0.0; n_in * s], vec![0.0; n_in * s]);
-            let mut sa = NodeScratch::new(s, top_rows);
-            let mut sb = NodeScratch::new(s, top_rows);
-            sa.sync_top(k, &a);
-            sb.sync_top(k, &b);
-            let ctx = PathCtx {
-                alpha: 0.05,
-                record: true,
-            };
-            let (mut pa, mut pb) = (Recorder::default(), Recorder::default());
-            let rule = &mut Sgd::<SKIP>;
-            train_path_nodes(
-                k, &path, &a, &inputs, &mut ea, &ctx, &sig, &mut sa, rule, &mut pa,
-            );
-            train_path_pairs::<_, _, _, true>(
-                k, &path, &b, &inputs, &mut eb, &ctx, &sig, &mut sb, rule, &mut pb,
-            );
-            // Every node is reported (saturated visits in records of their own).
-            assert!((0..path.len()).all(|d| pa.0.iter().any(|r| r.0 == d)));
-            assert_eq!(pa.0, pb.0, "telemetry of path {path:?}");
-            sa.sync_top(k, &a);
-            sb.sync_top(k, &b);
-            assert_eq!(ea, eb);
-            let (mut ra, mut rb) = (vec![0.0; s], vec![0.0; s]);
-            for r in 0..nodes {
-                a.copy_row(k, r, &mut ra);
-                b.copy_row(k, r, &mut rb);
-                assert_eq!(ra, rb, "node {r}");
+                // Every node is reported (saturated visits in records of their own).
+                assert!((0..path.len()).all(|d| pa.0.iter().any(|r| r.0 == d)));
+                assert_eq!(pa.0, pb.0, "telemetry of path {path:?}");
+                sa.sync_top(k, &a);
+                sb.sync_top(k, &b);
+                assert_eq!(ea, eb);
+                let (mut ra, mut rb) = (vec![0.0; s], vec![0.0; s]);
+                for r in 0..nodes {
+                    a.copy_row(k, r, &mut ra);
+                    b.copy_row(k, r, &mut rb);
+                    assert_eq!(ra, rb, "node {r}");
+                }
             }
         }
     }

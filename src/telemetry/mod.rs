@@ -16,8 +16,8 @@
 //!
 //! On a recorded path the hot loop only stores each visit's score and raw gradient; once the
 //! path is trained, [`crate::kernel::Kernel::fold_path`] sums them per node (SIMD across
-//! nodes) into [`NodeLanes`], one lane per depth, and the probe takes the whole path in one
-//! call ([`Probe::path`]). Saturated visits are summed apart, out of line, into a
+//! nodes), one lane per depth, adding straight into the running sums the probe lends it
+//! ([`Probe::path_lanes`]). Saturated visits are summed apart, out of line, into a
 //! [`NodeSums`] per node that had some; on unrecorded paths only they are counted.
 //!
 //! Costs are kept per path, not per visit, where possible. |h| comes with the first node
@@ -37,7 +37,7 @@ use std::sync::Arc;
 
 use crate::config::TrainConfig;
 use crate::error::Result;
-pub use crate::kernel::NodeLanes;
+pub use crate::kernel::{LanesMut, NodeLanes};
 
 use crate::train::schedule::Schedule;
 use crate::train::{Observer, TrainReport, Trained};
@@ -143,22 +143,11 @@ pub trait Probe: Send {
     /// Saturated visits of the node at `depth` on the current path (any path, so that
     /// saturation counts stay exact; with their magnitudes on recorded paths).
     fn node(&mut self, depth: usize, sums: &NodeSums);
-    /// The in-range visits of every node of the current, recorded path: lane d holds the
-    /// node at depth d. By default handed on node by node to [`Probe::node`].
-    fn path(&mut self, lanes: &NodeLanes, nodes: usize) {
-        for d in 0..nodes {
-            self.node(
-                d,
-                &NodeSums {
-                    sampled: lanes.n[d] as u32,
-                    abs_g: lanes.abs_g[d],
-                    node_step: lanes.node_step[d],
-                    input_grad: lanes.input_grad[d],
-                    loss: lanes.loss[d],
-                    ..NodeSums::default()
-                },
-            );
-        }
+    /// Running sums for the in-range visits of the current, recorded path's `nodes` nodes: a
+    /// `width`-lane window whose lane d takes the node at depth d, added to by the fold. None
+    /// (the default) hands them on node by node to [`Probe::node`] instead.
+    fn path_lanes(&mut self, _nodes: usize, _width: usize) -> Option<LanesMut<'_>> {
+        None
     }
     /// Input `input`'s accumulated step (neu1e) had squared norm `step_norm2` (0 when the
     /// path was not sampled); `word` is the word whose input vector receives it.
@@ -184,8 +173,6 @@ impl Probe for NoProbe {
     fn begin_path(&mut self, _: u32, _: usize) {}
     #[inline(always)]
     fn node(&mut self, _: usize, _: &NodeSums) {}
-    #[inline(always)]
-    fn path(&mut self, _: &NodeLanes, _: usize) {}
     #[inline(always)]
     fn end_input(&mut self, _: usize, _: u32, _: f32) {}
     #[inline(always)]
@@ -314,8 +301,8 @@ impl Probe for GridProbe<'_> {
     }
 
     #[inline(always)]
-    fn path(&mut self, lanes: &NodeLanes, nodes: usize) {
-        self.pending.add_lanes(self.band, lanes, nodes);
+    fn path_lanes(&mut self, nodes: usize, width: usize) -> Option<LanesMut<'_>> {
+        Some(self.pending.path_lanes(self.band, nodes, width))
     }
 
     #[inline(always)]

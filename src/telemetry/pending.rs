@@ -3,8 +3,8 @@
 //! flushed into the grid's f64 and u64 cells once [`FLUSH_VISITS`] examples (input, path)
 //! have been counted, and whenever the grid is read.
 //!
-//! * Node sums of recorded paths are f32 lanes per (band, depth), added a path at a time
-//!   (eight depths per vector add). A lane sums one term per example, so between flushes
+//! * Node sums of recorded paths are f32 lanes per (band, depth), which the path fold adds
+//!   into directly (eight depths per vector add). A lane sums one term per example, so between flushes
 //!   it sums fewer than `FLUSH_VISITS` plus one path's inputs: f32 rounding stays that of
 //!   about a thousand additions, and the running totals are f64.
 //! * Visit counts are a histogram of (band, path length) weighted by inputs: one add per
@@ -14,7 +14,7 @@
 //!   between flushes (the probe flushes before it changes), so its sum is alpha x updates.
 
 use super::grid::Grid;
-use crate::kernel::NodeLanes;
+use crate::kernel::{LanesMut, NodeLanes};
 
 /// Examples (input, path) between flushes.
 pub const FLUSH_VISITS: u32 = 1024;
@@ -81,22 +81,13 @@ impl Pending {
         self.examples >= FLUSH_VISITS
     }
 
-    /// Adds a recorded path's node sums (`lanes`, zero past the path's `nodes` nodes) to
-    /// `band`.
+    /// `band`'s node sums at depths `0..width`, for a recorded path of `nodes` nodes (at most
+    /// the tracked depths) to be added into; `width` must not pass the band's row.
     #[inline(always)]
-    pub fn add_lanes(&mut self, band: usize, lanes: &NodeLanes, nodes: usize) {
-        let nodes = nodes.min(self.n_depths);
+    pub fn path_lanes(&mut self, band: usize, nodes: usize, width: usize) -> LanesMut<'_> {
+        assert!(nodes <= self.n_depths && width <= self.stride);
         self.dirty[band] = self.dirty[band].max(nodes);
-        let w = (nodes.div_ceil(8) * 8).min(self.stride);
-        let at = band * self.stride;
-        add(&mut self.lanes.n[at..at + w], &lanes.n[..w]);
-        add(&mut self.lanes.abs_g[at..at + w], &lanes.abs_g[..w]);
-        add(&mut self.lanes.node_step[at..at + w], &lanes.node_step[..w]);
-        add(
-            &mut self.lanes.input_grad[at..at + w],
-            &lanes.input_grad[..w],
-        );
-        add(&mut self.lanes.loss[at..at + w], &lanes.loss[..w]);
+        self.lanes.window(band * self.stride, width)
     }
 
     /// Counts an input update of a word in `band` along a path of `path_len` nodes, with
@@ -154,14 +145,6 @@ impl Pending {
     }
 }
 
-/// `acc += x`, element by element.
-#[inline(always)]
-fn add(acc: &mut [f32], x: &[f32]) {
-    for (a, b) in acc.iter_mut().zip(x) {
-        *a += *b;
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -174,14 +157,17 @@ mod tests {
         // Band 1: a path of 3 nodes by 4 inputs and one of 5 nodes by 2 inputs.
         assert!(!p.path(1, 3, 4));
         assert!(!p.path(1, 5, 2));
-        let mut lanes = NodeLanes::with_width(8);
-        for d in 0..3 {
-            lanes.n[d] = 4.0;
-            lanes.abs_g[d] = 0.5 + d as f32;
-            lanes.loss[d] = 1.0;
-        }
-        p.add_lanes(1, &lanes, 3);
-        p.add_lanes(1, &lanes, 3);
+        // What a fold adds for a 3-node path by 4 inputs.
+        let add_path = |p: &mut Pending, band| {
+            let out = p.path_lanes(band, 3, 8);
+            for d in 0..3 {
+                out.n[d] += 4.0;
+                out.abs_g[d] += 0.5 + d as f32;
+                out.loss[d] += 1.0;
+            }
+        };
+        add_path(&mut p, 1);
+        add_path(&mut p, 1);
         p.input(2, 3, Some(0.25));
         p.input(2, 5, None);
         p.flush(&mut grid, 0.5);
@@ -190,7 +176,7 @@ mod tests {
         assert_eq!(grid.bands[1].target_examples, 6);
         assert_eq!(grid.cell(1, 2).sampled, 8);
         // Lanes added after a flush are flushed with the next one.
-        p.add_lanes(0, &lanes, 3);
+        add_path(&mut p, 0);
         p.flush(&mut grid, 0.5);
         assert_eq!(grid.cell(0, 2).sampled, 4);
         assert_eq!(grid.cell(1, 3).sampled, 0);
