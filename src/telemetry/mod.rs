@@ -314,10 +314,8 @@ impl Probe for GridProbe<'_> {
     fn end_inputs(&mut self, words: &[u32], step_norm2: f32) {
         // The step norm only on recorded paths.
         let step = self.sampled.then(|| step_norm2.max(0.0).sqrt());
-        for &w in words {
-            let band = self.layout.band_of_word[w as usize] as usize;
-            self.pending.input(band, self.path_len, step);
-        }
+        self.pending
+            .inputs(&self.layout.band_of_word, words, self.path_len, step);
         if let Some(t) = &mut self.words {
             for &w in words {
                 let w = w as usize;

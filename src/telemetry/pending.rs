@@ -90,15 +90,35 @@ impl Pending {
         self.lanes.window(band * self.stride, width)
     }
 
-    /// Counts an input update of a word in `band` along a path of `path_len` nodes, with
-    /// step norm `step` when recorded.
+    /// Counts one input update of each word in `words` (band `band_of_word[w]`) along a
+    /// path of `path_len` nodes, with step norm `step` when recorded.
     #[inline(always)]
-    pub fn input(&mut self, band: usize, path_len: u32, step: Option<f32>) {
-        let s = &mut self.inputs[band];
-        s.updates_len += (path_len as u64) << 32 | 1;
+    pub fn inputs(
+        &mut self,
+        band_of_word: &[u16],
+        words: &[u32],
+        path_len: u32,
+        step: Option<f32>,
+    ) {
+        // Both tables as local slices, so the loop keeps them in registers.
+        let sums = &mut self.inputs[..];
+        let packed = (path_len as u64) << 32 | 1;
+        let band = |w: u32| band_of_word[w as usize] as usize;
         match step {
-            Some(x) => s.step += x as f64,
-            None => s.unsampled += 1,
+            Some(x) => {
+                for &w in words {
+                    let s = &mut sums[band(w)];
+                    s.updates_len += packed;
+                    s.step += x as f64;
+                }
+            }
+            None => {
+                for &w in words {
+                    let s = &mut sums[band(w)];
+                    s.updates_len += packed;
+                    s.unsampled += 1;
+                }
+            }
         }
     }
 
@@ -168,8 +188,10 @@ mod tests {
         };
         add_path(&mut p, 1);
         add_path(&mut p, 1);
-        p.input(2, 3, Some(0.25));
-        p.input(2, 5, None);
+        // Words 0 and 2 are in band 2.
+        let bands = [2u16, 0, 2];
+        p.inputs(&bands, &[0], 3, Some(0.25));
+        p.inputs(&bands, &[2], 5, None);
         p.flush(&mut grid, 0.5);
         let updates: Vec<u64> = (0..depths).map(|d| grid.cell(1, d).updates).collect();
         assert_eq!(updates, [6, 6, 6, 2, 2]);
