@@ -12,8 +12,8 @@
 //! (ln sigmoid from a table), and adds them into the caller's accumulators ([`LanesMut`]:
 //! a probe's running sums, so a path's sums are never stored and reloaded on their way).
 //! A node's g all share one sign (that of t - 1/2, or are 0), so the absolute sums are the
-//! sums of absolute values. It also writes every q_jd out and says whether any visit was
-//! out of range, so that the caller can treat saturated visits itself.
+//! sums of absolute values. It says whether any visit was out of range, so that the caller
+//! can treat saturated visits itself (recomputing q_jd with [`next_norm2`]).
 //!
 //! Each node's sums run over j in order in both backends, with the same operations, so the
 //! two give bit-identical results.
@@ -134,9 +134,17 @@ impl LanesMut<'_> {
     }
 }
 
-/// The portable fold, node by node: writes q_jd into `q` and adds node d's sums into lane d
-/// of `out` (zero into lanes `nodes..width`); true when some visit was out of range.
-pub fn scalar(v: &PathVisits, q: &mut [f32], out: LanesMut) -> bool {
+/// q_(j+1)d from q_jd: node d's squared norm after visit j (score `f`, raw gradient `g`,
+/// input norm `h_norm`) at learning rate `alpha`, in the fold's order of operations.
+#[inline(always)]
+pub fn next_norm2(q: f32, f: f32, g: f32, alpha: f32, h_norm: f32) -> f32 {
+    let step = g * alpha;
+    q + step * (2.0 * f + step * h_norm * h_norm)
+}
+
+/// The portable fold, node by node: adds node d's sums into lane d of `out` (zero into lanes
+/// `nodes..width`); true when some visit was out of range.
+pub fn scalar(v: &PathVisits, out: LanesMut) -> bool {
     let w = v.width;
     assert!(out.width() >= w);
     let last = v.log_sig.len().saturating_sub(1) as u32;
@@ -147,7 +155,6 @@ pub fn scalar(v: &PathVisits, q: &mut [f32], out: LanesMut) -> bool {
             let (t, mut norm2) = (v.labels[d], v.norm2[d]);
             for (j, &hn) in v.h_norm.iter().enumerate() {
                 let (f, g) = (v.f[j * w + d], v.g[j * w + d]);
-                q[j * w + d] = norm2;
                 if f > -v.limit && f < v.limit {
                     let slot = super::clamped_floor((f + v.limit) * v.scale, last);
                     n += 1;
@@ -156,8 +163,7 @@ pub fn scalar(v: &PathVisits, q: &mut [f32], out: LanesMut) -> bool {
                     sgv += g * norm2.max(0.0).sqrt();
                     sloss += (1.0 - t) * f - v.log_sig[slot];
                 }
-                let step = g * v.alpha;
-                norm2 += step * (2.0 * f + step * hn * hn);
+                norm2 = next_norm2(norm2, f, g, v.alpha, hn);
             }
             saturated |= n as usize != v.h_norm.len();
         }
@@ -178,11 +184,11 @@ pub(super) mod avx {
     /// The AVX2 fold: eight nodes per lane group, the same operations as
     /// [`super::scalar`] in the same order.
     #[target_feature(enable = "avx2,fma")]
-    pub fn fold(v: &PathVisits, q: &mut [f32], out: LanesMut) -> bool {
+    pub fn fold(v: &PathVisits, out: LanesMut) -> bool {
         let (w, n_in, nodes) = (v.width, v.h_norm.len(), v.nodes);
         assert!(w % 8 == 0 && nodes <= w);
         assert!(v.labels.len() >= w && v.norm2.len() >= w);
-        assert!(v.f.len() >= n_in * w && v.g.len() >= n_in * w && q.len() >= n_in * w);
+        assert!(v.f.len() >= n_in * w && v.g.len() >= n_in * w);
         assert!(out.width() >= w);
         let lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
         let all_in = _mm256_set1_epi32(n_in as i32);
@@ -206,8 +212,8 @@ pub(super) mod avx {
                 _mm256_set1_epi32(nodes.saturating_sub(d0) as i32),
                 lanes,
             ));
-            // SAFETY (loads and stores below): d0 + 8 <= w, and every row j < n_in of f, g
-            // and q holds w floats (asserted above).
+            // SAFETY (loads below): d0 + 8 <= w, and every row j < n_in of f and g holds w
+            // floats (asserted above).
             // Lanes past the path's end may hold stale values: they are zeroed on load.
             let (t, mut norm2) = unsafe {
                 (
@@ -222,7 +228,6 @@ pub(super) mod avx {
                 let at = j * w + d0;
                 // SAFETY: as above.
                 let (f, g) = unsafe {
-                    _mm256_storeu_ps(q.as_mut_ptr().add(at), norm2);
                     (
                         _mm256_and_ps(_mm256_loadu_ps(v.f.as_ptr().add(at)), real),
                         _mm256_and_ps(_mm256_loadu_ps(v.g.as_ptr().add(at)), real),
@@ -250,12 +255,15 @@ pub(super) mod avx {
                 let ls = unsafe { _mm256_i32gather_ps::<4>(v.log_sig.as_ptr(), slot) };
                 let loss = _mm256_sub_ps(_mm256_mul_ps(one_minus_t, f), ls);
                 sloss = _mm256_add_ps(sloss, _mm256_and_ps(loss, inside));
-                let step = _mm256_mul_ps(g, alpha);
-                let grow = _mm256_add_ps(
-                    _mm256_mul_ps(two, f),
-                    _mm256_mul_ps(_mm256_mul_ps(step, hn), hn),
-                );
-                norm2 = _mm256_add_ps(norm2, _mm256_mul_ps(step, grow));
+                if j + 1 < n_in {
+                    // `next_norm2`, eight nodes at a time; the last input's is never read.
+                    let step = _mm256_mul_ps(g, alpha);
+                    let grow = _mm256_add_ps(
+                        _mm256_mul_ps(two, f),
+                        _mm256_mul_ps(_mm256_mul_ps(step, hn), hn),
+                    );
+                    norm2 = _mm256_add_ps(norm2, _mm256_mul_ps(step, grow));
+                }
             }
             // Real lanes that lost a visit to the range test.
             let short = _mm256_and_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(all_in, count)), real);
@@ -314,9 +322,7 @@ mod tests {
 
     /// Runs `fold` on paths of several lengths and input counts, with scores spread over and
     /// past the table and some skipped steps, against [`by_definition`]; returns every output.
-    fn check(
-        fold: impl Fn(&PathVisits, &mut [f32], LanesMut) -> bool,
-    ) -> Vec<(Vec<f32>, NodeLanes, bool)> {
+    fn check(fold: impl Fn(&PathVisits, LanesMut) -> bool) -> Vec<(NodeLanes, bool)> {
         let table = SigmoidTable::new();
         let mut outputs = vec![];
         for (nodes, n_in) in [
@@ -367,13 +373,12 @@ mod tests {
                 log_sig: table.log_table(),
                 scale: SCALE,
             };
-            let mut q = vec![0.0; n_in * width];
             // The fold adds into running sums: count and loss start from earlier totals.
             let mut out = NodeLanes::with_width(width + 8);
             out.n.fill(3.0);
             out.loss.fill(7.0);
             let before = out.clone();
-            let saturated = fold(&v, &mut q, out.window(0, width));
+            let saturated = fold(&v, out.window(0, width));
             let mut want_saturated = false;
             for (d, (want, count, qs)) in by_definition(&v).into_iter().enumerate() {
                 assert_eq!(out.n[d], 3.0 + count as f32, "nodes={nodes} d={d}");
@@ -397,8 +402,12 @@ mod tests {
                         "d={d}: {a} vs {b}"
                     );
                 }
+                // The norms the saturated visits are reported with.
+                let mut q = v.norm2[d];
                 for (j, b) in qs.into_iter().enumerate() {
-                    let a = q[j * width + d] as f64;
+                    let a = q as f64;
+                    let at = j * width + d;
+                    q = next_norm2(q, v.f[at], v.g[at], v.alpha, v.h_norm[j]);
                     assert!(
                         (a - b).abs() < 1e-4 * (1.0 + b.abs()),
                         "d={d} j={j}: q {a} vs {b}"
@@ -416,13 +425,7 @@ mod tests {
             ] {
                 assert_eq!(got[nodes..], was[nodes..], "nodes={nodes}");
             }
-            // Lanes past the path's end are scratch.
-            for (i, x) in q.iter_mut().enumerate() {
-                if i % width >= nodes {
-                    *x = 0.0;
-                }
-            }
-            outputs.push((q, out, saturated));
+            outputs.push((out, saturated));
         }
         outputs
     }
@@ -440,8 +443,8 @@ mod tests {
             return;
         }
         // SAFETY: AVX2 and FMA were detected above.
-        let vector = check(|v, q, out| unsafe { avx::fold(v, q, out) });
-        assert!(vector.iter().any(|o| o.2) && vector.iter().any(|o| !o.2));
+        let vector = check(|v, out| unsafe { avx::fold(v, out) });
+        assert!(vector.iter().any(|o| o.1) && vector.iter().any(|o| !o.1));
         assert_eq!(vector, check(scalar));
     }
 }

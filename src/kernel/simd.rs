@@ -46,9 +46,8 @@ pub trait Kernel: Copy + Send + Sync + 'static {
         norms
     }
     /// Per-node telemetry sums over a recorded HS path (see [`super::PathVisits`]): node d's
-    /// added into lane d of `out`, and |v_d|^2 before each visit into `q`; true when a visit
-    /// saturated.
-    fn fold_path(self, v: &super::PathVisits, q: &mut [f32], out: super::LanesMut) -> bool;
+    /// added into lane d of `out`; true when a visit saturated.
+    fn fold_path(self, v: &super::PathVisits, out: super::LanesMut) -> bool;
 
     /// Copies `dst.len()` elements starting at `src` into `dst`.
     ///
@@ -99,8 +98,8 @@ impl Kernel for Scalar {
     const NAME: &'static str = "scalar";
 
     #[inline(always)]
-    fn fold_path(self, v: &super::PathVisits, q: &mut [f32], out: super::LanesMut) -> bool {
-        super::fold::scalar(v, q, out)
+    fn fold_path(self, v: &super::PathVisits, out: super::LanesMut) -> bool {
+        super::fold::scalar(v, out)
     }
 
     #[inline(always)]
@@ -587,14 +586,9 @@ mod avx {
         const NAME: &'static str = "avx2+fma";
 
         #[inline(always)]
-        fn fold_path(
-            self,
-            v: &crate::kernel::PathVisits,
-            q: &mut [f32],
-            out: crate::kernel::LanesMut,
-        ) -> bool {
+        fn fold_path(self, v: &crate::kernel::PathVisits, out: crate::kernel::LanesMut) -> bool {
             // SAFETY: as in `dot`.
-            unsafe { crate::kernel::fold::avx::fold(v, q, out) }
+            unsafe { crate::kernel::fold::avx::fold(v, out) }
         }
 
         #[inline(always)]

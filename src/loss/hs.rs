@@ -15,7 +15,7 @@
 
 use super::sigmoid::{SigmoidTable, MAX_EXP, SCALE};
 use super::OutputLoss;
-use crate::kernel::{AlignedBuf, Kernel, NodeLanes, PathVisits, SharedMatrix};
+use crate::kernel::{next_norm2, AlignedBuf, Kernel, NodeLanes, PathVisits, SharedMatrix};
 use crate::optim::StepRule;
 use crate::sampler::Rng;
 use crate::telemetry::{NodeSums, Probe};
@@ -76,10 +76,9 @@ pub struct NodeScratch {
 /// ([`Kernel::fold_path`]).
 #[derive(Default)]
 struct FoldBuf {
-    /// Node d of input j at `j * width + d`: score, raw gradient, and the fold's |v_d|^2.
+    /// Node d of input j at `j * width + d`: score and raw gradient.
     f: Vec<f32>,
     g: Vec<f32>,
-    q: Vec<f32>,
     /// Per input: |h_j|.
     h_norm: Vec<f32>,
     /// Per node: label, and |v_d|^2 before its first visit.
@@ -115,7 +114,7 @@ impl FoldBuf {
     fn grow(&mut self) {
         let (w, len) = (self.width, self.inputs * self.width);
         if self.f.len() < len {
-            for b in [&mut self.f, &mut self.g, &mut self.q] {
+            for b in [&mut self.f, &mut self.g] {
                 b.resize(len, 0.0);
             }
         }
@@ -168,10 +167,10 @@ impl FoldBuf {
             scale: SCALE,
         };
         let saturated = match probe.path_lanes(self.nodes, self.width) {
-            Some(out) => k.fold_path(&visits, &mut self.q, out),
+            Some(out) => k.fold_path(&visits, out),
             None => {
                 self.lanes.clear();
-                let saturated = k.fold_path(&visits, &mut self.q, self.lanes.window(0, self.width));
+                let saturated = k.fold_path(&visits, self.lanes.window(0, self.width));
                 self.report_nodes(probe);
                 saturated
             }
@@ -205,12 +204,15 @@ impl FoldBuf {
     fn report_saturated<P: Probe>(&self, c: &PathCtx, probe: &mut P) {
         for d in 0..self.nodes {
             let (t, mut node) = (self.labels[d], NodeSums::default());
+            // |v_d|^2 before each visit, tracked as the fold tracks it.
+            let mut q = self.norm2[d];
             for (j, &hn) in self.h_norm[..self.inputs].iter().enumerate() {
                 let at = j * self.width + d;
-                let f = self.f[at];
+                let (f, g) = (self.f[at], self.g[at]);
                 if !(f > -MAX_EXP && f < MAX_EXP) {
-                    node.saturated(t, f, self.g[at] * c.alpha, hn, self.q[at], true);
+                    node.saturated(t, f, g * c.alpha, hn, q, true);
                 }
+                q = next_norm2(q, f, g, c.alpha, hn);
             }
             if node.sat_agree + node.sat_disagree > 0 {
                 probe.node(d, &node);
