@@ -12,8 +12,8 @@
 //! (ln sigmoid from a table), and adds them into the caller's accumulators ([`LanesMut`]:
 //! a probe's running sums, so a path's sums are never stored and reloaded on their way).
 //! A node's g all share one sign (that of t - 1/2, or are 0), so the absolute sums are the
-//! sums of absolute values. It says whether any visit was out of range, so that the caller
-//! can treat saturated visits itself (recomputing q_jd with [`next_norm2`]).
+//! sums of absolute values. It returns which nodes had a visit out of range, so that the
+//! caller can treat saturated visits itself (recomputing q_jd with [`next_norm2`]).
 //!
 //! Each node's sums run over j in order in both backends, with the same operations, so the
 //! two give bit-identical results.
@@ -142,13 +142,17 @@ pub fn next_norm2(q: f32, f: f32, g: f32, alpha: f32, h_norm: f32) -> f32 {
     q + step * (2.0 * f + step * h_norm * h_norm)
 }
 
+/// Bit d set: node d of the path had a visit out of range (Huffman paths are shorter than
+/// 128 nodes: the deepest code over 64-bit counts has 92).
+pub type SaturatedNodes = u128;
+
 /// The portable fold, node by node: adds node d's sums into lane d of `out` (zero into lanes
-/// `nodes..width`); true when some visit was out of range.
-pub fn scalar(v: &PathVisits, out: LanesMut) -> bool {
+/// `nodes..width`); returns the nodes with a visit out of range.
+pub fn scalar(v: &PathVisits, out: LanesMut) -> SaturatedNodes {
     let w = v.width;
     assert!(out.width() >= w);
     let last = v.log_sig.len().saturating_sub(1) as u32;
-    let mut saturated = false;
+    let mut saturated: SaturatedNodes = 0;
     for d in 0..w {
         let (mut n, mut sg, mut sgh, mut sgv, mut sloss) = (0u32, 0f32, 0f32, 0f32, 0f32);
         if d < v.nodes {
@@ -165,7 +169,9 @@ pub fn scalar(v: &PathVisits, out: LanesMut) -> bool {
                 }
                 norm2 = next_norm2(norm2, f, g, v.alpha, hn);
             }
-            saturated |= n as usize != v.h_norm.len();
+            if n as usize != v.h_norm.len() {
+                saturated |= 1 << d;
+            }
         }
         out.n[d] += n as f32;
         out.abs_g[d] += sg.abs();
@@ -178,13 +184,13 @@ pub fn scalar(v: &PathVisits, out: LanesMut) -> bool {
 
 #[cfg(target_arch = "x86_64")]
 pub(super) mod avx {
-    use super::{LanesMut, PathVisits};
+    use super::{LanesMut, PathVisits, SaturatedNodes};
     use std::arch::x86_64::*;
 
     /// The AVX2 fold: eight nodes per lane group, the same operations as
     /// [`super::scalar`] in the same order.
     #[target_feature(enable = "avx2,fma")]
-    pub fn fold(v: &PathVisits, out: LanesMut) -> bool {
+    pub fn fold(v: &PathVisits, out: LanesMut) -> SaturatedNodes {
         let (w, n_in, nodes) = (v.width, v.h_norm.len(), v.nodes);
         assert!(w % 8 == 0 && nodes <= w);
         assert!(v.labels.len() >= w && v.norm2.len() >= w);
@@ -193,7 +199,7 @@ pub(super) mod avx {
         let lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
         let all_in = _mm256_set1_epi32(n_in as i32);
         let sign = _mm256_set1_ps(-0.0);
-        let mut saturated = 0;
+        let mut saturated: SaturatedNodes = 0;
         let (alpha, limit, scale) = (
             _mm256_set1_ps(v.alpha),
             _mm256_set1_ps(v.limit),
@@ -267,7 +273,7 @@ pub(super) mod avx {
             }
             // Real lanes that lost a visit to the range test.
             let short = _mm256_and_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(all_in, count)), real);
-            saturated |= _mm256_movemask_ps(short);
+            saturated |= (_mm256_movemask_ps(short) as SaturatedNodes) << d0;
             let abs = |x| _mm256_andnot_ps(sign, x);
             // SAFETY: d0 + 8 <= w <= each field's length (asserted above).
             let add = |acc: &mut [f32], x| unsafe {
@@ -281,7 +287,7 @@ pub(super) mod avx {
             add(out.loss, sloss);
             d0 += 8;
         }
-        saturated != 0
+        saturated
     }
 }
 
@@ -322,7 +328,7 @@ mod tests {
 
     /// Runs `fold` on paths of several lengths and input counts, with scores spread over and
     /// past the table and some skipped steps, against [`by_definition`]; returns every output.
-    fn check(fold: impl Fn(&PathVisits, LanesMut) -> bool) -> Vec<(NodeLanes, bool)> {
+    fn check(fold: impl Fn(&PathVisits, LanesMut) -> SaturatedNodes) -> Vec<(NodeLanes, bool)> {
         let table = SigmoidTable::new();
         let mut outputs = vec![];
         for (nodes, n_in) in [
@@ -379,10 +385,12 @@ mod tests {
             out.loss.fill(7.0);
             let before = out.clone();
             let saturated = fold(&v, out.window(0, width));
-            let mut want_saturated = false;
+            let mut want_saturated: SaturatedNodes = 0;
             for (d, (want, count, qs)) in by_definition(&v).into_iter().enumerate() {
                 assert_eq!(out.n[d], 3.0 + count as f32, "nodes={nodes} d={d}");
-                want_saturated |= count as usize != n_in;
+                if count as usize != n_in {
+                    want_saturated |= 1 << d;
+                }
                 let alpha = v.alpha as f64;
                 let want = [
                     want[0].abs(),
@@ -425,7 +433,7 @@ mod tests {
             ] {
                 assert_eq!(got[nodes..], was[nodes..], "nodes={nodes}");
             }
-            outputs.push((out, saturated));
+            outputs.push((out, saturated != 0));
         }
         outputs
     }

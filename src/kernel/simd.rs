@@ -46,8 +46,8 @@ pub trait Kernel: Copy + Send + Sync + 'static {
         norms
     }
     /// Per-node telemetry sums over a recorded HS path (see [`super::PathVisits`]): node d's
-    /// added into lane d of `out`; true when a visit saturated.
-    fn fold_path(self, v: &super::PathVisits, out: super::LanesMut) -> bool;
+    /// added into lane d of `out`; returns the nodes with a saturated visit.
+    fn fold_path(self, v: &super::PathVisits, out: super::LanesMut) -> super::SaturatedNodes;
 
     /// Copies `dst.len()` elements starting at `src` into `dst`.
     ///
@@ -98,7 +98,7 @@ impl Kernel for Scalar {
     const NAME: &'static str = "scalar";
 
     #[inline(always)]
-    fn fold_path(self, v: &super::PathVisits, out: super::LanesMut) -> bool {
+    fn fold_path(self, v: &super::PathVisits, out: super::LanesMut) -> super::SaturatedNodes {
         super::fold::scalar(v, out)
     }
 
@@ -586,7 +586,11 @@ mod avx {
         const NAME: &'static str = "avx2+fma";
 
         #[inline(always)]
-        fn fold_path(self, v: &crate::kernel::PathVisits, out: crate::kernel::LanesMut) -> bool {
+        fn fold_path(
+            self,
+            v: &crate::kernel::PathVisits,
+            out: crate::kernel::LanesMut,
+        ) -> crate::kernel::SaturatedNodes {
             // SAFETY: as in `dot`.
             unsafe { crate::kernel::fold::avx::fold(v, out) }
         }

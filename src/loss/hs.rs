@@ -15,7 +15,9 @@
 
 use super::sigmoid::{SigmoidTable, MAX_EXP, SCALE};
 use super::OutputLoss;
-use crate::kernel::{next_norm2, AlignedBuf, Kernel, NodeLanes, PathVisits, SharedMatrix};
+use crate::kernel::{
+    next_norm2, AlignedBuf, Kernel, NodeLanes, PathVisits, SaturatedNodes, SharedMatrix,
+};
 use crate::optim::StepRule;
 use crate::sampler::Rng;
 use crate::telemetry::{NodeSums, Probe};
@@ -175,8 +177,8 @@ impl FoldBuf {
                 saturated
             }
         };
-        if saturated {
-            self.report_saturated(c, probe);
+        if saturated != 0 {
+            self.report_saturated(saturated, c, probe);
         }
     }
 
@@ -198,11 +200,14 @@ impl FoldBuf {
         }
     }
 
-    /// Reports the saturated visits of every node that had some.
+    /// Reports the saturated visits of the nodes in `nodes` (which all had some).
     #[cold]
     #[inline(never)]
-    fn report_saturated<P: Probe>(&self, c: &PathCtx, probe: &mut P) {
-        for d in 0..self.nodes {
+    fn report_saturated<P: Probe>(&self, nodes: SaturatedNodes, c: &PathCtx, probe: &mut P) {
+        let mut rest = nodes;
+        while rest != 0 {
+            let d = rest.trailing_zeros() as usize;
+            rest &= rest - 1;
             let (t, mut node) = (self.labels[d], NodeSums::default());
             // |v_d|^2 before each visit, tracked as the fold tracks it.
             let mut q = self.norm2[d];
