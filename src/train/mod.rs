@@ -492,6 +492,9 @@ impl Round<'_> {
             negatives: self.negatives,
             negative: cfg.negative,
         };
+        // Woken by each worker as it ends, so the run's time is read when the last one
+        // ends rather than at the next tick.
+        let watcher = std::thread::current();
         std::thread::scope(|s| {
             let handles: Vec<_> = self
                 .shards
@@ -516,15 +519,17 @@ impl Round<'_> {
                         },
                         sync_every: cfg.replicate_every,
                     };
+                    let watcher = watcher.clone();
                     s.spawn(move || {
                         let end = kernel::dispatch(w);
-                        progress.finished.fetch_add(1, Ordering::Relaxed);
+                        progress.finished.fetch_add(1, Ordering::Release);
+                        watcher.unpark();
                         end
                     })
                 })
                 .collect();
-            while progress.finished.load(Ordering::Relaxed) < cfg.threads as u64 {
-                std::thread::sleep(Duration::from_millis(100));
+            while progress.finished.load(Ordering::Acquire) < cfg.threads as u64 {
+                std::thread::park_timeout(Duration::from_millis(100));
                 if self.obs.interrupted() {
                     progress.pause.store(true, Ordering::Relaxed);
                 }
