@@ -2,15 +2,16 @@
 //! once the path is trained, eight nodes at a time with AVX2.
 //!
 //! For visit j (one per input, in input order) of node d with label t_d, score f_jd, raw
-//! gradient g_jd = t_d - sigmoid(f_jd) (0 for a skipped step), input norm |h_j| and
+//! gradient g_jd = t_d - sigmoid(f_jd) (0 for a skipped step), loss l_jd = (1 - t_d) f_jd -
+//! ln sigmoid(f_jd) (the walk looks ln sigmoid up beside sigmoid), input norm |h_j| and
 //! learning rate alpha, the node's squared norm before the visit is tracked from its value
 //! q_0d before the first visit:
 //!   q_(j+1)d = q_jd + s (2 f_jd + s |h_j|^2),   s = alpha g_jd,
 //! since |v + s h|^2 = |v|^2 + 2 s (h·v) + s^2 |h|^2. Over node d's in-range visits
 //! (|f_jd| < limit) the fold returns, one lane per node ([`NodeLanes`]), the count, |sum g|,
-//! alpha |sum g |h||, alpha |sum g sqrt(q)| and the summed loss (1 - t) f - ln sigmoid(f)
-//! (ln sigmoid from a table), and adds them into the caller's accumulators ([`LanesMut`]:
-//! a probe's running sums, so a path's sums are never stored and reloaded on their way).
+//! alpha |sum g |h||, alpha |sum g sqrt(q)| and the summed loss, and adds them into the
+//! caller's accumulators ([`LanesMut`]: a probe's running sums, so a path's sums are never
+//! stored and reloaded on their way).
 //! A node's g all share one sign (that of t - 1/2, or are 0), so the absolute sums are the
 //! sums of absolute values. It returns which nodes had a visit out of range, so that the
 //! caller can treat saturated visits itself (recomputing q_jd with [`next_norm2`]).
@@ -19,30 +20,26 @@
 //! two give bit-identical results.
 
 /// A recorded path's visits: node d of input j at `j * width + d`; slots of nodes past
-/// `nodes` are ignored, whatever they hold.
+/// `nodes`, and the losses of visits out of range, are ignored, whatever they hold.
 pub struct PathVisits<'a> {
     /// Nodes on the path.
     pub nodes: usize,
-    /// Row length of `f`, `g`, `labels` and `norm2`: `nodes` rounded up to a multiple of 8.
+    /// Row length of `f`, `g`, `loss` and `norm2`: `nodes` rounded up to a multiple of 8.
     pub width: usize,
     /// Learning rate of every step.
     pub alpha: f32,
-    /// Label t = 1 - code per node.
-    pub labels: &'a [f32],
     /// |v_d|^2 before the node's first visit.
     pub norm2: &'a [f32],
     /// Scores f_jd.
     pub f: &'a [f32],
     /// Raw gradients g_jd = t_d - sigmoid(f_jd), 0 where the step was skipped.
     pub g: &'a [f32],
+    /// Losses (1 - t_d) f_jd - ln sigmoid(f_jd) of the visits in range.
+    pub loss: &'a [f32],
     /// Input norms |h_j|.
     pub h_norm: &'a [f32],
     /// Visits with |f| < `limit` are in range.
     pub limit: f32,
-    /// ln sigmoid table: slot floor((f + limit) * scale), clamped to the table.
-    pub log_sig: &'a [f32],
-    /// Slots per unit of score.
-    pub scale: f32,
 }
 
 /// Per-node sums over in-range visits, one lane per depth: a probe's running totals, or one
@@ -80,6 +77,7 @@ impl NodeLanes {
     }
 
     /// Lanes `at..at + width` of every field, for a fold to add into.
+    #[inline]
     pub fn window(&mut self, at: usize, width: usize) -> LanesMut<'_> {
         let r = at..at + width;
         LanesMut {
@@ -142,35 +140,60 @@ pub fn next_norm2(q: f32, f: f32, g: f32, alpha: f32, h_norm: f32) -> f32 {
     q + step * (2.0 * f + step * h_norm * h_norm)
 }
 
-/// Bit d set: node d of the path had a visit out of range (Huffman paths are shorter than
-/// 128 nodes: the deepest code over 64-bit counts has 92).
-pub type SaturatedNodes = u128;
+/// Bit d set (d < 63): node d of the path had a visit out of range; bit 63: some node at
+/// depth 63 or deeper had one (Huffman paths that deep need over 10^13 tokens).
+pub type SaturatedNodes = u64;
+
+/// The bits of [`SaturatedNodes`] for nodes `d0..d0 + 8` given their bits in `lanes`.
+#[inline(always)]
+pub fn saturated_bits(lanes: u32, d0: usize) -> SaturatedNodes {
+    if d0 + 8 <= 63 {
+        (lanes as u64) << d0
+    } else {
+        let low = (lanes as u64) << d0.min(63) & ((1 << 63) - 1);
+        let deep = lanes >> 63usize.saturating_sub(d0).min(8) != 0;
+        low | (deep as u64) << 63
+    }
+}
+
+/// The nodes of a `nodes`-node path that [`SaturatedNodes`] `s` may mark: each marked
+/// node, and every node from 63 on when bit 63 is set.
+pub fn saturated_nodes(s: SaturatedNodes, nodes: usize) -> impl Iterator<Item = usize> {
+    let mut low = s & ((1 << 63) - 1);
+    let deep = if s >> 63 != 0 { 63..nodes } else { 0..0 };
+    std::iter::from_fn(move || {
+        (low != 0).then(|| {
+            let d = low.trailing_zeros() as usize;
+            low &= low - 1;
+            d
+        })
+    })
+    .chain(deep)
+}
 
 /// The portable fold, node by node: adds node d's sums into lane d of `out` (zero into lanes
 /// `nodes..width`); returns the nodes with a visit out of range.
 pub fn scalar(v: &PathVisits, out: LanesMut) -> SaturatedNodes {
     let w = v.width;
     assert!(out.width() >= w);
-    let last = v.log_sig.len().saturating_sub(1) as u32;
     let mut saturated: SaturatedNodes = 0;
     for d in 0..w {
         let (mut n, mut sg, mut sgh, mut sgv, mut sloss) = (0u32, 0f32, 0f32, 0f32, 0f32);
         if d < v.nodes {
-            let (t, mut norm2) = (v.labels[d], v.norm2[d]);
+            let mut norm2 = v.norm2[d];
             for (j, &hn) in v.h_norm.iter().enumerate() {
                 let (f, g) = (v.f[j * w + d], v.g[j * w + d]);
                 if f > -v.limit && f < v.limit {
-                    let slot = super::clamped_floor((f + v.limit) * v.scale, last);
                     n += 1;
                     sg += g;
                     sgh += g * hn;
                     sgv += g * norm2.max(0.0).sqrt();
-                    sloss += (1.0 - t) * f - v.log_sig[slot];
+                    sloss += v.loss[j * w + d];
                 }
                 norm2 = next_norm2(norm2, f, g, v.alpha, hn);
             }
             if n as usize != v.h_norm.len() {
-                saturated |= 1 << d;
+                saturated |= saturated_bits(1 << (d % 8), d - d % 8);
             }
         }
         out.n[d] += n as f32;
@@ -184,59 +207,47 @@ pub fn scalar(v: &PathVisits, out: LanesMut) -> SaturatedNodes {
 
 #[cfg(target_arch = "x86_64")]
 pub(super) mod avx {
-    use super::{LanesMut, PathVisits, SaturatedNodes};
+    use super::{saturated_bits, LanesMut, PathVisits, SaturatedNodes};
     use std::arch::x86_64::*;
 
     /// The AVX2 fold: eight nodes per lane group, the same operations as
     /// [`super::scalar`] in the same order.
     #[target_feature(enable = "avx2,fma")]
+    #[inline]
     pub fn fold(v: &PathVisits, out: LanesMut) -> SaturatedNodes {
         let (w, n_in, nodes) = (v.width, v.h_norm.len(), v.nodes);
         assert!(w % 8 == 0 && nodes <= w);
-        assert!(v.labels.len() >= w && v.norm2.len() >= w);
-        assert!(v.f.len() >= n_in * w && v.g.len() >= n_in * w);
+        assert!(v.norm2.len() >= w);
+        assert!(v.f.len() >= n_in * w && v.g.len() >= n_in * w && v.loss.len() >= n_in * w);
         assert!(out.width() >= w);
         let lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
         let all_in = _mm256_set1_epi32(n_in as i32);
         let sign = _mm256_set1_ps(-0.0);
         let mut saturated: SaturatedNodes = 0;
-        let (alpha, limit, scale) = (
-            _mm256_set1_ps(v.alpha),
-            _mm256_set1_ps(v.limit),
-            _mm256_set1_ps(v.scale),
-        );
+        let (alpha, limit) = (_mm256_set1_ps(v.alpha), _mm256_set1_ps(v.limit));
         let neg_limit = _mm256_set1_ps(-v.limit);
-        let last = _mm256_set1_ps(v.log_sig.len().saturating_sub(1) as f32);
-        let (zero, one, two) = (
-            _mm256_setzero_ps(),
-            _mm256_set1_ps(1.0),
-            _mm256_set1_ps(2.0),
-        );
+        let (zero, two) = (_mm256_setzero_ps(), _mm256_set1_ps(2.0));
         let mut d0 = 0;
         while d0 < w {
             let real = _mm256_castsi256_ps(_mm256_cmpgt_epi32(
                 _mm256_set1_epi32(nodes.saturating_sub(d0) as i32),
                 lanes,
             ));
-            // SAFETY (loads below): d0 + 8 <= w, and every row j < n_in of f and g holds w
-            // floats (asserted above).
+            // SAFETY (loads below): d0 + 8 <= w, and every row j < n_in of f, g and loss
+            // holds w floats (asserted above).
             // Lanes past the path's end may hold stale values: they are zeroed on load.
-            let (t, mut norm2) = unsafe {
-                (
-                    _mm256_and_ps(_mm256_loadu_ps(v.labels.as_ptr().add(d0)), real),
-                    _mm256_and_ps(_mm256_loadu_ps(v.norm2.as_ptr().add(d0)), real),
-                )
-            };
-            let one_minus_t = _mm256_sub_ps(one, t);
+            let mut norm2 =
+                unsafe { _mm256_and_ps(_mm256_loadu_ps(v.norm2.as_ptr().add(d0)), real) };
             let (mut sg, mut sgh, mut sgv, mut sloss) = (zero, zero, zero, zero);
             let mut count = _mm256_setzero_si256();
             for (j, &hn) in v.h_norm.iter().enumerate() {
                 let at = j * w + d0;
                 // SAFETY: as above.
-                let (f, g) = unsafe {
+                let (f, g, loss) = unsafe {
                     (
                         _mm256_and_ps(_mm256_loadu_ps(v.f.as_ptr().add(at)), real),
                         _mm256_and_ps(_mm256_loadu_ps(v.g.as_ptr().add(at)), real),
+                        _mm256_loadu_ps(v.loss.as_ptr().add(at)),
                     )
                 };
                 let hn = _mm256_set1_ps(hn);
@@ -253,13 +264,6 @@ pub(super) mod avx {
                 sgh = _mm256_add_ps(sgh, _mm256_mul_ps(gi, hn));
                 let vn = _mm256_sqrt_ps(_mm256_max_ps(norm2, zero));
                 sgv = _mm256_add_ps(sgv, _mm256_mul_ps(gi, vn));
-                // ln sigmoid(f) from the table; lanes out of range read slot 0, masked.
-                let pos = _mm256_mul_ps(_mm256_add_ps(f, limit), scale);
-                let pos = _mm256_min_ps(_mm256_max_ps(pos, zero), last);
-                let slot = _mm256_and_si256(_mm256_cvttps_epi32(pos), _mm256_castps_si256(inside));
-                // SAFETY: every slot is in 0..=last, within the table.
-                let ls = unsafe { _mm256_i32gather_ps::<4>(v.log_sig.as_ptr(), slot) };
-                let loss = _mm256_sub_ps(_mm256_mul_ps(one_minus_t, f), ls);
                 sloss = _mm256_add_ps(sloss, _mm256_and_ps(loss, inside));
                 if j + 1 < n_in {
                     // `next_norm2`, eight nodes at a time; the last input's is never read.
@@ -273,7 +277,7 @@ pub(super) mod avx {
             }
             // Real lanes that lost a visit to the range test.
             let short = _mm256_and_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(all_in, count)), real);
-            saturated |= (_mm256_movemask_ps(short) as SaturatedNodes) << d0;
+            saturated |= saturated_bits(_mm256_movemask_ps(short) as u32, d0);
             let abs = |x| _mm256_andnot_ps(sign, x);
             // SAFETY: d0 + 8 <= w <= each field's length (asserted above).
             let add = |acc: &mut [f32], x| unsafe {
@@ -294,14 +298,13 @@ pub(super) mod avx {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::loss::sigmoid::{SigmoidTable, MAX_EXP, SCALE};
+    use crate::loss::sigmoid::{SigmoidTable, MAX_EXP};
 
     /// The sums written out in f64 from their definition.
     fn by_definition(v: &PathVisits) -> Vec<([f64; 4], u32, Vec<f64>)> {
         (0..v.nodes)
             .map(|d| {
                 let (mut sums, mut n, mut q, mut qs) = ([0f64; 4], 0, v.norm2[d] as f64, vec![]);
-                let t = v.labels[d] as f64;
                 for (j, &hn) in v.h_norm.iter().enumerate() {
                     let (f, g, hn) = (
                         v.f[j * v.width + d] as f64,
@@ -310,13 +313,11 @@ mod tests {
                     );
                     qs.push(q);
                     if f.abs() < v.limit as f64 {
-                        let slot = (((f + v.limit as f64) * v.scale as f64) as usize)
-                            .min(v.log_sig.len() - 1);
                         n += 1;
                         sums[0] += g;
                         sums[1] += g * hn;
                         sums[2] += g * q.max(0.0).sqrt();
-                        sums[3] += (1.0 - t) * f - v.log_sig[slot] as f64;
+                        sums[3] += v.loss[j * v.width + d] as f64;
                     }
                     let s = g * v.alpha as f64;
                     q += s * (2.0 * f + s * hn * hn);
@@ -349,10 +350,12 @@ mod tests {
                     _ => 0.2 * d as f32,
                 })
                 .collect();
-            // Slots past the path's end hold garbage, as they may in training.
-            let (mut f, mut g) = (
+            // Slots past the path's end, and losses out of range, hold garbage, as they may
+            // in training.
+            let (mut f, mut g, mut loss) = (
                 vec![f32::NAN; n_in * width],
                 vec![f32::INFINITY; n_in * width],
+                vec![f32::NAN; n_in * width],
             );
             for j in 0..n_in {
                 for d in 0..nodes {
@@ -363,6 +366,9 @@ mod tests {
                     } else {
                         labels[d] - 1.0 / (1.0 + (-x).exp())
                     };
+                    if x.abs() < MAX_EXP {
+                        loss[j * width + d] = (1.0 - labels[d]) * x - table.log_sigmoid(x);
+                    }
                 }
             }
             let h_norm: Vec<f32> = (0..n_in).map(|j| 0.5 + (j % 3) as f32 * 0.7).collect();
@@ -370,14 +376,12 @@ mod tests {
                 nodes,
                 width,
                 alpha: 0.3,
-                labels: &labels,
                 norm2: &norm2,
                 f: &f,
                 g: &g,
+                loss: &loss,
                 h_norm: &h_norm,
                 limit: MAX_EXP,
-                log_sig: table.log_table(),
-                scale: SCALE,
             };
             // The fold adds into running sums: count and loss start from earlier totals.
             let mut out = NodeLanes::with_width(width + 8);
@@ -385,11 +389,11 @@ mod tests {
             out.loss.fill(7.0);
             let before = out.clone();
             let saturated = fold(&v, out.window(0, width));
-            let mut want_saturated: SaturatedNodes = 0;
+            let mut want_saturated = vec![];
             for (d, (want, count, qs)) in by_definition(&v).into_iter().enumerate() {
                 assert_eq!(out.n[d], 3.0 + count as f32, "nodes={nodes} d={d}");
                 if count as usize != n_in {
-                    want_saturated |= 1 << d;
+                    want_saturated.push(d);
                 }
                 let alpha = v.alpha as f64;
                 let want = [
@@ -422,7 +426,8 @@ mod tests {
                     );
                 }
             }
-            assert_eq!(saturated, want_saturated, "nodes={nodes}");
+            let marked: Vec<usize> = saturated_nodes(saturated, nodes).collect();
+            assert_eq!(marked, want_saturated, "nodes={nodes}");
             // Lanes past the path's end gain nothing; lanes past the window are untouched.
             for (got, was) in [
                 (&out.n, &before.n),
@@ -436,6 +441,23 @@ mod tests {
             outputs.push((out, saturated != 0));
         }
         outputs
+    }
+
+    #[test]
+    fn saturated_bits_mark_deep_nodes_together() {
+        assert_eq!(saturated_bits(0b101, 0), 0b101);
+        assert_eq!(saturated_bits(0x81, 48), 0x81 << 48);
+        // Nodes 56..64: node 62 keeps its bit, node 63 sets the deep bit.
+        assert_eq!(saturated_bits(1 << 6, 56), 1 << 62);
+        assert_eq!(saturated_bits(1 << 7, 56), 1 << 63);
+        assert_eq!(saturated_bits(0, 64), 0);
+        assert_eq!(saturated_bits(0b10, 88), 1 << 63);
+        let s = saturated_bits(0b11, 0) | saturated_bits(1, 64);
+        assert_eq!(
+            saturated_nodes(s, 70).collect::<Vec<_>>(),
+            [0, 1, 63, 64, 65, 66, 67, 68, 69]
+        );
+        assert_eq!(saturated_nodes(0, 70).count(), 0);
     }
 
     #[test]

@@ -8,8 +8,10 @@
 #[inline(always)]
 pub fn clamped_floor(v: f32, hi: u32) -> usize {
     debug_assert!(hi < 1 << 24);
-    // f32::max returns the other operand for NaN, so `c` is finite and in [0, hi].
-    let c = v.max(0.0).min(hi as f32);
+    // Comparisons rather than f32::max and min, whose NaN rule costs instructions here: NaN
+    // fails the first one and becomes 0, so `c` is finite and in [0, hi].
+    let c = if v > 0.0 { v } else { 0.0 };
+    let c = if c < hi as f32 { c } else { hi as f32 };
     // SAFETY: `c` is finite and within [0, hi] ⊂ [0, 2^24), which u32 represents exactly, so
     // the truncating conversion is defined.
     unsafe { c.to_int_unchecked::<u32>() as usize }

@@ -13,10 +13,11 @@
 //! (exactly the sequential word2vec.c arithmetic) and its change published once, so the top
 //! of the tree is read and written once per window instead of once per context word.
 
-use super::sigmoid::{SigmoidTable, MAX_EXP, SCALE};
+use super::sigmoid::{SigmoidTable, MAX_EXP};
 use super::OutputLoss;
 use crate::kernel::{
-    next_norm2, AlignedBuf, Kernel, NodeLanes, PathVisits, SaturatedNodes, SharedMatrix,
+    next_norm2, saturated_nodes, AlignedBuf, Kernel, NodeLanes, PathVisits, SaturatedNodes,
+    SharedMatrix,
 };
 use crate::optim::StepRule;
 use crate::sampler::Rng;
@@ -78,13 +79,13 @@ pub struct NodeScratch {
 /// ([`Kernel::fold_path`]).
 #[derive(Default)]
 struct FoldBuf {
-    /// Node d of input j at `j * width + d`: score and raw gradient.
+    /// Node d of input j at `j * width + d`: score, raw gradient and loss.
     f: Vec<f32>,
     g: Vec<f32>,
+    loss: Vec<f32>,
     /// Per input: |h_j|.
     h_norm: Vec<f32>,
-    /// Per node: label, and |v_d|^2 before its first visit.
-    labels: Vec<f32>,
+    /// Per node: |v_d|^2 before its first visit.
     norm2: Vec<f32>,
     /// The fold's per-node sums.
     lanes: NodeLanes,
@@ -95,14 +96,14 @@ struct FoldBuf {
 
 impl FoldBuf {
     /// Room for `n_inputs` inputs along a path of `nodes` nodes. Every slot of the path
-    /// (labels, node norms, and each (input, node) visit) is written by the walk before the
-    /// fold reads it; slots past the path's end keep stale values, which the fold masks.
+    /// (node norms, and each (input, node) visit) is written by the walk before the fold
+    /// reads it; slots past the path's end keep stale values, which the fold masks.
     #[inline(always)]
     fn fit(&mut self, n_inputs: usize, nodes: usize) {
         self.nodes = nodes;
         self.width = nodes.div_ceil(8).max(1) * 8;
         self.inputs = n_inputs;
-        if self.labels.len() < self.width
+        if self.norm2.len() < self.width
             || self.f.len() < n_inputs * self.width
             || self.h_norm.len() < n_inputs
         {
@@ -116,15 +117,14 @@ impl FoldBuf {
     fn grow(&mut self) {
         let (w, len) = (self.width, self.inputs * self.width);
         if self.f.len() < len {
-            for b in [&mut self.f, &mut self.g] {
+            for b in [&mut self.f, &mut self.g, &mut self.loss] {
                 b.resize(len, 0.0);
             }
         }
         if self.h_norm.len() < self.inputs {
             self.h_norm.resize(self.inputs, 0.0);
         }
-        if self.labels.len() < w {
-            self.labels.resize(w, 0.0);
+        if self.norm2.len() < w {
             self.norm2.resize(w, 0.0);
             self.lanes = NodeLanes::with_width(w);
         }
@@ -135,38 +135,30 @@ impl FoldBuf {
     fn slots(&mut self) -> Slots<'_> {
         let (w, len) = (self.width, self.inputs * self.width);
         Slots {
-            labels: &mut self.labels[..w],
             norm2: &mut self.norm2[..w],
             f: &mut self.f[..len],
             g: &mut self.g[..len],
+            loss: &mut self.loss[..len],
             h_norm: &mut self.h_norm[..self.inputs],
             width: w,
         }
     }
 
-    /// Folds the path's visits and reports them to `probe`: in-range visits through the
+    /// Folds the visits of `path` and reports them to `probe`: in-range visits through the
     /// kernel's fold, all nodes at once; saturated ones node by node.
     #[inline(always)]
-    fn report<K: Kernel, P: Probe>(
-        &mut self,
-        k: K,
-        c: &PathCtx,
-        sig: &SigmoidTable,
-        probe: &mut P,
-    ) {
+    fn report<K: Kernel, P: Probe>(&mut self, k: K, path: &[u32], c: &PathCtx, probe: &mut P) {
         let h_norm = &self.h_norm[..self.inputs];
         let visits = PathVisits {
             nodes: self.nodes,
             width: self.width,
             alpha: c.alpha,
-            labels: &self.labels,
             norm2: &self.norm2,
             f: &self.f,
             g: &self.g,
+            loss: &self.loss,
             h_norm,
             limit: MAX_EXP,
-            log_sig: sig.log_table(),
-            scale: SCALE,
         };
         let saturated = match probe.path_lanes(self.nodes, self.width) {
             Some(out) => k.fold_path(&visits, out),
@@ -178,7 +170,7 @@ impl FoldBuf {
             }
         };
         if saturated != 0 {
-            self.report_saturated(saturated, c, probe);
+            self.report_saturated(saturated, path, c, probe);
         }
     }
 
@@ -200,15 +192,18 @@ impl FoldBuf {
         }
     }
 
-    /// Reports the saturated visits of the nodes in `nodes` (which all had some).
+    /// Reports the saturated visits of the nodes in `nodes`.
     #[cold]
     #[inline(never)]
-    fn report_saturated<P: Probe>(&self, nodes: SaturatedNodes, c: &PathCtx, probe: &mut P) {
-        let mut rest = nodes;
-        while rest != 0 {
-            let d = rest.trailing_zeros() as usize;
-            rest &= rest - 1;
-            let (t, mut node) = (self.labels[d], NodeSums::default());
+    fn report_saturated<P: Probe>(
+        &self,
+        nodes: SaturatedNodes,
+        path: &[u32],
+        c: &PathCtx,
+        probe: &mut P,
+    ) {
+        for d in saturated_nodes(nodes, self.nodes) {
+            let (t, mut node) = (label_of(path[d]), NodeSums::default());
             // |v_d|^2 before each visit, tracked as the fold tracks it.
             let mut q = self.norm2[d];
             for (j, &hn) in self.h_norm[..self.inputs].iter().enumerate() {
@@ -230,10 +225,10 @@ impl FoldBuf {
 /// loop keeps at hand, where the buffer's fields would be reloaded after every store).
 #[derive(Default)]
 struct Slots<'a> {
-    labels: &'a mut [f32],
     norm2: &'a mut [f32],
     f: &'a mut [f32],
     g: &'a mut [f32],
+    loss: &'a mut [f32],
     h_norm: &'a mut [f32],
     width: usize,
 }
@@ -247,12 +242,14 @@ impl Slots<'_> {
         }
     }
 
-    /// Records input `j`'s visit of node `d`: score `f`, raw gradient `g`.
+    /// Records input `j`'s visit of node `d` (label `t`): score `f`, raw gradient `g`, and
+    /// `log_sig` = ln sigmoid(f) from the table.
     #[inline(always)]
-    fn visit(&mut self, j: usize, d: usize, f: f32, g: f32) {
+    fn visit(&mut self, j: usize, d: usize, t: f32, f: f32, g: f32, log_sig: f32) {
         let at = j * self.width + d;
         self.f[at] = f;
         self.g[at] = g;
+        self.loss[at] = (1.0 - t) * f - log_sig;
     }
 }
 
@@ -377,7 +374,7 @@ fn train_path_nodes<K: Kernel, R: StepRule, P: Probe>(
         );
     }
     if P::ENABLED && c.record {
-        fold.report(k, c, sig, probe);
+        fold.report(k, path, c, probe);
     }
 }
 
@@ -466,9 +463,12 @@ fn train_path_pairs<K: Kernel, R: StepRule, P: Probe, const REC: bool, const ONE
         ..
     } = scratch;
     let top_rows = *top_rows;
+    // Input rows, counted once per path (an iterator over row chunks would divide per pair).
+    let n_in = if ONE { 1 } else { inputs.len() / stride };
+    debug_assert!(inputs.len() == n_in * stride && errs.len() == inputs.len());
     let mut slots = Slots::default();
     if record {
-        fold.fit(inputs.len() / stride, path.len());
+        fold.fit(n_in, path.len());
         slots = fold.slots();
         if path.len() < 2 {
             slots.input_norms(k, inputs, stride);
@@ -501,17 +501,11 @@ fn train_path_pairs<K: Kernel, R: StepRule, P: Probe, const REC: bool, const ONE
             (false, true) => (&mut v[..], &mut top[nb * stride..(nb + 1) * stride]),
             (false, false) => (&mut v[..], &mut v2[..]),
         };
-        if record {
-            (slots.labels[2 * i], slots.labels[2 * i + 1]) = (la, lb);
-        }
         let (mut changed_a, mut changed_b) = (false, false);
         let (mut sums_a, mut sums_b) = (NodeSums::default(), NodeSums::default());
-        for (j, (h, e)) in inputs
-            .chunks_exact(stride)
-            .zip(errs.chunks_exact_mut(stride))
-            .enumerate()
-            .take(if ONE { 1 } else { usize::MAX })
-        {
+        for j in 0..n_in {
+            let h = &inputs[j * stride..(j + 1) * stride];
+            let e = &mut errs[j * stride..(j + 1) * stride];
             let (fa, fb) = if record && i == 0 {
                 // The first pair's dot products also give the input norms.
                 let (fa, fb, hh) = k.dot2_hh(h, va, vb);
@@ -524,13 +518,19 @@ fn train_path_pairs<K: Kernel, R: StepRule, P: Probe, const REC: bool, const ONE
             let in_b = fb > -MAX_EXP && fb < MAX_EXP;
             let ok_a = !skip || in_a;
             let ok_b = !skip || in_b;
-            let ra = if ok_a { la - sig.sigmoid(fa) } else { 0.0 };
-            let rb = if ok_b { lb - sig.sigmoid(fb) } else { 0.0 };
+            // On recorded paths ln sigmoid comes with sigmoid, from the same slot.
+            let ((sa, lsa), (sb, lsb)) = if record {
+                (sig.sigmoid_and_log(fa), sig.sigmoid_and_log(fb))
+            } else {
+                ((sig.sigmoid(fa), 0.0), (sig.sigmoid(fb), 0.0))
+            };
+            let ra = if ok_a { la - sa } else { 0.0 };
+            let rb = if ok_b { lb - sb } else { 0.0 };
             let (ga, gb) = (ra * alpha, rb * alpha);
             if P::ENABLED && record {
                 // Folded once the whole path is trained (`FoldBuf::report`).
-                slots.visit(j, 2 * i, fa, ra);
-                slots.visit(j, 2 * i + 1, fb, rb);
+                slots.visit(j, 2 * i, la, fa, ra, lsa);
+                slots.visit(j, 2 * i + 1, lb, fb, rb, lsb);
             } else if P::ENABLED && !(in_a && in_b) {
                 if !in_a {
                     sums_a.saturated(la, fa, ga, 0.0, 0.0, false);
@@ -583,7 +583,7 @@ fn train_path_pairs<K: Kernel, R: StepRule, P: Probe, const REC: bool, const ONE
         );
     }
     if P::ENABLED && record {
-        fold.report(k, c, sig, probe);
+        fold.report(k, path, c, probe);
     }
 }
 
@@ -627,16 +627,11 @@ fn step_node<K: Kernel, R: StepRule, P: Probe>(
 ) -> bool {
     let stride = v.len();
     rule.begin_node(c.node);
-    if c.record {
-        slots.labels[c.depth] = c.label;
-    }
     let mut sums = NodeSums::default();
     let mut changed = false;
-    for (j, (h, e)) in inputs
-        .chunks_exact(stride)
-        .zip(errs.chunks_exact_mut(stride))
-        .enumerate()
-    {
+    for j in 0..inputs.len() / stride {
+        let h = &inputs[j * stride..(j + 1) * stride];
+        let e = &mut errs[j * stride..(j + 1) * stride];
         let f = if c.record && j == 0 {
             // The row's norm before any step comes with the first dot product (`dot2`
             // keeps `dot`'s order of additions, so both are bit-identical to `dot`'s).
@@ -649,8 +644,9 @@ fn step_node<K: Kernel, R: StepRule, P: Probe>(
         let saturated = !(f > -MAX_EXP && f < MAX_EXP);
         let skip = saturated && rule.skips_saturated();
         if P::ENABLED && c.record {
-            let raw = if skip { 0.0 } else { c.label - sig.sigmoid(f) };
-            slots.visit(j, c.depth, f, raw);
+            let (s, log_sig) = sig.sigmoid_and_log(f);
+            let raw = if skip { 0.0 } else { c.label - s };
+            slots.visit(j, c.depth, c.label, f, raw, log_sig);
         } else if P::ENABLED && saturated {
             let step = if skip {
                 0.0

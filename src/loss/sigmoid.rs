@@ -16,11 +16,12 @@ pub const TABLE_SIZE: usize = 1000;
 /// Table slots per unit of score.
 pub const SCALE: f32 = TABLE_SIZE as f32 / (2.0 * MAX_EXP);
 
-/// sigmoid(x) and ln sigmoid(x) sampled at `x_i = (2 i / TABLE_SIZE - 1) * MAX_EXP`; the
-/// sigmoid table has the limits 0 and 1 as sentinels at both ends.
+/// sigmoid(x) and ln sigmoid(x) sampled at `x_i = (2 i / TABLE_SIZE - 1) * MAX_EXP`, both
+/// indexed by one slot: the sigmoid table has the limits 0 and 1 as sentinels at both ends,
+/// the ln sigmoid table repeats its edge values there.
 pub struct SigmoidTable {
     sig: Box<[f32; TABLE_SIZE + 3]>,
-    log_sig: Box<[f32; TABLE_SIZE + 1]>,
+    log_sig: Box<[f32; TABLE_SIZE + 3]>,
 }
 
 impl SigmoidTable {
@@ -34,34 +35,43 @@ impl SigmoidTable {
         for (slot, x) in sig[1..].iter_mut().zip(xs.clone().take(TABLE_SIZE)) {
             *slot = (1.0 / (1.0 + (-x).exp())) as f32;
         }
-        let mut log_sig = Box::new([0.0; TABLE_SIZE + 1]);
-        for (slot, x) in log_sig.iter_mut().zip(xs) {
+        // Slot i + 1 holds ln sigmoid(x_i); the sentinels repeat the edge values.
+        let mut log_sig = Box::new([0.0; TABLE_SIZE + 3]);
+        for (slot, x) in log_sig[1..].iter_mut().zip(xs) {
             *slot = -((-x).exp().ln_1p()) as f32;
         }
+        (log_sig[0], log_sig[TABLE_SIZE + 2]) = (log_sig[1], log_sig[TABLE_SIZE + 1]);
         SigmoidTable { sig, log_sig }
     }
 
-    /// sigmoid(x) from the table for |x| < MAX_EXP, its limit 0 or 1 beyond.
+    /// The slot of `x` in both tables.
     #[inline(always)]
-    pub fn sigmoid(&self, x: f32) -> f32 {
+    fn slot(x: f32) -> usize {
         // Inside the table the slot is floor(v) shifted past the sentinel at 0; below
         // -MAX_EXP (and for NaN) the comparison zeroes it, at or past +MAX_EXP the clamp
         // caps it.
         let v = (x + MAX_EXP) * SCALE;
         let slot = (clamped_floor(v, TABLE_SIZE as u32 + 1) + 1) * (v >= 0.0) as usize;
-        self.sig[slot.min(TABLE_SIZE + 2)]
+        slot.min(TABLE_SIZE + 2)
     }
 
-    /// The ln sigmoid table: slot i holds ln sigmoid(x_i).
-    pub fn log_table(&self) -> &[f32] {
-        &self.log_sig[..]
+    /// sigmoid(x) from the table for |x| < MAX_EXP, its limit 0 or 1 beyond.
+    #[inline(always)]
+    pub fn sigmoid(&self, x: f32) -> f32 {
+        self.sig[Self::slot(x)]
     }
 
     /// ln sigmoid(x), clamped to the table's ends outside (-MAX_EXP, MAX_EXP).
     #[inline(always)]
     pub fn log_sigmoid(&self, x: f32) -> f32 {
-        let slot = clamped_floor((x + MAX_EXP) * SCALE, TABLE_SIZE as u32);
-        self.log_sig[slot.min(TABLE_SIZE)]
+        self.log_sig[Self::slot(x)]
+    }
+
+    /// [`Self::sigmoid`] and [`Self::log_sigmoid`] of `x`, from one slot.
+    #[inline(always)]
+    pub fn sigmoid_and_log(&self, x: f32) -> (f32, f32) {
+        let slot = Self::slot(x);
+        (self.sig[slot], self.log_sig[slot])
     }
 }
 
@@ -85,6 +95,29 @@ mod tests {
             assert!((t.log_sigmoid(x) - exact.ln()).abs() < 2e-2, "{x}");
         }
         assert!(t.sigmoid(-5.99) > 0.0 && t.sigmoid(5.99) < 1.0);
+    }
+
+    #[test]
+    fn log_sigmoid_takes_the_floor_slot_and_the_edge_values_beyond() {
+        let t = SigmoidTable::new();
+        let at = |i: usize| {
+            let x = (2.0 * i as f64 / TABLE_SIZE as f64 - 1.0) * MAX_EXP as f64;
+            -((-x).exp().ln_1p()) as f32
+        };
+        // Just above sample point i, and midway to the next: sample i's value.
+        for i in [0, 1, 250, 500, 999] {
+            let x = (2.0 * i as f32 / TABLE_SIZE as f32 - 1.0) * MAX_EXP;
+            for x in [x + 1e-4, x + 0.5 / SCALE] {
+                assert_eq!(t.log_sigmoid(x), at(i), "{x}");
+                assert_eq!(t.sigmoid_and_log(x), (t.sigmoid(x), at(i)), "{x}");
+            }
+        }
+        for x in [-6.0, -6.01, -100.0, f32::NEG_INFINITY, f32::NAN] {
+            assert_eq!(t.log_sigmoid(x), at(0), "{x}");
+        }
+        for x in [6.0, 6.01, 100.0, f32::INFINITY] {
+            assert_eq!(t.log_sigmoid(x), at(TABLE_SIZE), "{x}");
+        }
     }
 
     #[test]
