@@ -203,8 +203,8 @@ pub struct BandInfo {
 /// band descriptions.
 #[derive(Clone, Debug)]
 pub struct Layout {
-    /// Dense band index of each word id.
-    pub band_of_word: Vec<u16>,
+    /// Dense band index of each word id (at most 64 bands: the base is at least 2).
+    pub band_of_word: Vec<u8>,
     /// Code length of each word id.
     pub depth_of_word: Vec<u16>,
     /// Band descriptions, dense index order (rarest first).
@@ -238,7 +238,7 @@ impl Layout {
         for (w, (&c, &l)) in counts.iter().zip(&logs).enumerate() {
             let b = (l - lo) as usize;
             let d = tree.depth(w);
-            band_of_word.push(b as u16);
+            band_of_word.push(b as u8);
             depth_of_word.push(d.min(u16::MAX as usize) as u16);
             let info = &mut bands[b];
             info.words += 1;

@@ -185,6 +185,9 @@ impl Probe for NoProbe {
 pub struct GridProbe<'a> {
     collector: &'a Collector,
     layout: Arc<Layout>,
+    /// Per word: its band in the high 16 bits, its path length (at most the tracked depths)
+    /// in the low 16, so that a path's start reads one table.
+    band_len: Vec<u32>,
     schedule: SnapshotSchedule,
     grid: Grid,
     pending: Pending,
@@ -208,6 +211,7 @@ impl<'a> GridProbe<'a> {
         GridProbe {
             collector,
             layout: Arc::new(Layout::empty()),
+            band_len: Vec::new(),
             schedule: SnapshotSchedule::new(0, cfg.every_pct),
             grid: Grid::default(),
             pending: Pending::default(),
@@ -257,6 +261,9 @@ impl Probe for GridProbe<'_> {
         if self.collector.config().word_stats.is_some() {
             self.words = Some(WordTotals::new(layout.band_of_word.len()));
         }
+        self.band_len = (layout.band_of_word.iter().zip(&layout.depth_of_word))
+            .map(|(&b, &d)| (b as u32) << 16 | d.min(layout.n_depths as u16) as u32)
+            .collect();
         self.layout = layout;
         self.schedule = schedule;
         self.alpha = run.schedule.alpha_at(0);
@@ -266,12 +273,14 @@ impl Probe for GridProbe<'_> {
     #[inline(always)]
     fn begin_path(&mut self, target: u32, n_inputs: usize) {
         let t = target as usize;
-        self.band = self.layout.band_of_word[t] as usize;
-        let len = self.layout.depth_of_word[t] as usize;
+        let band_len = self.band_len[t];
+        self.band = (band_len >> 16) as usize;
+        let len = (band_len & 0xffff) as usize;
         self.path_len = len as u32;
-        if self.pending.path(self.band, len, n_inputs) {
+        if self.pending.flush_due() {
             self.flush();
         }
+        self.pending.path(self.band, len, n_inputs);
         if let Some(w) = &mut self.words {
             w.target_examples[t] += n_inputs as u64;
         }

@@ -39,7 +39,7 @@ impl InputSums {
 }
 
 /// A thread's unflushed sums, shaped like its grid.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Pending {
     n_depths: usize,
     /// Row length of `lanes` per band: `n_depths` rounded up to a multiple of 8.
@@ -50,14 +50,22 @@ pub struct Pending {
     lengths: Vec<u32>,
     /// Per band, the longest path added since the last flush (0: nothing to flush).
     dirty: Vec<usize>,
-    inputs: Vec<InputSums>,
+    /// Per band (room for every `u8` band, so that a band index needs no bounds check).
+    inputs: Box<[InputSums; 256]>,
     /// Examples since the last flush.
     examples: u32,
 }
 
+impl Default for Pending {
+    fn default() -> Self {
+        Pending::new(0, 0)
+    }
+}
+
 impl Pending {
-    /// Empty sums for `n_bands` bands and depths `0..n_depths`.
+    /// Empty sums for `n_bands` bands (at most 256) and depths `0..n_depths`.
     pub fn new(n_bands: usize, n_depths: usize) -> Self {
+        assert!(n_bands <= 256, "{n_bands} frequency bands");
         let stride = n_depths.div_ceil(8).max(1) * 8;
         Pending {
             n_depths,
@@ -65,43 +73,42 @@ impl Pending {
             lanes: NodeLanes::with_width(n_bands * stride),
             lengths: vec![0; n_bands * (n_depths + 1)],
             dirty: vec![0; n_bands],
-            inputs: vec![InputSums::default(); n_bands],
+            inputs: Box::new([InputSums::default(); 256]),
             examples: 0,
         }
     }
 
-    /// Counts a path of `len` nodes walked by `n` inputs for a target in `band`; true when
-    /// a flush is due.
+    /// True once [`FLUSH_VISITS`] examples have been counted since the last flush.
     #[inline(always)]
-    pub fn path(&mut self, band: usize, len: usize, n: usize) -> bool {
-        let len = len.min(self.n_depths);
-        self.lengths[band * (self.n_depths + 1) + len] += n as u32;
-        self.dirty[band] = self.dirty[band].max(len);
-        self.examples += n as u32;
+    pub fn flush_due(&self) -> bool {
         self.examples >= FLUSH_VISITS
     }
 
-    /// `band`'s node sums at depths `0..width`, for a recorded path of `nodes` nodes (at most
-    /// the tracked depths) to be added into; `width` must not pass the band's row.
+    /// Counts a path of `len` nodes (at most the tracked depths) walked by `n` inputs for a
+    /// target in `band`.
+    #[inline(always)]
+    pub fn path(&mut self, band: usize, len: usize, n: usize) {
+        debug_assert!(len <= self.n_depths);
+        self.lengths[band * (self.n_depths + 1) + len] += n as u32;
+        self.dirty[band] = self.dirty[band].max(len);
+        self.examples += n as u32;
+    }
+
+    /// `band`'s node sums at depths `0..width`, for a recorded path of `nodes` nodes to be
+    /// added into: the path last counted by [`Pending::path`] (which marked those depths for
+    /// the next flush); `width` must not pass the band's row.
     #[inline(always)]
     pub fn path_lanes(&mut self, band: usize, nodes: usize, width: usize) -> LanesMut<'_> {
-        assert!(nodes <= self.n_depths && width <= self.stride);
-        self.dirty[band] = self.dirty[band].max(nodes);
+        debug_assert!(nodes <= self.dirty[band]);
+        assert!(width <= self.stride);
         self.lanes.window(band * self.stride, width)
     }
 
     /// Counts one input update of each word in `words` (band `band_of_word[w]`) along a
     /// path of `path_len` nodes, with step norm `step` when recorded.
     #[inline(always)]
-    pub fn inputs(
-        &mut self,
-        band_of_word: &[u16],
-        words: &[u32],
-        path_len: u32,
-        step: Option<f32>,
-    ) {
-        // Both tables as local slices, so the loop keeps them in registers.
-        let sums = &mut self.inputs[..];
+    pub fn inputs(&mut self, band_of_word: &[u8], words: &[u32], path_len: u32, step: Option<f32>) {
+        let sums = &mut *self.inputs;
         let packed = (path_len as u64) << 32 | 1;
         let band = |w: u32| band_of_word[w as usize] as usize;
         match step {
@@ -175,8 +182,9 @@ mod tests {
         let mut p = Pending::new(bands, depths);
         let mut grid = Grid::new(bands, depths);
         // Band 1: a path of 3 nodes by 4 inputs and one of 5 nodes by 2 inputs.
-        assert!(!p.path(1, 3, 4));
-        assert!(!p.path(1, 5, 2));
+        p.path(1, 3, 4);
+        p.path(1, 5, 2);
+        assert!(!p.flush_due());
         // What a fold adds for a 3-node path by 4 inputs.
         let add_path = |p: &mut Pending, band| {
             let out = p.path_lanes(band, 3, 8);
@@ -189,7 +197,7 @@ mod tests {
         add_path(&mut p, 1);
         add_path(&mut p, 1);
         // Words 0 and 2 are in band 2.
-        let bands = [2u16, 0, 2];
+        let bands = [2u8, 0, 2];
         p.inputs(&bands, &[0], 3, Some(0.25));
         p.inputs(&bands, &[2], 5, None);
         p.flush(&mut grid, 0.5);
@@ -197,14 +205,16 @@ mod tests {
         assert_eq!(updates, [6, 6, 6, 2, 2]);
         assert_eq!(grid.bands[1].target_examples, 6);
         assert_eq!(grid.cell(1, 2).sampled, 8);
-        // Lanes added after a flush are flushed with the next one.
+        // A path counted and added after a flush is flushed with the next one.
+        p.path(0, 3, 4);
         add_path(&mut p, 0);
         p.flush(&mut grid, 0.5);
         assert_eq!(grid.cell(0, 2).sampled, 4);
+        assert_eq!(grid.cell(0, 2).updates, 4);
         assert_eq!(grid.cell(1, 3).sampled, 0);
         assert_eq!(grid.cell(1, 1).abs_g, 3.0);
         assert_eq!(grid.cell(1, 0).loss, 2.0);
-        assert!((0..depths).all(|d| grid.cell(0, d).updates + grid.cell(2, d).updates == 0));
+        assert!((0..depths).all(|d| grid.cell(2, d).updates == 0));
         let b = grid.bands[2];
         assert_eq!(
             (b.input_updates, b.input_sampled, b.input_path_len),
@@ -222,16 +232,18 @@ mod tests {
         let mut p = Pending::new(1, 2);
         let mut grid = Grid::new(1, 2);
         let mut due = vec![];
-        // Paths of 4 inputs: due at the path that reaches FLUSH_VISITS examples.
+        // Paths of 4 inputs: due before the path after the one that reaches FLUSH_VISITS
+        // examples.
         let paths = FLUSH_VISITS / 4 + 10;
         for i in 0..paths {
-            if p.path(0, 2, 4) {
+            if p.flush_due() {
                 due.push(i);
                 p.flush(&mut grid, 0.1);
             }
+            p.path(0, 2, 4);
         }
         let per = FLUSH_VISITS.div_ceil(4);
-        assert_eq!(due, [per - 1]);
+        assert_eq!(due, [per]);
         p.flush(&mut grid, 0.1);
         assert_eq!(grid.cell(0, 1).updates, 4 * paths as u64);
     }
