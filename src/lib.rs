@@ -13,11 +13,11 @@
 //! 6. [`io`]: write word2vec text or binary vectors atomically (and read them back).
 //! 7. [`eval`]: judge vectors on analogy and similarity sets, broken down by word-frequency
 //!    [`bands`].
+//! 8. [`report`]: render telemetry files (`--stats`), studies and benchmarks as plots,
+//!    tables and HTML.
 //!
 //! Long runs save their whole state with [`checkpoint`] (periodically, on SIGINT/SIGTERM or
 //! at a chosen percentage) and resume from it bit for bit.
-//! 6. [`io`]: write word2vec text or binary vectors atomically.
-//! 7. [`report`]: render telemetry files (`--stats`) as plots, tables and HTML.
 //!
 //! Hyperparameters flow as one [`config::TrainConfig`]. All `unsafe` code lives in
 //! [`kernel`].

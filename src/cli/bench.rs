@@ -1,4 +1,4 @@
-//! `huffvec bench`: thread-scaling benchmark.
+//! `huffvec bench`: thread-scaling benchmark, or (`--telemetry`) the cost of recording.
 
 use std::path::PathBuf;
 
@@ -48,6 +48,17 @@ pub struct BenchArgs {
     /// Words between publishing the replicated nodes
     #[arg(long, default_value_t = config::DEFAULT_REPLICATE_EVERY)]
     replicate_every: u64,
+    /// Measure what recording telemetry (`train --stats`) costs instead: every run
+    /// alternates rounds of training without and with recording, and the table gives their
+    /// throughput ratio (written to overhead.json and overhead.md)
+    #[arg(long)]
+    telemetry: bool,
+    /// With --telemetry: words per round
+    #[arg(long, default_value_t = huffvec::telemetry::overhead::DEFAULT_SEGMENT)]
+    segment_words: u64,
+    /// With --telemetry: fraction of path walks recorded (see `train --stats-sample`)
+    #[arg(long, default_value_t = 1.0)]
+    stats_sample: f64,
     /// Directory for bench.json, bench.md and bench.svg/.png
     #[arg(long, default_value = "bench-out")]
     out: PathBuf,
@@ -73,8 +84,17 @@ pub fn run(a: &BenchArgs) -> Result<()> {
     base.replicate_top = a.replicate_top;
     base.replicate_every = a.replicate_every;
     base.alpha = config::default_alpha(a.model);
+    base.stats.sample = a.stats_sample;
     base.validate()?;
+    if a.telemetry && a.segment_words == 0 {
+        return Err(Error::Config(
+            "--segment-words must be positive, e.g. 500000".into(),
+        ));
+    }
     std::fs::create_dir_all(&a.out).map_err(|e| Error::io("cannot create", &a.out, e))?;
+    if a.telemetry {
+        return telemetry_cost(a, &base);
+    }
     let plan = BenchPlan {
         base,
         threads: a.threads.clone(),
@@ -113,6 +133,36 @@ pub fn run(a: &BenchArgs) -> Result<()> {
     )?;
     eprintln!(
         "wrote {0}/bench.json, {0}/bench.md and the plot {0}/bench.svg and .png",
+        a.out.display()
+    );
+    Ok(())
+}
+
+/// `--telemetry`: alternating plain and recorded rounds per thread count.
+fn telemetry_cost(a: &BenchArgs, base: &TrainConfig) -> Result<()> {
+    use huffvec::telemetry::overhead;
+    eprintln!("machine: {}", bench::machine_name());
+    let result = overhead::measure_all(base, &a.threads, a.repeat, a.segment_words, &|t, o| {
+        let ratios = o.pair_ratios();
+        eprintln!(
+            "  {t} thread(s): plain {:.0} words/s, recorded {:.0} words/s ({} pairs of rounds)",
+            o.words_per_sec(false),
+            o.words_per_sec(true),
+            ratios.len()
+        );
+    })?;
+    let table = result.table();
+    println!("{table}");
+    let json = serde_json::to_string_pretty(&result)
+        .map_err(|e| Error::Config(format!("cannot serialise results: {e}")))?;
+    huffvec::io::write_atomic(&a.out.join("overhead.json"), |w| {
+        std::io::Write::write_all(w, json.as_bytes())
+    })?;
+    huffvec::io::write_atomic(&a.out.join("overhead.md"), |w| {
+        std::io::Write::write_all(w, table.as_bytes())
+    })?;
+    eprintln!(
+        "wrote {0}/overhead.json and {0}/overhead.md",
         a.out.display()
     );
     Ok(())

@@ -31,7 +31,8 @@ struct Cli {
 enum Command {
     /// Train skip-gram or CBOW vectors with hierarchical softmax.
     Train(Box<TrainArgs>),
-    /// Measure training throughput and thread scaling (medians of repeated runs).
+    /// Measure training throughput and thread scaling (medians of repeated runs), or with
+    /// --telemetry what recording telemetry costs.
     Bench(bench::BenchArgs),
     /// Score vectors on analogy and word-similarity sets, overall and by frequency band.
     Eval(eval::EvalArgs),

@@ -30,6 +30,7 @@
 //! [`Grid`] every thousand or so examples and before the grid is read.
 
 pub mod grid;
+pub mod overhead;
 mod pending;
 pub mod snapshot;
 

@@ -515,3 +515,47 @@ fn header_is_first_and_records_round_trip() {
         }
     }
 }
+
+#[test]
+fn alternating_rounds_train_what_a_plain_run_trains() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // 1500 lines of 20 words and a sentence end, 2 epochs: 63,000 words.
+    zipf_corpus(&dir.path().join("corpus.txt"), 1500);
+    for model in [Model::Skipgram, Model::Cbow] {
+        let mut cfg = run_cfg(dir.path(), model, 1);
+        cfg.stats = Default::default();
+        let collector = Collector::new(&cfg);
+        let mut recorded = vec![GridProbe::new(&collector, 0)];
+        let mut alt = crate::train::Alternate {
+            probes: &mut recorded,
+            segment: 10_000,
+            rounds: Vec::new(),
+        };
+        let (mut rounds_run, report) =
+            crate::train::train_alternating(&cfg, &Silent, &mut [NoProbe], &mut alt)
+                .expect("alternating run");
+        let (mut plain, _) = crate::train::train(&cfg, &Silent).expect("plain run");
+        assert_eq!(rounds_run.input.as_mut_slice(), plain.input.as_mut_slice());
+        assert_eq!(rounds_run.inner.as_mut_slice(), plain.inner.as_mut_slice());
+        // Rounds end at the first publish point past each segment (and at epoch ends); they
+        // take turns in the order plain, recorded, recorded, plain, ...
+        let kinds: Vec<bool> = alt.rounds.iter().map(|r| r.alternate).collect();
+        assert!(kinds.len() >= 6, "{kinds:?}");
+        for (turn, &k) in kinds.iter().enumerate() {
+            assert_eq!(k, [false, true, true, false][turn % 4], "round {turn}");
+        }
+        let words: u64 = alt.rounds.iter().map(|r| r.words).sum();
+        assert_eq!(words, report.words);
+        // The recording probe saw exactly its rounds' examples.
+        let recorded_words: u64 = alt
+            .rounds
+            .iter()
+            .filter(|r| r.alternate)
+            .map(|r| r.words)
+            .sum();
+        assert!(recorded_words > 0 && recorded_words < words);
+        collector.finish(&mut recorded);
+        let total = collector.total().expect("recorded grid");
+        assert!(total.total().updates > 0);
+    }
+}

@@ -109,6 +109,63 @@ pub fn train_with<P: Probe>(
     probes: &mut [P],
     on_tick: &(dyn Fn(f64, bool) + Sync),
 ) -> Result<(Trained, TrainReport)> {
+    train_rounds::<P, NoProbe>(cfg, obs, probes, None, on_tick)
+}
+
+/// A second set of probes that takes turns with the first, to measure what a probe costs
+/// within one run: training pauses every `segment` words (no checkpoint is written there)
+/// and the rounds use the two sets in the order first, second, second, first, first, ...,
+/// so that each pair of rounds (0-1, 2-3, ...) runs both, next to each other in time.
+pub struct Alternate<'a, Q: Probe> {
+    /// One probe per thread, for the second set's rounds.
+    pub probes: &'a mut [Q],
+    /// Words per round.
+    pub segment: u64,
+    /// Every round, in order.
+    pub rounds: Vec<RoundTime>,
+}
+
+/// One round of an [`Alternate`] run.
+#[derive(Clone, Copy, Debug, serde::Serialize)]
+pub struct RoundTime {
+    /// Trained with the second probe set.
+    pub alternate: bool,
+    /// Words processed.
+    pub words: u64,
+    /// Wall-clock seconds.
+    pub seconds: f64,
+}
+
+impl<Q: Probe> Alternate<'_, Q> {
+    /// Whether round `turn` (0-based) uses the second set: rounds go A B B A A B B A ...
+    pub fn is_alternate(turn: usize) -> bool {
+        turn % 4 == 1 || turn % 4 == 2
+    }
+}
+
+/// Trains `cfg` as [`train_with`] does, in rounds that alternate between `probes` and the
+/// probes of `alt` (see [`Alternate`]).
+pub fn train_alternating<P: Probe, Q: Probe>(
+    cfg: &TrainConfig,
+    obs: &dyn Observer,
+    probes: &mut [P],
+    alt: &mut Alternate<Q>,
+) -> Result<(Trained, TrainReport)> {
+    if alt.segment == 0 || alt.probes.len() != cfg.threads {
+        return Err(Error::Internal(
+            "alternating rounds need a positive segment and one probe per thread".into(),
+        ));
+    }
+    train_rounds(cfg, obs, probes, Some(alt), &|_, _| {})
+}
+
+fn train_rounds<P: Probe, Q: Probe>(
+    cfg: &TrainConfig,
+    obs: &dyn Observer,
+    probes: &mut [P],
+    mut alt: Option<&mut Alternate<Q>>,
+    on_tick: &(dyn Fn(f64, bool) + Sync),
+) -> Result<(Trained, TrainReport)> {
     cfg.validate()?;
     assert_eq!(probes.len(), cfg.threads);
     let ck_path = cfg.checkpoint_path();
@@ -241,6 +298,9 @@ pub fn train_with<P: Probe>(
         schedule,
     };
     probes.iter_mut().for_each(|p| p.prepare(&run));
+    if let Some(a) = alt.as_deref_mut() {
+        a.probes.iter_mut().for_each(|p| p.prepare(&run));
+    }
     let progress = Progress::default();
     progress.words_done.store(start_done, Ordering::Relaxed);
     let shards = ids.shards(cfg.threads);
@@ -269,16 +329,33 @@ pub fn train_with<P: Probe>(
         on_tick,
         t0,
     };
-    loop {
+    for turn in 0.. {
         let done = progress.done();
         let next_periodic = done
             .checked_div(every)
             .map_or(u64::MAX, |k| (k + 1).saturating_mul(every));
+        let checkpoint_at = next_periodic.min(stop_words);
+        let segment_end = alt
+            .as_ref()
+            .map_or(u64::MAX, |a| done.saturating_add(a.segment));
         progress
             .pause_at
-            .store(next_periodic.min(stop_words), Ordering::Relaxed);
+            .store(checkpoint_at.min(segment_end), Ordering::Relaxed);
         progress.finished.store(0, Ordering::Relaxed);
-        let ends = round.run(&input, &inner, &states, probes);
+        let started = Instant::now();
+        let ends = match alt.as_deref_mut() {
+            Some(a) if Alternate::<Q>::is_alternate(turn) => {
+                round.run(&input, &inner, &states, a.probes)
+            }
+            _ => round.run(&input, &inner, &states, probes),
+        };
+        if let Some(a) = alt.as_deref_mut() {
+            a.rounds.push(RoundTime {
+                alternate: Alternate::<Q>::is_alternate(turn),
+                words: progress.done() - done,
+                seconds: started.elapsed().as_secs_f64(),
+            });
+        }
         let done = progress.done();
         let diverged = |epoch| Error::Diverged {
             epoch,
@@ -307,6 +384,10 @@ pub fn train_with<P: Probe>(
         }
         if !paused {
             break;
+        }
+        if done < checkpoint_at && !progress.pause.load(Ordering::Relaxed) {
+            // The end of an alternating round: go on with the other probes.
+            continue;
         }
         let epoch = states.iter().map(|s| s.epoch).min().unwrap_or(1);
         if !all_sane(&mut input) || !all_sane(&mut inner) {
