@@ -110,7 +110,9 @@ pub fn train_sentence<K: Kernel, L: OutputLoss, R: StepRule, P: Probe>(
                         .copy_row(k, c as usize, &mut s.inputs[j * stride..(j + 1) * stride]);
                 }
                 s.errs[..n * stride].fill(0.0);
-                probe.begin_path(target, n);
+                if P::ENABLED {
+                    probe.begin_path(target, n, loss.path_len(target));
+                }
                 loss.train(
                     k,
                     target,
@@ -142,7 +144,9 @@ pub fn train_sentence<K: Kernel, L: OutputLoss, R: StepRule, P: Probe>(
                 k.scale(1.0 / n as f32, h);
                 let e = &mut s.errs[..stride];
                 e.fill(0.0);
-                probe.begin_path(target, 1);
+                if P::ENABLED {
+                    probe.begin_path(target, 1, loss.path_len(target));
+                }
                 loss.train(k, target, h, e, alpha, rule, rng, &mut s.node, probe);
                 // The undivided step reaches every context word's input vector.
                 let Some((first, rest)) = s.ctx_ids.split_first() else {

@@ -77,7 +77,7 @@ impl NodeLanes {
     }
 
     /// Lanes `at..at + width` of every field, for a fold to add into.
-    #[inline]
+    #[inline(always)]
     pub fn window(&mut self, at: usize, width: usize) -> LanesMut<'_> {
         let r = at..at + width;
         LanesMut {

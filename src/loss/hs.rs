@@ -53,6 +53,11 @@ impl OutputLoss for HsLoss<'_> {
             k, path, self.inner, inputs, errs, alpha, self.sig, scratch, rule, probe,
         );
     }
+
+    #[inline(always)]
+    fn path_len(&self, target: u32) -> usize {
+        self.tree.depth(target as usize)
+    }
 }
 
 /// Per-thread scratch: one node row, and private replicas of the most visited inner nodes.
@@ -763,7 +768,7 @@ mod tests {
     struct Recorder(Vec<(usize, NodeSums)>);
     impl Probe for Recorder {
         const ENABLED: bool = true;
-        fn begin_path(&mut self, _: u32, _: usize) {}
+        fn begin_path(&mut self, _: u32, _: usize, _: usize) {}
         fn node(&mut self, depth: usize, sums: &NodeSums) {
             self.0.push((depth, *sums));
         }

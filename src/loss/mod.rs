@@ -32,4 +32,7 @@ pub trait OutputLoss: Sync {
         scratch: &mut NodeScratch,
         probe: &mut P,
     );
+
+    /// Inner nodes on `target`'s path (0 for a loss that walks no tree).
+    fn path_len(&self, target: u32) -> usize;
 }

@@ -184,6 +184,11 @@ impl OutputLoss for NsLoss<'_> {
             }
         }
     }
+
+    #[inline(always)]
+    fn path_len(&self, _: u32) -> usize {
+        0
+    }
 }
 
 #[cfg(test)]

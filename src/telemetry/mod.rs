@@ -135,8 +135,9 @@ pub trait Probe: Send {
     const ENABLED: bool;
     /// Called once per thread before training, after the vocabulary and tree are built.
     fn prepare(&mut self, _run: &RunInfo) {}
-    /// A path walk for `target` begins, with `n_inputs` input vectors.
-    fn begin_path(&mut self, target: u32, n_inputs: usize);
+    /// A path walk for `target` (code length `path_len`) begins, with `n_inputs` input
+    /// vectors.
+    fn begin_path(&mut self, target: u32, n_inputs: usize, path_len: usize);
     /// Whether the current path's magnitudes are recorded (false to save the work).
     fn sampling(&self) -> bool {
         Self::ENABLED
@@ -171,7 +172,7 @@ pub struct NoProbe;
 impl Probe for NoProbe {
     const ENABLED: bool = false;
     #[inline(always)]
-    fn begin_path(&mut self, _: u32, _: usize) {}
+    fn begin_path(&mut self, _: u32, _: usize, _: usize) {}
     #[inline(always)]
     fn node(&mut self, _: usize, _: &NodeSums) {}
     #[inline(always)]
@@ -186,9 +187,6 @@ impl Probe for NoProbe {
 pub struct GridProbe<'a> {
     collector: &'a Collector,
     layout: Arc<Layout>,
-    /// Per word: its band in the high 16 bits, its path length (at most the tracked depths)
-    /// in the low 16, so that a path's start reads one table.
-    band_len: Vec<u32>,
     schedule: SnapshotSchedule,
     grid: Grid,
     pending: Pending,
@@ -212,7 +210,6 @@ impl<'a> GridProbe<'a> {
         GridProbe {
             collector,
             layout: Arc::new(Layout::empty()),
-            band_len: Vec::new(),
             schedule: SnapshotSchedule::new(0, cfg.every_pct),
             grid: Grid::default(),
             pending: Pending::default(),
@@ -262,9 +259,6 @@ impl Probe for GridProbe<'_> {
         if self.collector.config().word_stats.is_some() {
             self.words = Some(WordTotals::new(layout.band_of_word.len()));
         }
-        self.band_len = (layout.band_of_word.iter().zip(&layout.depth_of_word))
-            .map(|(&b, &d)| (b as u32) << 16 | d.min(layout.n_depths as u16) as u32)
-            .collect();
         self.layout = layout;
         self.schedule = schedule;
         self.alpha = run.schedule.alpha_at(0);
@@ -272,11 +266,10 @@ impl Probe for GridProbe<'_> {
     }
 
     #[inline(always)]
-    fn begin_path(&mut self, target: u32, n_inputs: usize) {
+    fn begin_path(&mut self, target: u32, n_inputs: usize, path_len: usize) {
         let t = target as usize;
-        let band_len = self.band_len[t];
-        self.band = (band_len >> 16) as usize;
-        let len = (band_len & 0xffff) as usize;
+        self.band = self.layout.band_of_word[t] as usize;
+        let len = path_len.min(self.layout.n_depths);
         self.path_len = len as u32;
         if self.pending.flush_due() {
             self.flush();

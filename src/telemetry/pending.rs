@@ -50,8 +50,10 @@ pub struct Pending {
     lengths: Vec<u32>,
     /// Per band, the longest path added since the last flush (0: nothing to flush).
     dirty: Vec<usize>,
-    /// Per band (room for every `u8` band, so that a band index needs no bounds check).
-    inputs: Box<[InputSums; 256]>,
+    /// Per band (room for every `u8` band, so that a band index needs no bounds check), in
+    /// two sets that take a path's context words alternately: consecutive words are mostly
+    /// of one band, and one set would chain every add on the one before.
+    inputs: Box<[[InputSums; 256]; 2]>,
     /// Examples since the last flush.
     examples: u32,
 }
@@ -73,7 +75,7 @@ impl Pending {
             lanes: NodeLanes::with_width(n_bands * stride),
             lengths: vec![0; n_bands * (n_depths + 1)],
             dirty: vec![0; n_bands],
-            inputs: Box::new([InputSums::default(); 256]),
+            inputs: Box::new([[InputSums::default(); 256]; 2]),
             examples: 0,
         }
     }
@@ -108,22 +110,36 @@ impl Pending {
     /// path of `path_len` nodes, with step norm `step` when recorded.
     #[inline(always)]
     pub fn inputs(&mut self, band_of_word: &[u8], words: &[u32], path_len: u32, step: Option<f32>) {
-        let sums = &mut *self.inputs;
+        let [even, odd] = &mut *self.inputs;
         let packed = (path_len as u64) << 32 | 1;
         let band = |w: u32| band_of_word[w as usize] as usize;
+        let (pairs, last) = (words.chunks_exact(2), words.len() % 2 == 1);
         match step {
             Some(x) => {
-                for &w in words {
-                    let s = &mut sums[band(w)];
+                let x = x as f64;
+                let add = |s: &mut InputSums| {
                     s.updates_len += packed;
-                    s.step += x as f64;
+                    s.step += x;
+                };
+                for p in pairs {
+                    add(&mut even[band(p[0])]);
+                    add(&mut odd[band(p[1])]);
+                }
+                if last {
+                    add(&mut even[band(words[words.len() - 1])]);
                 }
             }
             None => {
-                for &w in words {
-                    let s = &mut sums[band(w)];
+                let add = |s: &mut InputSums| {
                     s.updates_len += packed;
                     s.unsampled += 1;
+                };
+                for p in pairs {
+                    add(&mut even[band(p[0])]);
+                    add(&mut odd[band(p[1])]);
+                }
+                if last {
+                    add(&mut even[band(words[words.len() - 1])]);
                 }
             }
         }
@@ -136,7 +152,13 @@ impl Pending {
         self.examples = 0;
         let nd = self.n_depths;
         for (b, dirty) in self.dirty.iter_mut().enumerate() {
-            let s = std::mem::take(&mut self.inputs[b]);
+            let [even, odd] = &mut *self.inputs;
+            let (e, o) = (std::mem::take(&mut even[b]), std::mem::take(&mut odd[b]));
+            let s = InputSums {
+                updates_len: e.updates_len + o.updates_len,
+                unsampled: e.unsampled + o.unsampled,
+                step: e.step + o.step,
+            };
             let updates = s.updates();
             if updates > 0 {
                 let c = &mut grid.bands[b];

@@ -67,7 +67,7 @@ fn recorded_figures_match_hand_computation() {
     let alpha = 0.1f32;
     let sig = SigmoidTable::new();
 
-    probe.begin_path(target, 2);
+    probe.begin_path(target, 2, path.len());
     hs::train_path(
         Scalar,
         &path,
@@ -183,7 +183,7 @@ fn saturation_is_split_by_agreement_with_exact_loss() {
             disagree_words.push(w);
         }
         let mut err = vec![0.0f32; stride];
-        probe.begin_path(w, 1);
+        probe.begin_path(w, 1, path.len());
         hs::train_path(
             Scalar,
             path,
@@ -229,7 +229,7 @@ fn sampling_keeps_counts_exact_and_skips_magnitudes() {
     });
     let mut sampled_paths = 0;
     for _ in 0..4000 {
-        probe.begin_path(2, 3);
+        probe.begin_path(2, 3, tree.depth(2));
         sampled_paths += probe.sampling() as u32;
     }
     assert!(
