@@ -14,11 +14,12 @@
 //! * the loss -ln sigmoid(±f);
 //! * saturation: |f| >= MAX_EXP, split by whether the sign of f agrees with the label.
 //!
-//! On a recorded path the hot loop only stores each visit's score and raw gradient; once the
-//! path is trained, [`crate::kernel::Kernel::fold_path`] sums them per node (SIMD across
-//! nodes), one lane per depth, adding straight into the running sums the probe lends it
-//! ([`Probe::path_lanes`]). Saturated visits are summed apart, out of line, into a
-//! [`NodeSums`] per node that had some; on unrecorded paths only they are counted.
+//! On a recorded path the hot loop only stores each visit's score, raw gradient and loss (ln
+//! sigmoid from the sigmoid's own table slot); once the path is trained,
+//! [`crate::kernel::Kernel::fold_path`] sums them per node (SIMD across nodes), one lane per
+//! depth, adding straight into the running sums the probe lends it ([`Probe::path_lanes`]).
+//! Saturated visits are summed apart, out of line, into a [`NodeSums`] per node that had
+//! some; on unrecorded paths only they are counted.
 //!
 //! Costs are kept per path, not per visit, where possible. |h| comes with the first node
 //! pair's dot products, |v_n|^2 with the first input's step of each node (both kernels keep
