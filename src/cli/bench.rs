@@ -1,6 +1,6 @@
 //! `huffvec bench`: thread-scaling benchmark, or (`--telemetry`) the cost of recording.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 
@@ -115,16 +115,7 @@ pub fn run(a: &BenchArgs) -> Result<()> {
             );
         }
     })?;
-    let table = result.table();
-    println!("{table}");
-    let json = serde_json::to_string_pretty(&result)
-        .map_err(|e| Error::Config(format!("cannot serialise results: {e}")))?;
-    huffvec::io::write_atomic(&a.out.join("bench.json"), |w| {
-        std::io::Write::write_all(w, json.as_bytes())
-    })?;
-    huffvec::io::write_atomic(&a.out.join("bench.md"), |w| {
-        std::io::Write::write_all(w, table.as_bytes())
-    })?;
+    write_results(&a.out, "bench", &result, &result.table())?;
     huffvec::report::save_figure(
         &a.out,
         "bench",
@@ -136,6 +127,24 @@ pub fn run(a: &BenchArgs) -> Result<()> {
         a.out.display()
     );
     Ok(())
+}
+
+/// Prints `table` and writes `result` to `DIR/STEM.json` and `table` to `DIR/STEM.md`.
+fn write_results(
+    dir: &Path,
+    stem: &str,
+    result: &impl serde::Serialize,
+    table: &str,
+) -> Result<()> {
+    println!("{table}");
+    let json = serde_json::to_string_pretty(result)
+        .map_err(|e| Error::Config(format!("cannot serialise results: {e}")))?;
+    huffvec::io::write_atomic(&dir.join(format!("{stem}.json")), |w| {
+        std::io::Write::write_all(w, json.as_bytes())
+    })?;
+    huffvec::io::write_atomic(&dir.join(format!("{stem}.md")), |w| {
+        std::io::Write::write_all(w, table.as_bytes())
+    })
 }
 
 /// `--telemetry`: alternating plain and recorded rounds per thread count.
@@ -151,16 +160,7 @@ fn telemetry_cost(a: &BenchArgs, base: &TrainConfig) -> Result<()> {
             ratios.len()
         );
     })?;
-    let table = result.table();
-    println!("{table}");
-    let json = serde_json::to_string_pretty(&result)
-        .map_err(|e| Error::Config(format!("cannot serialise results: {e}")))?;
-    huffvec::io::write_atomic(&a.out.join("overhead.json"), |w| {
-        std::io::Write::write_all(w, json.as_bytes())
-    })?;
-    huffvec::io::write_atomic(&a.out.join("overhead.md"), |w| {
-        std::io::Write::write_all(w, table.as_bytes())
-    })?;
+    write_results(&a.out, "overhead", &result, &result.table())?;
     eprintln!(
         "wrote {0}/overhead.json and {0}/overhead.md",
         a.out.display()

@@ -110,38 +110,32 @@ impl Pending {
     /// path of `path_len` nodes, with step norm `step` when recorded.
     #[inline(always)]
     pub fn inputs(&mut self, band_of_word: &[u8], words: &[u32], path_len: u32, step: Option<f32>) {
-        let [even, odd] = &mut *self.inputs;
         let packed = (path_len as u64) << 32 | 1;
-        let band = |w: u32| band_of_word[w as usize] as usize;
-        let (pairs, last) = (words.chunks_exact(2), words.len() % 2 == 1);
         match step {
-            Some(x) => {
-                let x = x as f64;
-                let add = |s: &mut InputSums| {
-                    s.updates_len += packed;
-                    s.step += x;
-                };
-                for p in pairs {
-                    add(&mut even[band(p[0])]);
-                    add(&mut odd[band(p[1])]);
-                }
-                if last {
-                    add(&mut even[band(words[words.len() - 1])]);
-                }
-            }
-            None => {
-                let add = |s: &mut InputSums| {
-                    s.updates_len += packed;
-                    s.unsampled += 1;
-                };
-                for p in pairs {
-                    add(&mut even[band(p[0])]);
-                    add(&mut odd[band(p[1])]);
-                }
-                if last {
-                    add(&mut even[band(words[words.len() - 1])]);
-                }
-            }
+            Some(x) => self.each_input(band_of_word, words, |s| {
+                s.updates_len += packed;
+                s.step += x as f64;
+            }),
+            None => self.each_input(band_of_word, words, |s| {
+                s.updates_len += packed;
+                s.unsampled += 1;
+            }),
+        }
+    }
+
+    /// Applies `add` to the band sums of each word in `words`, the two sets taking the words
+    /// in turn.
+    #[inline(always)]
+    fn each_input(&mut self, band_of_word: &[u8], words: &[u32], add: impl Fn(&mut InputSums)) {
+        let [even, odd] = &mut *self.inputs;
+        let band = |w: u32| band_of_word[w as usize] as usize;
+        let mut pairs = words.chunks_exact(2);
+        for p in &mut pairs {
+            add(&mut even[band(p[0])]);
+            add(&mut odd[band(p[1])]);
+        }
+        if let [w] = pairs.remainder() {
+            add(&mut even[band(*w)]);
         }
     }
 

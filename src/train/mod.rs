@@ -343,15 +343,14 @@ fn train_rounds<P: Probe, Q: Probe>(
             .store(checkpoint_at.min(segment_end), Ordering::Relaxed);
         progress.finished.store(0, Ordering::Relaxed);
         let started = Instant::now();
+        let alternate = Alternate::<Q>::is_alternate(turn);
         let ends = match alt.as_deref_mut() {
-            Some(a) if Alternate::<Q>::is_alternate(turn) => {
-                round.run(&input, &inner, &states, a.probes)
-            }
+            Some(a) if alternate => round.run(&input, &inner, &states, a.probes),
             _ => round.run(&input, &inner, &states, probes),
         };
         if let Some(a) = alt.as_deref_mut() {
             a.rounds.push(RoundTime {
-                alternate: Alternate::<Q>::is_alternate(turn),
+                alternate,
                 words: progress.done() - done,
                 seconds: started.elapsed().as_secs_f64(),
             });
