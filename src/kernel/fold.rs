@@ -215,6 +215,84 @@ pub(super) mod avx {
     #[target_feature(enable = "avx2,fma")]
     #[inline]
     pub fn fold(v: &PathVisits, out: LanesMut) -> SaturatedNodes {
+        if v.h_norm.len() == 1 {
+            one(v, out)
+        } else {
+            many(v, out)
+        }
+    }
+
+    /// [`fold`] for a single input (CBOW): each node has one visit, so there is no loop over
+    /// inputs and no norm to track. Bit-identical to [`many`]: a sum of one term there is the
+    /// term, up to the sign of a zero, which the absolute values and the additions into
+    /// running sums (never -0) erase.
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    fn one(v: &PathVisits, out: LanesMut) -> SaturatedNodes {
+        let (w, nodes, hn) = (v.width, v.nodes, v.h_norm[0]);
+        assert!(w % 8 == 0 && nodes <= w);
+        assert!(v.norm2.len() >= w && v.f.len() >= w && v.g.len() >= w && v.loss.len() >= w);
+        assert!(out.width() >= w);
+        let lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+        let sign = _mm256_set1_ps(-0.0);
+        let (alpha, limit) = (_mm256_set1_ps(v.alpha), _mm256_set1_ps(v.limit));
+        let neg_limit = _mm256_set1_ps(-v.limit);
+        let (zero, one, hn) = (_mm256_setzero_ps(), _mm256_set1_ps(1.0), _mm256_set1_ps(hn));
+        let mut saturated: SaturatedNodes = 0;
+        let mut d0 = 0;
+        while d0 < w {
+            let real = _mm256_castsi256_ps(_mm256_cmpgt_epi32(
+                _mm256_set1_epi32(nodes.saturating_sub(d0) as i32),
+                lanes,
+            ));
+            // SAFETY: d0 + 8 <= w, and f, g, loss and norm2 hold w floats (asserted above).
+            let (f, g, loss, norm2) = unsafe {
+                (
+                    _mm256_loadu_ps(v.f.as_ptr().add(d0)),
+                    _mm256_loadu_ps(v.g.as_ptr().add(d0)),
+                    _mm256_loadu_ps(v.loss.as_ptr().add(d0)),
+                    // Lanes past the path's end may hold stale values (NaN times a zero
+                    // gradient would not vanish).
+                    _mm256_and_ps(_mm256_loadu_ps(v.norm2.as_ptr().add(d0)), real),
+                )
+            };
+            let inside = _mm256_and_ps(
+                _mm256_and_ps(
+                    _mm256_cmp_ps::<_CMP_GT_OQ>(f, neg_limit),
+                    _mm256_cmp_ps::<_CMP_LT_OQ>(f, limit),
+                ),
+                real,
+            );
+            let short = _mm256_andnot_ps(inside, real);
+            saturated |= saturated_bits(_mm256_movemask_ps(short) as u32, d0);
+            let gi = _mm256_and_ps(g, inside);
+            let vn = _mm256_sqrt_ps(_mm256_max_ps(norm2, zero));
+            let abs = |x| _mm256_andnot_ps(sign, x);
+            // SAFETY: d0 + 8 <= w <= each field's length (asserted above).
+            let add = |acc: &mut [f32], x| unsafe {
+                let p = acc.as_mut_ptr().add(d0);
+                _mm256_storeu_ps(p, _mm256_add_ps(_mm256_loadu_ps(p), x));
+            };
+            add(out.n, _mm256_and_ps(inside, one));
+            add(out.abs_g, abs(gi));
+            add(
+                out.node_step,
+                _mm256_mul_ps(alpha, abs(_mm256_mul_ps(gi, hn))),
+            );
+            add(
+                out.input_grad,
+                _mm256_mul_ps(alpha, abs(_mm256_mul_ps(gi, vn))),
+            );
+            add(out.loss, _mm256_and_ps(loss, inside));
+            d0 += 8;
+        }
+        saturated
+    }
+
+    /// [`fold`] for several inputs (skip-gram's window).
+    #[target_feature(enable = "avx2,fma")]
+    #[inline(never)]
+    fn many(v: &PathVisits, out: LanesMut) -> SaturatedNodes {
         let (w, n_in, nodes) = (v.width, v.h_norm.len(), v.nodes);
         assert!(w % 8 == 0 && nodes <= w);
         assert!(v.norm2.len() >= w);

@@ -450,20 +450,21 @@ mod avx {
             err.as_mut_ptr(),
         );
         let (vga, vgb) = (_mm256_set1_ps(ga), _mm256_set1_ps(gb));
-        // One 8-float block: the step, and the old values' squares into `aa` and `bb`.
+        // One 8-float block: the old values' squares into `aa` and `bb`, then the step (in
+        // this order the step's FMAs can overwrite `a` and `b`, and `h` is not copied).
         macro_rules! block {
             ($i:expr, $aa:ident, $bb:ident) => {{
                 let i = $i;
                 let a = _mm256_loadu_ps(pa.add(i));
                 let b = _mm256_loadu_ps(pb.add(i));
+                $aa = _mm256_fmadd_ps(a, a, $aa);
+                $bb = _mm256_fmadd_ps(b, b, $bb);
                 let hv = _mm256_loadu_ps(ph.add(i));
                 let e =
                     _mm256_fmadd_ps(vgb, b, _mm256_fmadd_ps(vga, a, _mm256_loadu_ps(pe.add(i))));
                 _mm256_storeu_ps(pe.add(i), e);
                 _mm256_storeu_ps(pa.add(i), _mm256_fmadd_ps(vga, hv, a));
                 _mm256_storeu_ps(pb.add(i), _mm256_fmadd_ps(vgb, hv, b));
-                $aa = _mm256_fmadd_ps(a, a, $aa);
-                $bb = _mm256_fmadd_ps(b, b, $bb);
             }};
         }
         let z = _mm256_setzero_ps();
