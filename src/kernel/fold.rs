@@ -3,7 +3,8 @@
 //!
 //! For visit j (one per input, in input order) of node d with label t_d, score f_jd, raw
 //! gradient g_jd = t_d - sigmoid(f_jd) (0 for a skipped step), loss l_jd = (1 - t_d) f_jd -
-//! ln sigmoid(f_jd) (the walk looks ln sigmoid up beside sigmoid), input norm |h_j| and
+//! ln sigmoid(f_jd) (the walk stores ln sigmoid, looked up beside sigmoid; the fold takes
+//! 1 - t_d, the code bit, from the path), input norm |h_j| and
 //! learning rate alpha, the node's squared norm before the visit is tracked from its value
 //! q_0d before the first visit:
 //!   q_(j+1)d = q_jd + s (2 f_jd + s |h_j|^2),   s = alpha g_jd,
@@ -20,22 +21,24 @@
 //! two give bit-identical results.
 
 /// A recorded path's visits: node d of input j at `j * width + d`; slots of nodes past
-/// `nodes`, and the losses of visits out of range, are ignored, whatever they hold.
+/// `nodes`, and the ln sigmoid of visits out of range, are ignored, whatever they hold.
 pub struct PathVisits<'a> {
     /// Nodes on the path.
     pub nodes: usize,
-    /// Row length of `f`, `g`, `loss` and `norm2`: `nodes` rounded up to a multiple of 8.
+    /// Row length of `f`, `g`, `log_sig` and `norm2`: `nodes` rounded up to a multiple of 8.
     pub width: usize,
     /// Learning rate of every step.
     pub alpha: f32,
+    /// The path's packed steps (node << 1 | code bit), root first: at least `nodes`.
+    pub path: &'a [u32],
     /// |v_d|^2 before the node's first visit.
     pub norm2: &'a [f32],
     /// Scores f_jd.
     pub f: &'a [f32],
     /// Raw gradients g_jd = t_d - sigmoid(f_jd), 0 where the step was skipped.
     pub g: &'a [f32],
-    /// Losses (1 - t_d) f_jd - ln sigmoid(f_jd) of the visits in range.
-    pub loss: &'a [f32],
+    /// ln sigmoid(f_jd) from the table, of the visits in range.
+    pub log_sig: &'a [f32],
     /// Input norms |h_j|.
     pub h_norm: &'a [f32],
     /// Visits with |f| < `limit` are in range.
@@ -180,6 +183,7 @@ pub fn scalar(v: &PathVisits, out: LanesMut) -> SaturatedNodes {
     for d in 0..w {
         let (mut n, mut sg, mut sgh, mut sgv, mut sloss) = (0u32, 0f32, 0f32, 0f32, 0f32);
         if d < v.nodes {
+            let code = (v.path[d] & 1) as f32;
             let mut norm2 = v.norm2[d];
             for (j, &hn) in v.h_norm.iter().enumerate() {
                 let (f, g) = (v.f[j * w + d], v.g[j * w + d]);
@@ -188,7 +192,7 @@ pub fn scalar(v: &PathVisits, out: LanesMut) -> SaturatedNodes {
                     sg += g;
                     sgh += g * hn;
                     sgv += g * norm2.max(0.0).sqrt();
-                    sloss += v.loss[j * w + d];
+                    sloss += code * f - v.log_sig[j * w + d];
                 }
                 norm2 = next_norm2(norm2, f, g, v.alpha, hn);
             }
@@ -231,8 +235,8 @@ pub(super) mod avx {
     fn one(v: &PathVisits, out: LanesMut) -> SaturatedNodes {
         let (w, nodes, hn) = (v.width, v.nodes, v.h_norm[0]);
         assert!(w % 8 == 0 && nodes <= w);
-        assert!(v.norm2.len() >= w && v.f.len() >= w && v.g.len() >= w && v.loss.len() >= w);
-        assert!(out.width() >= w);
+        assert!(v.norm2.len() >= w && v.f.len() >= w && v.g.len() >= w && v.log_sig.len() >= w);
+        assert!(v.path.len() >= nodes && out.width() >= w);
         let lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
         let sign = _mm256_set1_ps(-0.0);
         let (alpha, limit) = (_mm256_set1_ps(v.alpha), _mm256_set1_ps(v.limit));
@@ -245,12 +249,14 @@ pub(super) mod avx {
                 _mm256_set1_epi32(nodes.saturating_sub(d0) as i32),
                 lanes,
             ));
-            // SAFETY: d0 + 8 <= w, and f, g, loss and norm2 hold w floats (asserted above).
-            let (f, g, loss, norm2) = unsafe {
+            // SAFETY: `real` covers nodes below `nodes` <= path.len() (asserted above).
+            let code = unsafe { code_bits(v.path, d0, real) };
+            // SAFETY: d0 + 8 <= w, and f, g, log_sig and norm2 hold w floats (asserted above).
+            let (f, g, log_sig, norm2) = unsafe {
                 (
                     _mm256_loadu_ps(v.f.as_ptr().add(d0)),
                     _mm256_loadu_ps(v.g.as_ptr().add(d0)),
-                    _mm256_loadu_ps(v.loss.as_ptr().add(d0)),
+                    _mm256_loadu_ps(v.log_sig.as_ptr().add(d0)),
                     // Lanes past the path's end may hold stale values (NaN times a zero
                     // gradient would not vanish).
                     _mm256_and_ps(_mm256_loadu_ps(v.norm2.as_ptr().add(d0)), real),
@@ -283,10 +289,30 @@ pub(super) mod avx {
                 out.input_grad,
                 _mm256_mul_ps(alpha, abs(_mm256_mul_ps(gi, vn))),
             );
+            let loss = _mm256_sub_ps(_mm256_mul_ps(code, f), log_sig);
             add(out.loss, _mm256_and_ps(loss, inside));
             d0 += 8;
         }
         saturated
+    }
+
+    /// The code bits 1 - t_d of the path's nodes `d0..d0 + 8` as floats, 0 in the lanes
+    /// `real` leaves out.
+    ///
+    /// # Safety
+    /// The lanes of `real` must cover only nodes below `path.len()`.
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    unsafe fn code_bits(path: &[u32], d0: usize, real: __m256) -> __m256 {
+        // SAFETY: only lanes within the path are loaded (the caller's guarantee); the others
+        // read as zero without touching memory.
+        let steps = unsafe {
+            _mm256_maskload_epi32(
+                path.as_ptr().add(d0) as *const i32,
+                _mm256_castps_si256(real),
+            )
+        };
+        _mm256_cvtepi32_ps(_mm256_and_si256(steps, _mm256_set1_epi32(1)))
     }
 
     /// [`fold`] for several inputs (skip-gram's window).
@@ -296,8 +322,8 @@ pub(super) mod avx {
         let (w, n_in, nodes) = (v.width, v.h_norm.len(), v.nodes);
         assert!(w % 8 == 0 && nodes <= w);
         assert!(v.norm2.len() >= w);
-        assert!(v.f.len() >= n_in * w && v.g.len() >= n_in * w && v.loss.len() >= n_in * w);
-        assert!(out.width() >= w);
+        assert!(v.f.len() >= n_in * w && v.g.len() >= n_in * w && v.log_sig.len() >= n_in * w);
+        assert!(v.path.len() >= nodes && out.width() >= w);
         let lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
         let all_in = _mm256_set1_epi32(n_in as i32);
         let sign = _mm256_set1_ps(-0.0);
@@ -311,7 +337,9 @@ pub(super) mod avx {
                 _mm256_set1_epi32(nodes.saturating_sub(d0) as i32),
                 lanes,
             ));
-            // SAFETY (loads below): d0 + 8 <= w, and every row j < n_in of f, g and loss
+            // SAFETY: `real` covers nodes below `nodes` <= path.len() (asserted above).
+            let code = unsafe { code_bits(v.path, d0, real) };
+            // SAFETY (loads below): d0 + 8 <= w, and every row j < n_in of f, g and log_sig
             // holds w floats (asserted above).
             // Lanes past the path's end may hold stale values: they are zeroed on load.
             let mut norm2 =
@@ -321,13 +349,14 @@ pub(super) mod avx {
             for (j, &hn) in v.h_norm.iter().enumerate() {
                 let at = j * w + d0;
                 // SAFETY: as above.
-                let (f, g, loss) = unsafe {
+                let (f, g, log_sig) = unsafe {
                     (
                         _mm256_and_ps(_mm256_loadu_ps(v.f.as_ptr().add(at)), real),
                         _mm256_and_ps(_mm256_loadu_ps(v.g.as_ptr().add(at)), real),
-                        _mm256_loadu_ps(v.loss.as_ptr().add(at)),
+                        _mm256_loadu_ps(v.log_sig.as_ptr().add(at)),
                     )
                 };
+                let loss = _mm256_sub_ps(_mm256_mul_ps(code, f), log_sig);
                 let hn = _mm256_set1_ps(hn);
                 let inside = _mm256_and_ps(
                     _mm256_and_ps(
@@ -395,7 +424,8 @@ mod tests {
                         sums[0] += g;
                         sums[1] += g * hn;
                         sums[2] += g * q.max(0.0).sqrt();
-                        sums[3] += v.loss[j * v.width + d] as f64;
+                        let code = (v.path[d] & 1) as f64;
+                        sums[3] += code * f - v.log_sig[j * v.width + d] as f64;
                     }
                     let s = g * v.alpha as f64;
                     q += s * (2.0 * f + s * hn * hn);
@@ -428,9 +458,12 @@ mod tests {
                     _ => 0.2 * d as f32,
                 })
                 .collect();
-            // Slots past the path's end, and losses out of range, hold garbage, as they may
-            // in training.
-            let (mut f, mut g, mut loss) = (
+            // The path holds exactly its nodes (the fold must not read past it); slots past
+            // its end, and ln sigmoid out of range, hold garbage, as they may in training.
+            let path: Vec<u32> = (0..nodes)
+                .map(|d| (d as u32) << 1 | (1 - labels[d] as u32))
+                .collect();
+            let (mut f, mut g, mut log_sig) = (
                 vec![f32::NAN; n_in * width],
                 vec![f32::INFINITY; n_in * width],
                 vec![f32::NAN; n_in * width],
@@ -445,7 +478,7 @@ mod tests {
                         labels[d] - 1.0 / (1.0 + (-x).exp())
                     };
                     if x.abs() < MAX_EXP {
-                        loss[j * width + d] = (1.0 - labels[d]) * x - table.log_sigmoid(x);
+                        log_sig[j * width + d] = table.log_sigmoid(x);
                     }
                 }
             }
@@ -454,10 +487,11 @@ mod tests {
                 nodes,
                 width,
                 alpha: 0.3,
+                path: &path,
                 norm2: &norm2,
                 f: &f,
                 g: &g,
-                loss: &loss,
+                log_sig: &log_sig,
                 h_norm: &h_norm,
                 limit: MAX_EXP,
             };

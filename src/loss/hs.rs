@@ -84,10 +84,10 @@ pub struct NodeScratch {
 /// ([`Kernel::fold_path`]).
 #[derive(Default)]
 struct FoldBuf {
-    /// Node d of input j at `j * width + d`: score, raw gradient and loss.
+    /// Node d of input j at `j * width + d`: score, raw gradient and ln sigmoid.
     f: Vec<f32>,
     g: Vec<f32>,
-    loss: Vec<f32>,
+    log_sig: Vec<f32>,
     /// Per input: |h_j|.
     h_norm: Vec<f32>,
     /// Per node: |v_d|^2 before its first visit.
@@ -122,7 +122,7 @@ impl FoldBuf {
     fn grow(&mut self) {
         let (w, len) = (self.width, self.inputs * self.width);
         if self.f.len() < len {
-            for b in [&mut self.f, &mut self.g, &mut self.loss] {
+            for b in [&mut self.f, &mut self.g, &mut self.log_sig] {
                 b.resize(len, 0.0);
             }
         }
@@ -143,7 +143,7 @@ impl FoldBuf {
             norm2: &mut self.norm2[..w],
             f: &mut self.f[..len],
             g: &mut self.g[..len],
-            loss: &mut self.loss[..len],
+            log_sig: &mut self.log_sig[..len],
             h_norm: &mut self.h_norm[..self.inputs],
             width: w,
         }
@@ -158,10 +158,11 @@ impl FoldBuf {
             nodes: self.nodes,
             width: self.width,
             alpha: c.alpha,
+            path,
             norm2: &self.norm2,
             f: &self.f,
             g: &self.g,
-            loss: &self.loss,
+            log_sig: &self.log_sig,
             h_norm,
             limit: MAX_EXP,
         };
@@ -233,7 +234,7 @@ struct Slots<'a> {
     norm2: &'a mut [f32],
     f: &'a mut [f32],
     g: &'a mut [f32],
-    loss: &'a mut [f32],
+    log_sig: &'a mut [f32],
     h_norm: &'a mut [f32],
     width: usize,
 }
@@ -247,14 +248,14 @@ impl Slots<'_> {
         }
     }
 
-    /// Records input `j`'s visit of node `d` (label `t`): score `f`, raw gradient `g`, and
-    /// `log_sig` = ln sigmoid(f) from the table.
+    /// Records input `j`'s visit of node `d`: score `f`, raw gradient `g`, and `log_sig` =
+    /// ln sigmoid(f) from the table (the fold turns it into the loss).
     #[inline(always)]
-    fn visit(&mut self, j: usize, d: usize, t: f32, f: f32, g: f32, log_sig: f32) {
+    fn visit(&mut self, j: usize, d: usize, f: f32, g: f32, log_sig: f32) {
         let at = j * self.width + d;
         self.f[at] = f;
         self.g[at] = g;
-        self.loss[at] = (1.0 - t) * f - log_sig;
+        self.log_sig[at] = log_sig;
     }
 }
 
@@ -534,8 +535,8 @@ fn train_path_pairs<K: Kernel, R: StepRule, P: Probe, const REC: bool, const ONE
             let (ga, gb) = (ra * alpha, rb * alpha);
             if P::ENABLED && record {
                 // Folded once the whole path is trained (`FoldBuf::report`).
-                slots.visit(j, 2 * i, la, fa, ra, lsa);
-                slots.visit(j, 2 * i + 1, lb, fb, rb, lsb);
+                slots.visit(j, 2 * i, fa, ra, lsa);
+                slots.visit(j, 2 * i + 1, fb, rb, lsb);
             } else if P::ENABLED && !(in_a && in_b) {
                 if !in_a {
                     sums_a.saturated(la, fa, ga, 0.0, 0.0, false);
@@ -651,7 +652,7 @@ fn step_node<K: Kernel, R: StepRule, P: Probe>(
         if P::ENABLED && c.record {
             let (s, log_sig) = sig.sigmoid_and_log(f);
             let raw = if skip { 0.0 } else { c.label - s };
-            slots.visit(j, c.depth, c.label, f, raw, log_sig);
+            slots.visit(j, c.depth, f, raw, log_sig);
         } else if P::ENABLED && saturated {
             let step = if skip {
                 0.0

@@ -14,9 +14,10 @@
 //! * the loss -ln sigmoid(±f);
 //! * saturation: |f| >= MAX_EXP, split by whether the sign of f agrees with the label.
 //!
-//! On a recorded path the hot loop only stores each visit's score, raw gradient and loss (ln
-//! sigmoid from the sigmoid's own table slot); once the path is trained,
-//! [`crate::kernel::Kernel::fold_path`] sums them per node (SIMD across nodes), one lane per
+//! On a recorded path the hot loop only stores each visit's score, raw gradient and ln sigmoid
+//! (from the sigmoid's own table slot); once the path is trained,
+//! [`crate::kernel::Kernel::fold_path`] forms the losses and sums per node (SIMD across
+//! nodes), one lane per
 //! depth, adding straight into the running sums the probe lends it ([`Probe::path_lanes`]).
 //! Saturated visits are summed apart, out of line, into a [`NodeSums`] per node that had
 //! some; on unrecorded paths only they are counted.
@@ -185,6 +186,11 @@ impl Probe for NoProbe {
 /// The recording probe: thread-local band x depth [`Grid`] (and optional per-word totals),
 /// fed through short-lived per-thread sums (`pending`) and handed to the shared [`Collector`] at
 /// snapshot boundaries.
+///
+/// Aligned to 128 bytes (two cache lines, the unit AMD and Intel prefetchers fetch) so that
+/// the probes of neighbouring threads, which sit side by side in one slice and whose fields
+/// are read and written on every path, never share a line.
+#[repr(align(128))]
 pub struct GridProbe<'a> {
     collector: &'a Collector,
     layout: Arc<Layout>,

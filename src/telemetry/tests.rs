@@ -559,3 +559,10 @@ fn alternating_rounds_train_what_a_plain_run_trains() {
         assert!(total.total().updates > 0);
     }
 }
+
+#[test]
+fn neighbouring_probes_never_share_a_cache_line() {
+    // Probes of neighbouring threads sit side by side in one slice; with 128-byte
+    // alignment (and so a size in whole 128-byte blocks) none straddles into the next's.
+    assert_eq!(std::mem::align_of::<GridProbe>() % 128, 0);
+}
