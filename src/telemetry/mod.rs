@@ -17,8 +17,8 @@
 //! On a recorded path the hot loop only stores each visit's score, raw gradient and ln sigmoid
 //! (from the sigmoid's own table slot); once the path is trained,
 //! [`crate::kernel::Kernel::fold_path`] forms the losses and sums per node (SIMD across
-//! nodes), one lane per
-//! depth, adding straight into the running sums the probe lends it ([`Probe::path_lanes`]).
+//! nodes), one lane per depth, adding straight into the running sums the probe lends it
+//! ([`Probe::path_lanes`]).
 //! Saturated visits are summed apart, out of line, into a [`NodeSums`] per node that had
 //! some; on unrecorded paths only they are counted.
 //!
