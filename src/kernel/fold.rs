@@ -220,80 +220,10 @@ pub(super) mod avx {
     #[inline]
     pub fn fold(v: &PathVisits, out: LanesMut) -> SaturatedNodes {
         if v.h_norm.len() == 1 {
-            one(v, out)
+            inputs::<true>(v, out)
         } else {
-            many(v, out)
+            inputs::<false>(v, out)
         }
-    }
-
-    /// [`fold`] for a single input (CBOW): each node has one visit, so there is no loop over
-    /// inputs and no norm to track. Bit-identical to [`many`]: a sum of one term there is the
-    /// term, up to the sign of a zero, which the absolute values and the additions into
-    /// running sums (never -0) erase.
-    #[target_feature(enable = "avx2,fma")]
-    #[inline]
-    fn one(v: &PathVisits, out: LanesMut) -> SaturatedNodes {
-        let (w, nodes, hn) = (v.width, v.nodes, v.h_norm[0]);
-        assert!(w % 8 == 0 && nodes <= w);
-        assert!(v.norm2.len() >= w && v.f.len() >= w && v.g.len() >= w && v.log_sig.len() >= w);
-        assert!(v.path.len() >= nodes && out.width() >= w);
-        let lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-        let sign = _mm256_set1_ps(-0.0);
-        let (alpha, limit) = (_mm256_set1_ps(v.alpha), _mm256_set1_ps(v.limit));
-        let neg_limit = _mm256_set1_ps(-v.limit);
-        let (zero, one, hn) = (_mm256_setzero_ps(), _mm256_set1_ps(1.0), _mm256_set1_ps(hn));
-        let mut saturated: SaturatedNodes = 0;
-        let mut d0 = 0;
-        while d0 < w {
-            let real = _mm256_castsi256_ps(_mm256_cmpgt_epi32(
-                _mm256_set1_epi32(nodes.saturating_sub(d0) as i32),
-                lanes,
-            ));
-            // SAFETY: `real` covers nodes below `nodes` <= path.len() (asserted above).
-            let code = unsafe { code_bits(v.path, d0, real) };
-            // SAFETY: d0 + 8 <= w, and f, g, log_sig and norm2 hold w floats (asserted above).
-            let (f, g, log_sig, norm2) = unsafe {
-                (
-                    _mm256_loadu_ps(v.f.as_ptr().add(d0)),
-                    _mm256_loadu_ps(v.g.as_ptr().add(d0)),
-                    _mm256_loadu_ps(v.log_sig.as_ptr().add(d0)),
-                    // Lanes past the path's end may hold stale values (NaN times a zero
-                    // gradient would not vanish).
-                    _mm256_and_ps(_mm256_loadu_ps(v.norm2.as_ptr().add(d0)), real),
-                )
-            };
-            let inside = _mm256_and_ps(
-                _mm256_and_ps(
-                    _mm256_cmp_ps::<_CMP_GT_OQ>(f, neg_limit),
-                    _mm256_cmp_ps::<_CMP_LT_OQ>(f, limit),
-                ),
-                real,
-            );
-            let short = _mm256_andnot_ps(inside, real);
-            saturated |= saturated_bits(_mm256_movemask_ps(short) as u32, d0);
-            let gi = _mm256_and_ps(g, inside);
-            let vn = _mm256_sqrt_ps(_mm256_max_ps(norm2, zero));
-            let abs = |x| _mm256_andnot_ps(sign, x);
-            // SAFETY: d0 + 8 <= w <= each field's length (asserted above).
-            let add = |acc: &mut [f32], x| unsafe {
-                let p = acc.as_mut_ptr().add(d0);
-                _mm256_storeu_ps(p, _mm256_add_ps(_mm256_loadu_ps(p), x));
-            };
-            add(out.n, _mm256_and_ps(inside, one));
-            add(out.abs_g, abs(gi));
-            add(
-                out.node_step,
-                _mm256_mul_ps(alpha, abs(_mm256_mul_ps(gi, hn))),
-            );
-            add(
-                out.input_grad,
-                _mm256_mul_ps(alpha, abs(_mm256_mul_ps(gi, vn))),
-            );
-            let loss = _mm256_sub_ps(_mm256_mul_ps(code, f), log_sig);
-            add(out.loss, _mm256_and_ps(loss, inside));
-            d0 += 8;
-        }
-        saturated
     }
 
     /// The code bits 1 - t_d of the path's nodes `d0..d0 + 8` as floats, 0 in the lanes
@@ -315,11 +245,13 @@ pub(super) mod avx {
         _mm256_cvtepi32_ps(_mm256_and_si256(steps, _mm256_set1_epi32(1)))
     }
 
-    /// [`fold`] for several inputs (skip-gram's window).
+    /// [`fold`]'s loop; `ONE`: a single input (CBOW), so that the loop over inputs and the
+    /// norm tracking compile away.
     #[target_feature(enable = "avx2,fma")]
-    #[inline(never)]
-    fn many(v: &PathVisits, out: LanesMut) -> SaturatedNodes {
-        let (w, n_in, nodes) = (v.width, v.h_norm.len(), v.nodes);
+    #[inline]
+    fn inputs<const ONE: bool>(v: &PathVisits, out: LanesMut) -> SaturatedNodes {
+        let (w, nodes) = (v.width, v.nodes);
+        let n_in = if ONE { 1 } else { v.h_norm.len() };
         assert!(w % 8 == 0 && nodes <= w);
         assert!(v.norm2.len() >= w);
         assert!(v.f.len() >= n_in * w && v.g.len() >= n_in * w && v.log_sig.len() >= n_in * w);
@@ -346,7 +278,7 @@ pub(super) mod avx {
                 unsafe { _mm256_and_ps(_mm256_loadu_ps(v.norm2.as_ptr().add(d0)), real) };
             let (mut sg, mut sgh, mut sgv, mut sloss) = (zero, zero, zero, zero);
             let mut count = _mm256_setzero_si256();
-            for (j, &hn) in v.h_norm.iter().enumerate() {
+            for (j, &hn) in v.h_norm[..n_in].iter().enumerate() {
                 let at = j * w + d0;
                 // SAFETY: as above.
                 let (f, g, log_sig) = unsafe {
