@@ -199,14 +199,11 @@ pub struct BandInfo {
     pub mean_depth: f64,
 }
 
-/// The fixed shape of a run's grids: which band each word is in, each word's depth, and the
-/// band descriptions.
+/// The fixed shape of a run's grids: which band each word is in, and the band descriptions.
 #[derive(Clone, Debug)]
 pub struct Layout {
     /// Dense band index of each word id (at most 64 bands: the base is at least 2).
     pub band_of_word: Vec<u8>,
-    /// Code length of each word id.
-    pub depth_of_word: Vec<u16>,
     /// Band descriptions, dense index order (rarest first).
     pub bands: Vec<BandInfo>,
     /// Depths tracked: 0..n_depths (= the tree's largest code length).
@@ -233,13 +230,11 @@ impl Layout {
                 mean_depth: 0.0,
             })
             .collect();
-        let mut depth_of_word = Vec::with_capacity(counts.len());
         let mut band_of_word = Vec::with_capacity(counts.len());
         for (w, (&c, &l)) in counts.iter().zip(&logs).enumerate() {
             let b = (l - lo) as usize;
             let d = tree.depth(w);
             band_of_word.push(b as u8);
-            depth_of_word.push(d.min(u16::MAX as usize) as u16);
             let info = &mut bands[b];
             info.words += 1;
             info.tokens += c;
@@ -252,7 +247,6 @@ impl Layout {
         }
         Layout {
             band_of_word,
-            depth_of_word,
             bands,
             n_depths: tree.max_depth().max(1),
             band_base,
@@ -263,7 +257,6 @@ impl Layout {
     pub fn empty() -> Self {
         Layout {
             band_of_word: Vec::new(),
-            depth_of_word: Vec::new(),
             bands: Vec::new(),
             n_depths: 1,
             band_base: 2,
@@ -349,8 +342,15 @@ mod tests {
         assert_eq!(l.bands[1].tokens, 19);
         assert_eq!((l.bands[0].count_lo, l.bands[0].count_hi), (4, 8));
         assert_eq!(l.n_depths, tree.max_depth());
-        for w in 0..counts.len() {
-            assert_eq!(l.depth_of_word[w] as usize, tree.depth(w));
+        for (b, info) in l.bands.iter().enumerate() {
+            let depths: Vec<usize> = (0..counts.len())
+                .filter(|&w| l.band_of_word[w] as usize == b)
+                .map(|w| tree.depth(w))
+                .collect();
+            if !depths.is_empty() {
+                let mean = depths.iter().sum::<usize>() as f64 / depths.len() as f64;
+                assert!((info.mean_depth - mean).abs() < 1e-12);
+            }
         }
     }
 

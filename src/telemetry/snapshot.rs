@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use super::grid::{BandCell, BandInfo, Cell, Grid, Layout, WordTotals};
 use super::{GridProbe, RunInfo};
-use crate::config::{Loss, Model, StatsConfig, TrainConfig};
+use crate::config::{Model, StatsConfig, TrainConfig};
 use crate::error::{Error, Result};
 use crate::io::OutputSlot;
 use crate::loss::sigmoid::MAX_EXP;
@@ -437,12 +437,11 @@ impl Collector {
     pub(crate) fn prepare(&self, run: &RunInfo) -> (Arc<Layout>, SnapshotSchedule) {
         let mut st = self.lock();
         if st.prepared.is_none() {
-            let mut layout = Layout::new(run.vocab.counts(), run.tree, self.cfg.stats.band_base);
-            if self.cfg.loss == Loss::Ns {
-                // Negative sampling walks no tree: no node visits, paths of length 0.
-                layout.depth_of_word.fill(0);
-            }
-            let layout = Arc::new(layout);
+            let layout = Arc::new(Layout::new(
+                run.vocab.counts(),
+                run.tree,
+                self.cfg.stats.band_base,
+            ));
             let schedule =
                 SnapshotSchedule::new(run.schedule.total_words(), self.cfg.stats.every_pct);
             let (depths, node_depth) = depth_table(run.tree, run.vocab.counts());
