@@ -343,11 +343,13 @@ pub(super) mod avx {
                 };
             }
             macro_rules! add {
-                ($acc:expr, $x:expr) => {{
+                ($acc:expr, $x:expr) => {
                     // SAFETY: d0 + 8 <= w <= each field's length (asserted above).
-                    let p = unsafe { $acc.as_mut_ptr().add(d0) };
-                    _mm256_storeu_ps(p, _mm256_add_ps(_mm256_loadu_ps(p), $x));
-                }};
+                    unsafe {
+                        let p = $acc.as_mut_ptr().add(d0);
+                        _mm256_storeu_ps(p, _mm256_add_ps(_mm256_loadu_ps(p), $x));
+                    }
+                };
             }
             add!(out.n, _mm256_cvtepi32_ps(count));
             add!(out.abs_g, abs!(sg));
