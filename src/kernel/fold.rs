@@ -20,6 +20,8 @@
 //! Each node's sums run over j in order in both backends, with the same operations, so the
 //! two give bit-identical results.
 
+use std::marker::PhantomData;
+
 /// A recorded path's visits: node d of input j at `j * width + d`; slots of nodes past
 /// `nodes`, and the ln sigmoid of visits out of range, are ignored, whatever they hold.
 pub struct PathVisits<'a> {
@@ -43,6 +45,83 @@ pub struct PathVisits<'a> {
     pub h_norm: &'a [f32],
     /// Visits with |f| < `limit` are in range.
     pub limit: f32,
+}
+
+/// Stores a recorded path's visits of one node pair (nodes `d` and `d + 1`), one input after
+/// another, into a buffer of three regions (scores, raw gradients, ln sigmoid) laid out as
+/// [`PathVisits`] reads them: node d of input j at `j * width + d` within each region.
+///
+/// Every slot is checked once, when the cursor is made, so a store costs no bounds checks.
+pub struct PairVisits<'a> {
+    /// The score slot of the next input's visit of node `d`.
+    at: *mut f32,
+    /// `at` once every input has been stored.
+    end: *mut f32,
+    /// Floats from one region to the next.
+    region: usize,
+    width: usize,
+    _buf: PhantomData<&'a mut [f32]>,
+}
+
+impl<'a> PairVisits<'a> {
+    /// The visits of nodes `d` and `d + 1` by `inputs` inputs, in rows of `width` floats, in
+    /// three regions `region` floats apart at the start of `buf`.
+    ///
+    /// # Panics
+    /// If a slot would fall outside its region or `buf`.
+    #[inline(always)]
+    pub fn new(buf: &'a mut [f32], region: usize, width: usize, inputs: usize, d: usize) -> Self {
+        let rows = inputs.checked_mul(width);
+        assert!(
+            d + 2 <= width
+                && rows.is_some_and(|r| r <= region)
+                && region.checked_mul(3).is_some_and(|r| r <= buf.len()),
+            "visit slots out of range"
+        );
+        let base = buf.as_mut_ptr();
+        PairVisits {
+            at: base.wrapping_add(d),
+            end: base.wrapping_add(d + inputs * width),
+            region,
+            width,
+            _buf: PhantomData,
+        }
+    }
+
+    /// Stores the next input's visits of both nodes: scores `f`, raw gradients `g` and ln
+    /// sigmoid `log_sig`.
+    ///
+    /// # Panics
+    /// If every input's visits are stored already.
+    #[inline(always)]
+    pub fn push(&mut self, f: [f32; 2], g: [f32; 2], log_sig: [f32; 2]) {
+        assert!(self.at < self.end, "more visits than inputs");
+        // SAFETY: `at < end` puts `at` at columns d, d + 1 < width of a row below `inputs` in
+        // the first region, so `at + 2` and the same two slots one and two regions on lie in
+        // `buf` (checked in `new`), which the cursor borrows mutably.
+        unsafe {
+            for (r, x) in [f, g, log_sig].into_iter().enumerate() {
+                let p = self.at.add(r * self.region);
+                p.write(x[0]);
+                p.add(1).write(x[1]);
+            }
+        }
+        self.at = self.at.wrapping_add(self.width);
+    }
+}
+
+impl Default for PairVisits<'_> {
+    /// A cursor with no room (every push panics), for walks that record nothing.
+    fn default() -> Self {
+        let p = std::ptr::NonNull::<f32>::dangling().as_ptr();
+        PairVisits {
+            at: p,
+            end: p,
+            region: 0,
+            width: 0,
+            _buf: PhantomData,
+        }
+    }
 }
 
 /// Per-node sums over in-range visits, one lane per depth: a probe's running totals, or one
@@ -530,6 +609,48 @@ mod tests {
             [0, 1, 63, 64, 65, 66, 67, 68, 69]
         );
         assert_eq!(saturated_nodes(0, 70).count(), 0);
+    }
+
+    #[test]
+    fn pair_visits_land_where_the_fold_reads_them() {
+        let (width, inputs, region) = (16, 3, 50);
+        let mut buf = vec![0.0f32; 3 * region + 1];
+        for j in 0..2 {
+            let d = 6 + 2 * j;
+            let mut col = PairVisits::new(&mut buf, region, width, inputs, d);
+            for i in 0..inputs {
+                let x = (10 * i + d) as f32;
+                col.push([x, x + 1.0], [-x, -x - 1.0], [x + 0.5, x + 1.5]);
+            }
+        }
+        for (at, &v) in buf.iter().enumerate() {
+            let (r, slot) = (at / region, at % region);
+            let (i, d) = (slot / width, slot % width);
+            let x = (10 * i + d) as f32;
+            let want = if r < 3 && i < inputs && (6..10).contains(&d) {
+                [x, -x, x + 0.5][r]
+            } else {
+                0.0
+            };
+            assert_eq!(v, want, "slot {at}");
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "more visits than inputs")]
+    fn pair_visits_refuse_an_input_too_many() {
+        let mut buf = vec![0.0f32; 3 * 16];
+        let mut col = PairVisits::new(&mut buf, 16, 8, 2, 6);
+        for _ in 0..3 {
+            col.push([0.0; 2], [0.0; 2], [0.0; 2]);
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "visit slots out of range")]
+    fn pair_visits_refuse_slots_past_the_buffer() {
+        let mut buf = vec![0.0f32; 3 * 16 - 1];
+        PairVisits::new(&mut buf, 16, 8, 2, 0);
     }
 
     #[test]

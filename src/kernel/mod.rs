@@ -32,7 +32,9 @@ mod mmap;
 mod scalars;
 mod simd;
 
-pub use fold::{next_norm2, saturated_nodes, LanesMut, NodeLanes, PathVisits, SaturatedNodes};
+pub use fold::{
+    next_norm2, saturated_nodes, LanesMut, NodeLanes, PairVisits, PathVisits, SaturatedNodes,
+};
 pub use gemm::{matmul, matmul_transposed};
 pub use index::clamped_floor;
 

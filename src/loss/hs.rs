@@ -16,8 +16,8 @@
 use super::sigmoid::{SigmoidTable, MAX_EXP};
 use super::OutputLoss;
 use crate::kernel::{
-    next_norm2, saturated_nodes, AlignedBuf, Kernel, NodeLanes, PathVisits, SaturatedNodes,
-    SharedMatrix,
+    next_norm2, saturated_nodes, AlignedBuf, Kernel, NodeLanes, PairVisits, PathVisits,
+    SaturatedNodes, SharedMatrix,
 };
 use crate::optim::StepRule;
 use crate::sampler::Rng;
@@ -84,10 +84,10 @@ pub struct NodeScratch {
 /// ([`Kernel::fold_path`]).
 #[derive(Default)]
 struct FoldBuf {
-    /// Node d of input j at `j * width + d`: score, raw gradient and ln sigmoid.
-    f: Vec<f32>,
-    g: Vec<f32>,
-    log_sig: Vec<f32>,
+    /// Three regions of `region` floats: scores, raw gradients and ln sigmoid, node d of
+    /// input j at `j * width + d` in each.
+    visits: Vec<f32>,
+    region: usize,
     /// Per input: |h_j|.
     h_norm: Vec<f32>,
     /// Per node: |v_d|^2 before its first visit.
@@ -109,7 +109,7 @@ impl FoldBuf {
         self.width = nodes.div_ceil(8).max(1) * 8;
         self.inputs = n_inputs;
         if self.norm2.len() < self.width
-            || self.f.len() < n_inputs * self.width
+            || self.region < n_inputs * self.width
             || self.h_norm.len() < n_inputs
         {
             self.grow();
@@ -121,10 +121,9 @@ impl FoldBuf {
     #[inline(never)]
     fn grow(&mut self) {
         let (w, len) = (self.width, self.inputs * self.width);
-        if self.f.len() < len {
-            for b in [&mut self.f, &mut self.g, &mut self.log_sig] {
-                b.resize(len, 0.0);
-            }
+        if self.region < len {
+            self.region = len;
+            self.visits.resize(3 * len, 0.0);
         }
         if self.h_norm.len() < self.inputs {
             self.h_norm.resize(self.inputs, 0.0);
@@ -138,12 +137,11 @@ impl FoldBuf {
     /// The current path's slots, for the walk to fill.
     #[inline(always)]
     fn slots(&mut self) -> Slots<'_> {
-        let (w, len) = (self.width, self.inputs * self.width);
+        let w = self.width;
         Slots {
             norm2: &mut self.norm2[..w],
-            f: &mut self.f[..len],
-            g: &mut self.g[..len],
-            log_sig: &mut self.log_sig[..len],
+            visits: &mut self.visits[..3 * self.region],
+            region: self.region,
             h_norm: &mut self.h_norm[..self.inputs],
             width: w,
         }
@@ -154,15 +152,16 @@ impl FoldBuf {
     #[inline(always)]
     fn report<K: Kernel, P: Probe>(&mut self, k: K, path: &[u32], c: &PathCtx, probe: &mut P) {
         let h_norm = &self.h_norm[..self.inputs];
+        let len = self.inputs * self.width;
         let visits = PathVisits {
             nodes: self.nodes,
             width: self.width,
             alpha: c.alpha,
             path,
             norm2: &self.norm2,
-            f: &self.f,
-            g: &self.g,
-            log_sig: &self.log_sig,
+            f: &self.visits[..len],
+            g: &self.visits[self.region..self.region + len],
+            log_sig: &self.visits[2 * self.region..2 * self.region + len],
             h_norm,
             limit: MAX_EXP,
         };
@@ -214,7 +213,7 @@ impl FoldBuf {
             let mut q = self.norm2[d];
             for (j, &hn) in self.h_norm[..self.inputs].iter().enumerate() {
                 let at = j * self.width + d;
-                let (f, g) = (self.f[at], self.g[at]);
+                let (f, g) = (self.visits[at], self.visits[self.region + at]);
                 if !(f > -MAX_EXP && f < MAX_EXP) {
                     node.saturated(t, f, g * c.alpha, hn, q, true);
                 }
@@ -232,9 +231,9 @@ impl FoldBuf {
 #[derive(Default)]
 struct Slots<'a> {
     norm2: &'a mut [f32],
-    f: &'a mut [f32],
-    g: &'a mut [f32],
-    log_sig: &'a mut [f32],
+    /// [`FoldBuf::visits`]' three regions.
+    visits: &'a mut [f32],
+    region: usize,
     h_norm: &'a mut [f32],
     width: usize,
 }
@@ -253,9 +252,9 @@ impl Slots<'_> {
     #[inline(always)]
     fn visit(&mut self, j: usize, d: usize, f: f32, g: f32, log_sig: f32) {
         let at = j * self.width + d;
-        self.f[at] = f;
-        self.g[at] = g;
-        self.log_sig[at] = log_sig;
+        self.visits[at] = f;
+        self.visits[self.region + at] = g;
+        self.visits[2 * self.region + at] = log_sig;
     }
 }
 
@@ -509,56 +508,80 @@ fn train_path_pairs<K: Kernel, R: StepRule, P: Probe, const REC: bool, const ONE
         };
         let (mut changed_a, mut changed_b) = (false, false);
         let (mut sums_a, mut sums_b) = (NodeSums::default(), NodeSums::default());
-        for j in 0..n_in {
-            let h = &inputs[j * stride..(j + 1) * stride];
-            let e = &mut errs[j * stride..(j + 1) * stride];
-            let (fa, fb) = if record && i == 0 {
-                // The first pair's dot products also give the input norms.
-                let (fa, fb, hh) = k.dot2_hh(h, va, vb);
-                slots.h_norm[j] = hh.sqrt();
-                (fa, fb)
-            } else {
-                k.dot2(h, va, vb)
-            };
-            let in_a = fa > -MAX_EXP && fa < MAX_EXP;
-            let in_b = fb > -MAX_EXP && fb < MAX_EXP;
-            let ok_a = !skip || in_a;
-            let ok_b = !skip || in_b;
-            // On recorded paths ln sigmoid comes with sigmoid, from the same slot.
-            let ((sa, lsa), (sb, lsb)) = if record {
-                (sig.sigmoid_and_log(fa), sig.sigmoid_and_log(fb))
-            } else {
-                ((sig.sigmoid(fa), 0.0), (sig.sigmoid(fb), 0.0))
-            };
-            let ra = if ok_a { la - sa } else { 0.0 };
-            let rb = if ok_b { lb - sb } else { 0.0 };
-            let (ga, gb) = (ra * alpha, rb * alpha);
-            if P::ENABLED && record {
-                // Folded once the whole path is trained (`FoldBuf::report`).
-                slots.visit(j, 2 * i, fa, ra, lsa);
-                slots.visit(j, 2 * i + 1, fb, rb, lsb);
-            } else if P::ENABLED && !(in_a && in_b) {
-                if !in_a {
-                    sums_a.saturated(la, fa, ga, 0.0, 0.0, false);
+        let mut pair_visits = if record {
+            PairVisits::new(slots.visits, slots.region, slots.width, n_in, 2 * i)
+        } else {
+            PairVisits::default()
+        };
+        // Input j's visit of both nodes. `first`: input 0 of a recorded path, whose step
+        // also gives the rows' norms; recorded walks run it apart, so that the loop over
+        // the other inputs carries no test for it. A macro, not a closure: a closure keeps
+        // no target features of its own if it is not inlined.
+        macro_rules! visit {
+            ($j:expr, $first:expr) => {{
+                let (j, first): (usize, bool) = ($j, $first);
+                'visit: {
+                    let h = &inputs[j * stride..(j + 1) * stride];
+                    let e = &mut errs[j * stride..(j + 1) * stride];
+                    let (fa, fb) = if record && i == 0 {
+                        // The first pair's dot products also give the input norms.
+                        let (fa, fb, hh) = k.dot2_hh(h, va, vb);
+                        slots.h_norm[j] = hh.sqrt();
+                        (fa, fb)
+                    } else {
+                        k.dot2(h, va, vb)
+                    };
+                    let in_a = fa > -MAX_EXP && fa < MAX_EXP;
+                    let in_b = fb > -MAX_EXP && fb < MAX_EXP;
+                    let ok_a = !skip || in_a;
+                    let ok_b = !skip || in_b;
+                    // On recorded paths ln sigmoid comes with sigmoid, from the same slot.
+                    let ((sa, lsa), (sb, lsb)) = if record {
+                        (sig.sigmoid_and_log(fa), sig.sigmoid_and_log(fb))
+                    } else {
+                        ((sig.sigmoid(fa), 0.0), (sig.sigmoid(fb), 0.0))
+                    };
+                    let ra = if ok_a { la - sa } else { 0.0 };
+                    let rb = if ok_b { lb - sb } else { 0.0 };
+                    let (ga, gb) = (ra * alpha, rb * alpha);
+                    if P::ENABLED && record {
+                        // Folded once the whole path is trained (`FoldBuf::report`).
+                        pair_visits.push([fa, fb], [ra, rb], [lsa, lsb]);
+                    } else if P::ENABLED && !(in_a && in_b) {
+                        if !in_a {
+                            sums_a.saturated(la, fa, ga, 0.0, 0.0, false);
+                        }
+                        if !in_b {
+                            sums_b.saturated(lb, fb, gb, 0.0, 0.0, false);
+                        }
+                    }
+                    if !(ok_a || ok_b) {
+                        if first {
+                            (slots.norm2[2 * i], slots.norm2[2 * i + 1]) =
+                                (k.dot(va, va), k.dot(vb, vb));
+                        }
+                        break 'visit;
+                    }
+                    changed_a |= ok_a;
+                    changed_b |= ok_b;
+                    if first {
+                        // The rows' norms before any step come with the first input's step.
+                        (slots.norm2[2 * i], slots.norm2[2 * i + 1]) =
+                            k.hs_step2_norms(ga, gb, va, vb, h, e);
+                    } else {
+                        k.hs_step2(ga, gb, va, vb, h, e);
+                    }
                 }
-                if !in_b {
-                    sums_b.saturated(lb, fb, gb, 0.0, 0.0, false);
-                }
+            }};
+        }
+        if record && n_in > 0 {
+            visit!(0, true);
+            for j in 1..n_in {
+                visit!(j, false);
             }
-            if !(ok_a || ok_b) {
-                if record && j == 0 {
-                    (slots.norm2[2 * i], slots.norm2[2 * i + 1]) = (k.dot(va, va), k.dot(vb, vb));
-                }
-                continue;
-            }
-            changed_a |= ok_a;
-            changed_b |= ok_b;
-            if record && j == 0 {
-                // The rows' norms before any step come with the first input's step.
-                (slots.norm2[2 * i], slots.norm2[2 * i + 1]) =
-                    k.hs_step2_norms(ga, gb, va, vb, h, e);
-            } else {
-                k.hs_step2(ga, gb, va, vb, h, e);
+        } else {
+            for j in 0..n_in {
+                visit!(j, false);
             }
         }
         if P::ENABLED && !record {
