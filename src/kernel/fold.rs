@@ -73,7 +73,7 @@ impl<'a> PairVisits<'a> {
     pub fn new(buf: &'a mut [f32], region: usize, width: usize, inputs: usize, d: usize) -> Self {
         let rows = inputs.checked_mul(width);
         assert!(
-            d + 2 <= width
+            width.checked_sub(d).is_some_and(|room| room >= 2)
                 && rows.is_some_and(|r| r <= region)
                 && region.checked_mul(3).is_some_and(|r| r <= buf.len()),
             "visit slots out of range"
@@ -651,6 +651,13 @@ mod tests {
     fn pair_visits_refuse_slots_past_the_buffer() {
         let mut buf = vec![0.0f32; 3 * 16 - 1];
         PairVisits::new(&mut buf, 16, 8, 2, 0);
+    }
+
+    #[test]
+    #[should_panic(expected = "visit slots out of range")]
+    fn pair_visits_refuse_a_pair_past_the_row() {
+        let mut buf = vec![0.0f32; 3 * 16];
+        PairVisits::new(&mut buf, 16, 8, 2, usize::MAX - 1);
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The only `unsafe` code in huffvec: shared Hogwild matrices, aligned buffers, SIMD
-//! kernels, read-only memory maps, the batch matrix product used by evaluation and the
-//! sigmoid tables' float-to-slot conversion.
+//! kernels (the telemetry fold and its visit cursor among them), read-only memory maps, the
+//! batch matrix product used by evaluation and the sigmoid tables' float-to-slot conversion.
 //!
 //! # The benign-race (Hogwild) model
 //!
