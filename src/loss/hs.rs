@@ -147,21 +147,28 @@ impl FoldBuf {
         }
     }
 
+    /// The first `len` slots of each region of `visits` (scores, raw gradients, ln sigmoid);
+    /// a function of the fields, so that the other fields stay free to borrow.
+    #[inline(always)]
+    fn regions(visits: &[f32], region: usize, len: usize) -> [&[f32]; 3] {
+        [0, 1, 2].map(|r| &visits[r * region..r * region + len])
+    }
+
     /// Folds the visits of `path` and reports them to `probe`: in-range visits through the
     /// kernel's fold, all nodes at once; saturated ones node by node.
     #[inline(always)]
     fn report<K: Kernel, P: Probe>(&mut self, k: K, path: &[u32], c: &PathCtx, probe: &mut P) {
         let h_norm = &self.h_norm[..self.inputs];
-        let len = self.inputs * self.width;
+        let [f, g, log_sig] = Self::regions(&self.visits, self.region, self.inputs * self.width);
         let visits = PathVisits {
             nodes: self.nodes,
             width: self.width,
             alpha: c.alpha,
             path,
             norm2: &self.norm2,
-            f: &self.visits[..len],
-            g: &self.visits[self.region..self.region + len],
-            log_sig: &self.visits[2 * self.region..2 * self.region + len],
+            f,
+            g,
+            log_sig,
             h_norm,
             limit: MAX_EXP,
         };
@@ -207,13 +214,14 @@ impl FoldBuf {
         c: &PathCtx,
         probe: &mut P,
     ) {
+        let [f, g, _] = Self::regions(&self.visits, self.region, self.inputs * self.width);
         for d in saturated_nodes(nodes, self.nodes) {
             let (t, mut node) = (label_of(path[d]), NodeSums::default());
             // |v_d|^2 before each visit, tracked as the fold tracks it.
             let mut q = self.norm2[d];
             for (j, &hn) in self.h_norm[..self.inputs].iter().enumerate() {
                 let at = j * self.width + d;
-                let (f, g) = (self.visits[at], self.visits[self.region + at]);
+                let (f, g) = (f[at], g[at]);
                 if !(f > -MAX_EXP && f < MAX_EXP) {
                     node.saturated(t, f, g * c.alpha, hn, q, true);
                 }
