@@ -155,13 +155,16 @@ pub fn train_sentence<K: Kernel, L: OutputLoss, R: StepRule, P: Probe>(
                 let record = P::ENABLED && probe.sampling();
                 let n2 = step_input(k, rule, sh.input, *first, e, alpha, record);
                 if P::ENABLED {
-                    probe.end_inputs(&s.ctx_ids, n2);
+                    probe.end_window(sentence, lo, pos, hi, n2);
                 }
                 for &c in rest {
                     rule.input_step(k, sh.input, c as usize, e, alpha);
                 }
             }
         }
+    }
+    if P::ENABLED && sh.model == Model::Cbow {
+        probe.end_sentence(sentence);
     }
 }
 

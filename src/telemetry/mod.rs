@@ -156,13 +156,24 @@ pub trait Probe: Send {
     /// Input `input`'s accumulated step (neu1e) had squared norm `step_norm2` (0 when the
     /// path was not sampled); `word` is the word whose input vector receives it.
     fn end_input(&mut self, input: usize, word: u32, step_norm2: f32);
-    /// One accumulated step of squared norm `step_norm2` reaches the input vector of every
-    /// word in `words` (CBOW).
-    fn end_inputs(&mut self, words: &[u32], step_norm2: f32) {
-        for (j, &w) in words.iter().enumerate() {
+    /// CBOW: one accumulated step of squared norm `step_norm2` reaches the input vector of
+    /// every word of `sentence[lo..hi]` but the centre `sentence[centre]`. The sentence's
+    /// last window is followed by [`Probe::end_sentence`].
+    fn end_window(
+        &mut self,
+        sentence: &[u32],
+        lo: usize,
+        centre: usize,
+        hi: usize,
+        step_norm2: f32,
+    ) {
+        let words = sentence[lo..centre].iter().chain(&sentence[centre + 1..hi]);
+        for (j, &w) in words.enumerate() {
             self.end_input(j, w, step_norm2);
         }
     }
+    /// CBOW: every window of `sentence` has been reported.
+    fn end_sentence(&mut self, _sentence: &[u32]) {}
     /// The worker published progress: `done` words in all, learning rate now `alpha`.
     fn publish(&mut self, _done: u64, _alpha: f32) {}
 }
@@ -180,7 +191,9 @@ impl Probe for NoProbe {
     #[inline(always)]
     fn end_input(&mut self, _: usize, _: u32, _: f32) {}
     #[inline(always)]
-    fn end_inputs(&mut self, _: &[u32], _: f32) {}
+    fn end_window(&mut self, _: &[u32], _: usize, _: usize, _: usize, _: f32) {}
+    #[inline(always)]
+    fn end_sentence(&mut self, _: &[u32]) {}
 }
 
 /// The recording probe: thread-local band x depth [`Grid`] (and optional per-word totals),
@@ -243,6 +256,31 @@ impl<'a> GridProbe<'a> {
         self.flush();
         let g = std::mem::replace(&mut self.grid, self.layout.grid());
         (g, self.words.take(), self.last_done)
+    }
+
+    /// The input step's norm from its square, on recorded paths only.
+    #[inline(always)]
+    fn step_norm(&self, step_norm2: f32) -> Option<f32> {
+        self.sampled.then(|| step_norm2.max(0.0).sqrt())
+    }
+
+    /// Counts one input update of each word in `words`, by one step of squared norm
+    /// `step_norm2`, along the current path.
+    #[inline(always)]
+    fn add_inputs(&mut self, words: &[u32], step_norm2: f32) {
+        let step = self.step_norm(step_norm2);
+        self.pending
+            .inputs(&self.layout.band_of_word, words, self.path_len, step);
+        if let Some(t) = &mut self.words {
+            for &w in words {
+                let w = w as usize;
+                t.input_updates[w] += 1;
+                if let Some(x) = step {
+                    t.input_sampled[w] += 1;
+                    t.input_step[w] += x as f64;
+                }
+            }
+        }
     }
 
     #[inline(always)]
@@ -317,27 +355,31 @@ impl Probe for GridProbe<'_> {
 
     #[inline(always)]
     fn end_input(&mut self, _input: usize, word: u32, step_norm2: f32) {
-        self.end_inputs(std::slice::from_ref(&word), step_norm2);
+        self.add_inputs(std::slice::from_ref(&word), step_norm2);
     }
 
     #[inline(always)]
-    fn end_inputs(&mut self, words: &[u32], step_norm2: f32) {
-        // The step norm only on recorded paths.
-        let step = self.sampled.then(|| step_norm2.max(0.0).sqrt());
-        self.pending
-            .inputs(&self.layout.band_of_word, words, self.path_len, step);
-        if let Some(t) = &mut self.words {
-            for &w in words {
-                let w = w as usize;
-                t.input_updates[w] += 1;
-                if let Some(x) = step {
-                    t.input_sampled[w] += 1;
-                    t.input_step[w] += x as f64;
-                }
-            }
+    fn end_window(
+        &mut self,
+        sentence: &[u32],
+        lo: usize,
+        centre: usize,
+        hi: usize,
+        step_norm2: f32,
+    ) {
+        if sentence.len() <= pending::WINDOW_SENTENCE_MAX {
+            let step = self.step_norm(step_norm2);
+            self.pending.window(lo, centre, hi, self.path_len, step);
+        } else {
+            self.add_inputs(&sentence[lo..centre], step_norm2);
+            self.add_inputs(&sentence[centre + 1..hi], step_norm2);
         }
     }
 
+    fn end_sentence(&mut self, sentence: &[u32]) {
+        self.pending
+            .sentence_inputs(&self.layout.band_of_word, sentence, self.words.as_mut());
+    }
     fn publish(&mut self, done: u64, alpha: f32) {
         // Pending input updates were trained at the old rate.
         self.flush();

@@ -12,20 +12,34 @@
 //!   0..L).
 //! * Input-side counts and step norms (f64) are per-band sums; the learning rate is constant
 //!   between flushes (the probe flushes before it changes), so its sum is alpha x updates.
+//! * CBOW's input updates (one step reaching every context word of a window) are first kept
+//!   as differences along the sentence, four adds per window whatever its width, and added
+//!   to the words' bands position by position once the sentence is trained
+//!   ([`Pending::window`], [`Pending::sentence_inputs`]).
 
-use super::grid::Grid;
+use super::grid::{Grid, WordTotals};
 use crate::kernel::{LanesMut, NodeLanes};
 
 /// Examples (input, path) between flushes.
 pub const FLUSH_VISITS: u32 = 1024;
 
+/// Longest sentence whose CBOW windows [`Pending::window`] takes: its packed per-position
+/// sums then cannot overflow (see [`WindowDiffs`]); longer ones go word by word.
+pub const WINDOW_SENTENCE_MAX: usize = 1 << 14;
+
+/// Bit fields of a packed per-position input count in [`WindowDiffs::counts`].
+const UPDATES_BITS: u32 = 21;
+const LEN_SHIFT: u32 = 42;
+const FIELD_MASK: u64 = (1 << UPDATES_BITS) - 1;
+
 /// Input-side sums of one band since the last flush.
 #[derive(Clone, Copy, Debug, Default)]
 struct InputSums {
     /// Updates in the low 32 bits, their summed path lengths in the high 32: one add per
-    /// update. Neither half can overflow between flushes: at most `FLUSH_VISITS` paths'
-    /// inputs (under 2,000 per path, as sentences are capped at 1,000 words) along paths
-    /// under 93 nodes (the deepest Huffman code over 64-bit counts) sum below 2^28.
+    /// update. Neither half can overflow between flushes: at most `FLUSH_VISITS` paths' inputs
+    /// plus one more sentence's (under 2,000 per path, as the worker caps sentences at 1,000
+    /// words) along paths under 93 nodes (the deepest Huffman code over 64-bit counts) sum
+    /// below 2^29.
     updates_len: u64,
     /// Updates whose step norm was not recorded.
     unsampled: u32,
@@ -35,6 +49,32 @@ struct InputSums {
 impl InputSums {
     fn updates(&self) -> u64 {
         self.updates_len & 0xffff_ffff
+    }
+}
+
+/// One sentence's CBOW input updates as differences along it: a window over positions
+/// `lo..hi` whose centre is `c` adds at `lo` and `c + 1` and takes away at `c` and `hi`, so
+/// that the running sum at a position is what reached its word.
+#[derive(Debug, Default)]
+struct WindowDiffs {
+    /// Packed differences: updates in bits 0-20, unrecorded updates in 21-41, summed path
+    /// lengths in 42-63. Packing is linear, so wrapping sums of packed differences are the
+    /// packed sums; each field of a position's sum stays in range in sentences of at most
+    /// [`WINDOW_SENTENCE_MAX`] words (under 2^14 updates, along paths under 2^7 nodes).
+    counts: Vec<u64>,
+    /// Differences of summed step norms (recorded updates).
+    step: Vec<f64>,
+    /// One past the last position a window of this sentence reached (0: none yet).
+    top: usize,
+}
+
+impl WindowDiffs {
+    /// Room for positions `0..=len`.
+    #[cold]
+    #[inline(never)]
+    fn grow(&mut self, len: usize) {
+        self.counts.resize(len + 1, 0);
+        self.step.resize(len + 1, 0.0);
     }
 }
 
@@ -54,6 +94,8 @@ pub struct Pending {
     /// two sets that take a path's context words alternately: consecutive words are mostly
     /// of one band, and one set would chain every add on the one before.
     inputs: Box<[[InputSums; 256]; 2]>,
+    /// The current sentence's CBOW windows, not yet in `inputs`.
+    windows: WindowDiffs,
     /// Examples since the last flush.
     examples: u32,
 }
@@ -76,6 +118,7 @@ impl Pending {
             lengths: vec![0; n_bands * (n_depths + 1)],
             dirty: vec![0; n_bands],
             inputs: Box::new([[InputSums::default(); 256]; 2]),
+            windows: WindowDiffs::default(),
             examples: 0,
         }
     }
@@ -121,6 +164,84 @@ impl Pending {
                 s.unsampled += 1;
             }),
         }
+    }
+
+    /// Counts one CBOW input update of every position in `lo..hi` but `centre` of the
+    /// current sentence (at most [`WINDOW_SENTENCE_MAX`] words), along a path of `path_len`
+    /// nodes, with step norm `step` when recorded; added to the words' bands by
+    /// [`Pending::sentence_inputs`].
+    #[inline(always)]
+    pub fn window(
+        &mut self,
+        lo: usize,
+        centre: usize,
+        hi: usize,
+        path_len: u32,
+        step: Option<f32>,
+    ) {
+        debug_assert!(lo <= centre && centre < hi && hi <= WINDOW_SENTENCE_MAX);
+        let d = &mut self.windows;
+        if hi >= d.counts.len() {
+            d.grow(hi);
+        }
+        d.top = d.top.max(hi);
+        let len = (path_len as u64) << LEN_SHIFT;
+        let packed = match step {
+            Some(_) => 1 | len,
+            None => 1 | 1 << UPDATES_BITS | len,
+        };
+        let c = &mut d.counts[..=hi];
+        c[lo] = c[lo].wrapping_add(packed);
+        c[centre] = c[centre].wrapping_sub(packed);
+        c[centre + 1] = c[centre + 1].wrapping_add(packed);
+        c[hi] = c[hi].wrapping_sub(packed);
+        if let Some(x) = step {
+            let (x, s) = (x as f64, &mut d.step[..=hi]);
+            s[lo] += x;
+            s[centre] -= x;
+            s[centre + 1] += x;
+            s[hi] -= x;
+        }
+    }
+
+    /// Adds the windows counted since the last call, over `sentence`, to the bands of its
+    /// words (`band_of_word`) and to their per-word totals `words`.
+    pub fn sentence_inputs(
+        &mut self,
+        band_of_word: &[u8],
+        sentence: &[u32],
+        mut words: Option<&mut WordTotals>,
+    ) {
+        let d = &mut self.windows;
+        let top = std::mem::take(&mut d.top);
+        if top == 0 {
+            return;
+        }
+        let (counts, steps) = (&mut d.counts[..=top], &mut d.step[..=top]);
+        let [even, odd] = &mut *self.inputs;
+        let (mut c, mut x) = (0u64, 0f64);
+        for (p, &w) in sentence[..top].iter().enumerate() {
+            c = c.wrapping_add(std::mem::take(&mut counts[p]));
+            x += std::mem::take(&mut steps[p]);
+            if c == 0 {
+                continue;
+            }
+            let (updates, unsampled) = (c & FIELD_MASK, c >> UPDATES_BITS & FIELD_MASK);
+            // Neighbouring words are mostly of one band: alternate sets, as for single inputs.
+            let set = if p % 2 == 0 { &mut *even } else { &mut *odd };
+            let s = &mut set[band_of_word[w as usize] as usize];
+            s.updates_len += updates | (c >> LEN_SHIFT) << 32;
+            s.unsampled += unsampled as u32;
+            s.step += x;
+            if let Some(t) = words.as_deref_mut() {
+                let w = w as usize;
+                t.input_updates[w] += updates;
+                t.input_sampled[w] += updates - unsampled;
+                t.input_step[w] += x;
+            }
+        }
+        counts[top] = 0;
+        steps[top] = 0.0;
     }
 
     /// Applies `add` to the band sums of each word in `words`, the two sets taking the words
@@ -241,6 +362,73 @@ mod tests {
         let before = grid.clone();
         p.flush(&mut grid, 0.5);
         assert_eq!(grid, before);
+    }
+
+    #[test]
+    fn windows_add_what_their_words_add_one_by_one() {
+        // Ten words in three bands; two sentences (the second shorter, reusing the buffers),
+        // windows of every shape: clipped at either end, one-sided, some unrecorded. Steps
+        // are binary fractions, so the f64 sums are exact in any order.
+        let bands = [0u8, 1, 2, 1, 0, 2, 2, 1, 0, 0];
+        let first = [3u32, 0, 9, 5, 1, 1, 7, 2, 4];
+        let second = [8u32, 6, 3, 6];
+        type Window = (usize, usize, usize, u32, Option<f32>);
+        let sentences: [(&[u32], &[Window]); 3] = [
+            (
+                &first,
+                &[
+                    (0, 0, 3, 4, Some(0.5)),
+                    (0, 1, 2, 2, Some(0.25)),
+                    (0, 2, 5, 7, None),
+                    (1, 4, 7, 3, Some(1.5)),
+                    (5, 6, 7, 5, Some(0.125)),
+                    (4, 8, 9, 6, Some(2.0)),
+                    (7, 8, 9, 1, None),
+                ],
+            ),
+            (&[5], &[]),
+            (
+                &second,
+                &[
+                    (0, 0, 2, 3, Some(0.75)),
+                    (0, 2, 4, 5, Some(0.5)),
+                    (2, 3, 4, 2, None),
+                ],
+            ),
+        ];
+        let (mut by_window, mut by_word) = (Pending::new(3, 8), Pending::new(3, 8));
+        let (mut words_window, mut words_word) = (WordTotals::new(10), WordTotals::new(10));
+        for (sentence, windows) in sentences {
+            for &(lo, c, hi, len, step) in windows {
+                by_window.window(lo, c, hi, len, step);
+                let words: Vec<u32> = sentence[lo..c]
+                    .iter()
+                    .chain(&sentence[c + 1..hi])
+                    .copied()
+                    .collect();
+                by_word.inputs(&bands, &words, len, step);
+                for &w in &words {
+                    let t = &mut words_word;
+                    t.input_updates[w as usize] += 1;
+                    if let Some(x) = step {
+                        t.input_sampled[w as usize] += 1;
+                        t.input_step[w as usize] += x as f64;
+                    }
+                }
+            }
+            by_window.sentence_inputs(&bands, sentence, Some(&mut words_window));
+        }
+        let (mut got, mut want) = (Grid::new(3, 8), Grid::new(3, 8));
+        by_window.flush(&mut got, 0.5);
+        by_word.flush(&mut want, 0.5);
+        assert_eq!(got, want);
+        assert!(got.bands.iter().all(|b| b.input_updates > 0));
+        assert_eq!(words_window.input_updates, words_word.input_updates);
+        assert_eq!(words_window.input_sampled, words_word.input_sampled);
+        assert_eq!(words_window.input_step, words_word.input_step);
+        // Nothing is left behind for the next sentence.
+        assert!(by_window.windows.counts.iter().all(|&c| c == 0));
+        assert!(by_window.windows.step.iter().all(|&x| x == 0.0));
     }
 
     #[test]

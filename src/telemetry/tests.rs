@@ -444,6 +444,88 @@ fn cbow_run_adds_up() {
     check_identities(dir.path(), Model::Cbow);
 }
 
+/// A [`GridProbe`] that takes CBOW's windows word by word (the trait's default).
+struct WordByWord<'a>(GridProbe<'a>);
+
+impl Probe for WordByWord<'_> {
+    const ENABLED: bool = true;
+    fn prepare(&mut self, run: &RunInfo) {
+        self.0.prepare(run);
+    }
+    fn begin_path(&mut self, target: u32, n_inputs: usize, path_len: usize) {
+        self.0.begin_path(target, n_inputs, path_len);
+    }
+    fn sampling(&self) -> bool {
+        self.0.sampling()
+    }
+    fn node(&mut self, depth: usize, sums: &NodeSums) {
+        self.0.node(depth, sums);
+    }
+    fn path_lanes(&mut self, nodes: usize, width: usize) -> Option<LanesMut<'_>> {
+        self.0.path_lanes(nodes, width)
+    }
+    fn end_input(&mut self, input: usize, word: u32, step_norm2: f32) {
+        self.0.end_input(input, word, step_norm2);
+    }
+    fn publish(&mut self, done: u64, alpha: f32) {
+        self.0.publish(done, alpha);
+    }
+}
+
+#[test]
+fn cbow_windows_record_what_their_context_words_record_one_by_one() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    zipf_corpus(&dir.path().join("corpus.txt"), 400);
+    let mut cfg = run_cfg(dir.path(), Model::Cbow, 1);
+    cfg.stats.sample = 0.5;
+    let run = |by_word: bool| {
+        let collector = Collector::new(&cfg);
+        let mut probes = vec![GridProbe::new(&collector, 0)];
+        if by_word {
+            let mut wrapped: Vec<WordByWord> = probes.drain(..).map(WordByWord).collect();
+            crate::train::train_with(&cfg, &Silent, &mut wrapped, &|_, _| {}).expect("train");
+            probes = wrapped.into_iter().map(|w| w.0).collect();
+        } else {
+            crate::train::train_with(&cfg, &Silent, &mut probes, &|_, _| {}).expect("train");
+        }
+        let words = probes[0].words.clone().expect("word totals");
+        collector.finish(&mut probes);
+        (collector.total().expect("grid"), words)
+    };
+    let ((got, got_words), (want, want_words)) = (run(false), run(true));
+    assert_eq!(
+        got.cells, want.cells,
+        "the node side does not depend on the inputs'"
+    );
+    assert_eq!(got_words.input_updates, want_words.input_updates);
+    assert_eq!(got_words.input_sampled, want_words.input_sampled);
+    let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * b.abs();
+    for (w, (&a, &b)) in got_words
+        .input_step
+        .iter()
+        .zip(&want_words.input_step)
+        .enumerate()
+    {
+        assert!(close(a, b), "word {w}: input step {a} vs {b}");
+    }
+    let mut sampled = 0;
+    for (b, (g, w)) in got.bands.iter().zip(&want.bands).enumerate() {
+        assert_eq!(
+            (g.input_updates, g.input_sampled, g.input_path_len),
+            (w.input_updates, w.input_sampled, w.input_path_len),
+            "band {b}"
+        );
+        assert!(close(g.input_step, w.input_step), "band {b} input step");
+        assert!(close(g.input_alpha, w.input_alpha), "band {b} alpha");
+        sampled += g.input_sampled;
+    }
+    let updates: u64 = got.bands.iter().map(|b| b.input_updates).sum();
+    assert!(
+        sampled > 0 && sampled < updates,
+        "half the paths are recorded"
+    );
+}
+
 #[test]
 fn negative_sampling_records_no_tree_visits() {
     let dir = tempfile::tempdir().expect("tempdir");
