@@ -190,13 +190,14 @@ impl Pending {
             Some(_) => 1 | len,
             None => 1 | 1 << UPDATES_BITS | len,
         };
-        let c = &mut d.counts[..=hi];
+        // `..hi + 1`, not `..=hi`: an inclusive range's index was left out of line.
+        let c = &mut d.counts[..hi + 1];
         c[lo] = c[lo].wrapping_add(packed);
         c[centre] = c[centre].wrapping_sub(packed);
         c[centre + 1] = c[centre + 1].wrapping_add(packed);
         c[hi] = c[hi].wrapping_sub(packed);
         if let Some(x) = step {
-            let (x, s) = (x as f64, &mut d.step[..=hi]);
+            let (x, s) = (x as f64, &mut d.step[..hi + 1]);
             s[lo] += x;
             s[centre] -= x;
             s[centre + 1] += x;
@@ -217,7 +218,7 @@ impl Pending {
         if top == 0 {
             return;
         }
-        let (counts, steps) = (&mut d.counts[..=top], &mut d.step[..=top]);
+        let (counts, steps) = (&mut d.counts[..top + 1], &mut d.step[..top + 1]);
         let [even, odd] = &mut *self.inputs;
         let (mut c, mut x) = (0u64, 0f64);
         for (p, &w) in sentence[..top].iter().enumerate() {
