@@ -380,6 +380,7 @@ impl Probe for GridProbe<'_> {
         self.pending
             .sentence_inputs(&self.layout.band_of_word, sentence, self.words.as_mut());
     }
+
     fn publish(&mut self, done: u64, alpha: f32) {
         // Pending input updates were trained at the old rate.
         self.flush();
