@@ -293,6 +293,15 @@ impl WordTotals {
         }
     }
 
+    /// Counts `updates` input updates of word `w`, `sampled` of them with recorded step
+    /// norms summing to `step`.
+    #[inline(always)]
+    pub fn add_inputs(&mut self, w: usize, updates: u64, sampled: u64, step: f64) {
+        self.input_updates[w] += updates;
+        self.input_sampled[w] += sampled;
+        self.input_step[w] += step;
+    }
+
     /// Adds `o` (same length) into `self`.
     pub fn merge(&mut self, o: &WordTotals) {
         let add = |a: &mut [u64], b: &[u64]| a.iter_mut().zip(b).for_each(|(x, y)| *x += y);

@@ -272,13 +272,9 @@ impl<'a> GridProbe<'a> {
         self.pending
             .inputs(&self.layout.band_of_word, words, self.path_len, step);
         if let Some(t) = &mut self.words {
+            let (sampled, x) = step.map_or((0, 0.0), |x| (1, x as f64));
             for &w in words {
-                let w = w as usize;
-                t.input_updates[w] += 1;
-                if let Some(x) = step {
-                    t.input_sampled[w] += 1;
-                    t.input_step[w] += x as f64;
-                }
+                t.add_inputs(w as usize, 1, sampled, x);
             }
         }
     }

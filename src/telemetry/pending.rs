@@ -235,10 +235,7 @@ impl Pending {
             s.unsampled += unsampled as u32;
             s.step += x;
             if let Some(t) = words.as_deref_mut() {
-                let w = w as usize;
-                t.input_updates[w] += updates;
-                t.input_sampled[w] += updates - unsampled;
-                t.input_step[w] += x;
+                t.add_inputs(w as usize, updates, updates - unsampled, x);
             }
         }
         counts[top] = 0;
