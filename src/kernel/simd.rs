@@ -235,6 +235,27 @@ mod avx {
         _mm_cvtss_f32(s)
     }
 
+    /// `(hsum(a), hsum(b))`, bit for bit (the same additions in the same pairs; IEEE
+    /// addition is commutative), with the two reductions sharing instructions: eight
+    /// instead of twelve.
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    unsafe fn hsum2(a: __m256, b: __m256) -> (f32, f32) {
+        // Lanes 0-3: a's low half + high half, lanes 4-7: b's (hsum's first step).
+        let s = _mm256_add_ps(
+            _mm256_permute2f128_ps::<0x20>(a, b),
+            _mm256_permute2f128_ps::<0x31>(a, b),
+        );
+        // Lanes 0 and 4: x0 + x2, lanes 1 and 5: x1 + x3 (hsum's `movehl` step).
+        let s = _mm256_add_ps(s, _mm256_permute_ps::<0b01_00_11_10>(s));
+        // Lanes 0 and 4: the two partial sums added (hsum's last step).
+        let s = _mm256_add_ps(s, _mm256_permute_ps::<0b10_11_00_01>(s));
+        (
+            _mm256_cvtss_f32(s),
+            _mm_cvtss_f32(_mm256_extractf128_ps::<1>(s)),
+        )
+    }
+
     #[target_feature(enable = "avx2,fma")]
     #[inline]
     unsafe fn dot(a: &[f32], b: &[f32]) -> f32 {
@@ -378,8 +399,7 @@ mod avx {
             hh0 = _mm256_fmadd_ps(h0, h0, hh0);
             i += 8;
         }
-        let mut sa = hsum(_mm256_add_ps(a0, a1));
-        let mut sb = hsum(_mm256_add_ps(b0, b1));
+        let (mut sa, mut sb) = hsum2(_mm256_add_ps(a0, a1), _mm256_add_ps(b0, b1));
         let mut shh = hsum(_mm256_add_ps(hh0, hh1));
         while i < n {
             let x = *ph.add(i);
@@ -480,8 +500,7 @@ mod avx {
             block!(i, aa0, bb0);
             i += 8;
         }
-        let mut sa = hsum(_mm256_add_ps(aa0, aa1));
-        let mut sb = hsum(_mm256_add_ps(bb0, bb1));
+        let (mut sa, mut sb) = hsum2(_mm256_add_ps(aa0, aa1), _mm256_add_ps(bb0, bb1));
         while i < n {
             let (a, b) = (*pa.add(i), *pb.add(i));
             sa += a * a;
