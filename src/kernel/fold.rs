@@ -299,11 +299,17 @@ pub(super) mod avx {
     /// with no call; it runs at full speed only inside the backend's `#[target_feature]`
     /// code.
     ///
+    /// `ONE`: the caller knows there is a single input; the out-of-line loop for several is
+    /// then not compiled in, and `v` need not be laid out in memory for its call.
+    ///
     /// # Safety
     /// The CPU must support AVX2 and FMA.
     #[inline(always)]
-    pub unsafe fn fold(v: &PathVisits, out: LanesMut) -> SaturatedNodes {
-        if v.h_norm.len() == 1 {
+    pub unsafe fn fold<const ONE: bool>(v: &PathVisits, out: LanesMut) -> SaturatedNodes {
+        if ONE {
+            assert_eq!(v.h_norm.len(), 1, "one input");
+            inputs::<true>(v, out)
+        } else if v.h_norm.len() == 1 {
             inputs::<true>(v, out)
         } else {
             several(v, out)
@@ -673,7 +679,7 @@ mod tests {
             return;
         }
         // SAFETY: AVX2 and FMA were detected above.
-        let vector = check(|v, out| unsafe { avx::fold(v, out) });
+        let vector = check(|v, out| unsafe { avx::fold::<false>(v, out) });
         assert!(vector.iter().any(|o| o.1) && vector.iter().any(|o| !o.1));
         assert_eq!(vector, check(scalar));
     }

@@ -46,8 +46,13 @@ pub trait Kernel: Copy + Send + Sync + 'static {
         norms
     }
     /// Per-node telemetry sums over a recorded HS path (see [`super::PathVisits`]): node d's
-    /// added into lane d of `out`; returns the nodes with a saturated visit.
-    fn fold_path(self, v: &super::PathVisits, out: super::LanesMut) -> super::SaturatedNodes;
+    /// added into lane d of `out`; returns the nodes with a saturated visit. `ONE`: the
+    /// caller knows the path had a single input (CBOW), so no other case is compiled in.
+    fn fold_path<const ONE: bool>(
+        self,
+        v: &super::PathVisits,
+        out: super::LanesMut,
+    ) -> super::SaturatedNodes;
 
     /// Copies `dst.len()` elements starting at `src` into `dst`.
     ///
@@ -98,7 +103,11 @@ impl Kernel for Scalar {
     const NAME: &'static str = "scalar";
 
     #[inline(always)]
-    fn fold_path(self, v: &super::PathVisits, out: super::LanesMut) -> super::SaturatedNodes {
+    fn fold_path<const ONE: bool>(
+        self,
+        v: &super::PathVisits,
+        out: super::LanesMut,
+    ) -> super::SaturatedNodes {
         super::fold::scalar(v, out)
     }
 
@@ -606,13 +615,13 @@ mod avx {
         const NAME: &'static str = "avx2+fma";
 
         #[inline(always)]
-        fn fold_path(
+        fn fold_path<const ONE: bool>(
             self,
             v: &crate::kernel::PathVisits,
             out: crate::kernel::LanesMut,
         ) -> crate::kernel::SaturatedNodes {
             // SAFETY: as in `dot`.
-            unsafe { crate::kernel::fold::avx::fold(v, out) }
+            unsafe { crate::kernel::fold::avx::fold::<ONE>(v, out) }
         }
 
         #[inline(always)]

@@ -147,24 +147,30 @@ impl FoldBuf {
         }
     }
 
-    /// The first `len` slots of each region of `visits` (scores, raw gradients, ln sigmoid);
-    /// a function of the fields, so that the other fields stay free to borrow. Spelt out:
-    /// an array `map` here was left out of line, a call on every recorded path.
+    /// The three regions of `visits` (scores, raw gradients, ln sigmoid), whole: the fold
+    /// reads the first `inputs * width` slots of each. A function of the fields, so that
+    /// the other fields stay free to borrow; two splits, where slicing each region to the
+    /// path's length took six bounds checks on every recorded path.
     #[inline(always)]
-    fn regions(visits: &[f32], region: usize, len: usize) -> [&[f32]; 3] {
-        [
-            &visits[..len],
-            &visits[region..region + len],
-            &visits[2 * region..2 * region + len],
-        ]
+    fn regions(visits: &[f32], region: usize) -> [&[f32]; 3] {
+        let (f, rest) = visits.split_at(region);
+        let (g, log_sig) = rest.split_at(region);
+        [f, g, log_sig]
     }
 
     /// Folds the visits of `path` and reports them to `probe`: in-range visits through the
-    /// kernel's fold, all nodes at once; saturated ones node by node.
+    /// kernel's fold, all nodes at once; saturated ones node by node. `ONE`: the walk had a
+    /// single input.
     #[inline(always)]
-    fn report<K: Kernel, P: Probe>(&mut self, k: K, path: &[u32], c: &PathCtx, probe: &mut P) {
+    fn report<K: Kernel, P: Probe, const ONE: bool>(
+        &mut self,
+        k: K,
+        path: &[u32],
+        c: &PathCtx,
+        probe: &mut P,
+    ) {
         let h_norm = &self.h_norm[..self.inputs];
-        let [f, g, log_sig] = Self::regions(&self.visits, self.region, self.inputs * self.width);
+        let [f, g, log_sig] = Self::regions(&self.visits, self.region);
         let visits = PathVisits {
             nodes: self.nodes,
             width: self.width,
@@ -178,10 +184,10 @@ impl FoldBuf {
             limit: MAX_EXP,
         };
         let saturated = match probe.path_lanes(self.nodes, self.width) {
-            Some(out) => k.fold_path(&visits, out),
+            Some(out) => k.fold_path::<ONE>(&visits, out),
             None => {
                 self.lanes.clear();
-                let saturated = k.fold_path(&visits, self.lanes.window(0, self.width));
+                let saturated = k.fold_path::<ONE>(&visits, self.lanes.window(0, self.width));
                 self.report_nodes(probe);
                 saturated
             }
@@ -219,7 +225,7 @@ impl FoldBuf {
         c: &PathCtx,
         probe: &mut P,
     ) {
-        let [f, g, _] = Self::regions(&self.visits, self.region, self.inputs * self.width);
+        let [f, g, _] = Self::regions(&self.visits, self.region);
         for d in saturated_nodes(nodes, self.nodes) {
             let (t, mut node) = (label_of(path[d]), NodeSums::default());
             // |v_d|^2 before each visit, tracked as the fold tracks it.
@@ -392,7 +398,7 @@ fn train_path_nodes<K: Kernel, R: StepRule, P: Probe>(
         );
     }
     if P::ENABLED && c.record {
-        fold.report(k, path, c, probe);
+        fold.report::<K, P, false>(k, path, c, probe);
     }
 }
 
@@ -625,7 +631,7 @@ fn train_path_pairs<K: Kernel, R: StepRule, P: Probe, const REC: bool, const ONE
         );
     }
     if P::ENABLED && record {
-        fold.report(k, path, c, probe);
+        fold.report::<K, P, ONE>(k, path, c, probe);
     }
 }
 
