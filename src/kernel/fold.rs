@@ -308,8 +308,8 @@ pub(super) mod avx {
     pub unsafe fn fold<const ONE: bool>(v: &PathVisits, out: LanesMut) -> SaturatedNodes {
         if ONE {
             assert_eq!(v.h_norm.len(), 1, "one input");
-            inputs::<true>(v, out)
-        } else if v.h_norm.len() == 1 {
+        }
+        if ONE || v.h_norm.len() == 1 {
             inputs::<true>(v, out)
         } else {
             several(v, out)
