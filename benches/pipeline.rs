@@ -6,7 +6,6 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use huffvec::corpus::encode::{IdCorpus, VocabSettings};
 use huffvec::corpus::Corpus;
 use huffvec::tree::huffman;
-use huffvec::vocab::Counts;
 
 /// `$HUFFVEC_BENCH_CORPUS`, else gcide.txt when ../shared is present, else the bundled
 /// sample.
@@ -42,15 +41,6 @@ fn pipeline(c: &mut Criterion) {
             .num_threads(t)
             .build()
             .expect("pool");
-        g.bench_function(format!("count/{t}_threads"), |b| {
-            b.iter(|| {
-                pool.install(|| {
-                    let mut counts = Counts::default();
-                    counts.add_text(corpus.bytes(), t);
-                    counts.types()
-                })
-            })
-        });
         g.bench_function(format!("count_and_encode/{t}_threads"), |b| {
             b.iter(|| {
                 let cache = dir.path().join(format!("c{}", rand_suffix()));

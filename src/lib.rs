@@ -30,6 +30,7 @@ pub mod config;
 pub mod corpus;
 pub mod error;
 pub mod eval;
+pub mod hash;
 pub mod init;
 pub mod io;
 #[allow(unsafe_code)]
@@ -37,8 +38,10 @@ pub mod kernel;
 pub mod loss;
 pub mod model;
 pub mod optim;
+pub mod probe;
 pub mod report;
 pub mod sampler;
+pub mod schedule;
 pub mod telemetry;
 pub mod train;
 pub mod tree;

@@ -14,8 +14,8 @@ use crate::loss::hs::NodeScratch;
 use crate::loss::ns::UnigramTable;
 use crate::loss::{OutputLoss, SigmoidTable};
 use crate::optim::{StepRule, StepSettings};
+use crate::probe::Probe;
 use crate::sampler::Rng;
-use crate::telemetry::Probe;
 use crate::tree::Tree;
 
 /// Read-only training data shared by all threads.

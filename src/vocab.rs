@@ -7,66 +7,10 @@ use std::path::Path;
 use hashbrown::HashMap;
 use rayon::prelude::*;
 
-use crate::corpus::tokenize::{self, Token, EOS};
 use crate::error::{Error, Result};
 
-/// Raw counts of every distinct word of a corpus, before filtering.
-#[derive(Default)]
-pub struct Counts {
-    map: HashMap<Box<[u8]>, u64>,
-    /// Number of `\n` (end-of-sentence) tokens.
-    pub sentence_ends: u64,
-    /// Number of word tokens (sentence ends excluded).
-    pub words: u64,
-}
-
-impl Counts {
-    /// Counts the tokens of `buf` in parallel and adds them.
-    pub fn add_text(&mut self, buf: &[u8], threads: usize) {
-        let pieces = tokenize::split_at_spaces(buf, threads.max(1) * 8);
-        let (local, eos, words) = pieces
-            .par_iter()
-            .map(|piece| {
-                let mut m: HashMap<&[u8], u64> = HashMap::new();
-                let (mut eos, mut words) = (0u64, 0u64);
-                for t in tokenize::tokens(piece) {
-                    match t {
-                        Token::Word(w) => {
-                            words += 1;
-                            *m.entry(w).or_insert(0) += 1;
-                        }
-                        Token::EndOfSentence => eos += 1,
-                    }
-                }
-                (m, eos, words)
-            })
-            .reduce(
-                || (HashMap::new(), 0, 0),
-                |(a, ea, wa), (b, eb, wb)| {
-                    let (mut big, small) = if a.len() >= b.len() { (a, b) } else { (b, a) };
-                    for (w, c) in small {
-                        *big.entry(w).or_insert(0) += c;
-                    }
-                    (big, ea + eb, wa + wb)
-                },
-            );
-        for (w, c) in local {
-            match self.map.get_mut(w) {
-                Some(x) => *x += c,
-                None => {
-                    self.map.insert(w.into(), c);
-                }
-            }
-        }
-        self.sentence_ends += eos;
-        self.words += words;
-    }
-
-    /// Number of distinct words seen.
-    pub fn types(&self) -> usize {
-        self.map.len()
-    }
-}
+/// The end-of-sentence token: each newline of the corpus counts as one (word2vec.c's `</s>`).
+pub const EOS: &[u8] = b"</s>";
 
 /// The training vocabulary, most frequent word first.
 #[derive(Clone, Debug, PartialEq)]
@@ -77,18 +21,10 @@ pub struct Vocab {
 }
 
 impl Vocab {
-    /// Keeps words with at least `min_count` occurrences (at most `max_vocab` of them), with
-    /// `</s>` counted as one word per newline; sorted by descending count, ties by bytes.
-    pub fn from_counts(counts: Counts, min_count: u64, max_vocab: Option<usize>) -> Self {
-        let Counts {
-            map, sentence_ends, ..
-        } = counts;
-        let (words, counts): (Vec<_>, Vec<_>) = map.into_iter().unzip();
-        Self::from_distinct(words, counts, sentence_ends, min_count, max_vocab).0
-    }
-
-    /// As [`Vocab::from_counts`], from distinct `words` with their `counts`; also returns,
-    /// per input word, its id or `None` when it was not kept.
+    /// Keeps the distinct `words` with at least `min_count` occurrences (at most `max_vocab`
+    /// of them), with `</s>` counted as one word per newline (`sentence_ends`), sorted by
+    /// descending count, ties by bytes; also returns, per input word, its id or `None` when
+    /// it was not kept.
     pub fn from_distinct(
         mut words: Vec<Box<[u8]>>,
         mut counts: Vec<u64>,
@@ -205,7 +141,7 @@ impl Vocab {
 
     /// A 64-bit fingerprint of words and counts, order-sensitive.
     pub fn fingerprint(&self) -> u64 {
-        let mut h = crate::corpus::encode::Fnv::new();
+        let mut h = crate::hash::Fnv::new();
         for (w, c) in self.words.iter().zip(&self.counts) {
             h.write(&(w.len() as u32).to_le_bytes());
             h.write(w);
@@ -271,10 +207,22 @@ impl Vocab {
 mod tests {
     use super::*;
 
+    /// A plain serial count of `text`, filtered as training filters.
+    fn count_plainly(text: &[u8], min_count: u64, max_vocab: Option<usize>) -> Vocab {
+        let mut map: HashMap<Box<[u8]>, u64> = HashMap::new();
+        for w in text
+            .split(|b| b.is_ascii_whitespace())
+            .filter(|w| !w.is_empty())
+        {
+            *map.entry(w.into()).or_insert(0) += 1;
+        }
+        let ends = text.iter().filter(|&&b| b == b'\n').count() as u64;
+        let (words, counts) = map.into_iter().unzip();
+        Vocab::from_distinct(words, counts, ends, min_count, max_vocab).0
+    }
+
     fn vocab(text: &[u8], min_count: u64) -> Vocab {
-        let mut c = Counts::default();
-        c.add_text(text, 3);
-        Vocab::from_counts(c, min_count, None)
+        count_plainly(text, min_count, None)
     }
 
     #[test]
@@ -303,27 +251,8 @@ mod tests {
     }
 
     #[test]
-    fn parallel_count_equals_serial_count() {
-        let text: Vec<u8> = (0..5000)
-            .flat_map(|i| format!("w{} x\n", i % 37).into_bytes())
-            .collect();
-        let mut a = Counts::default();
-        a.add_text(&text, 1);
-        let mut b = Counts::default();
-        b.add_text(&text, 7);
-        assert_eq!(
-            Vocab::from_counts(a, 1, None),
-            Vocab::from_counts(b, 1, None)
-        );
-    }
-
-    #[test]
     fn max_vocab_keeps_the_most_frequent() {
-        let v = {
-            let mut c = Counts::default();
-            c.add_text(b"a a a b b c", 1);
-            Vocab::from_counts(c, 1, Some(2))
-        };
+        let v = count_plainly(b"a a a b b c", 1, Some(2));
         assert_eq!(v.words().len(), 2);
         assert_eq!(v.word(1), b"b");
     }

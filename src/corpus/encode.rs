@@ -27,6 +27,7 @@ use super::tokenize::{self, Token};
 use super::wordhash;
 use super::Corpus;
 use crate::error::{Error, Result};
+use crate::hash::Fnv;
 use crate::kernel::{self, Mapped};
 use crate::vocab::Vocab;
 use hashbrown::HashTable;
@@ -39,32 +40,6 @@ const VERSION: u32 = 1;
 const HEADER_BYTES: usize = 128;
 /// Ids verified per window when a cache is opened (64 MiB of ids).
 const VERIFY_IDS: usize = 1 << 24;
-
-/// 64-bit FNV-1a, used for fingerprints (not for hashing words in the hot loop).
-pub struct Fnv(u64);
-
-impl Fnv {
-    /// A fresh hasher.
-    pub fn new() -> Self {
-        Fnv(0xcbf2_9ce4_8422_2325)
-    }
-    /// Feeds bytes.
-    pub fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = (self.0 ^ *b as u64).wrapping_mul(0x100_0000_01b3);
-        }
-    }
-    /// The hash so far.
-    pub fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-impl Default for Fnv {
-    fn default() -> Self {
-        Self::new()
-    }
-}
 
 #[inline(always)]
 fn mix(id: u32, pos: u64) -> u64 {
@@ -738,9 +713,27 @@ fn ids_to_le(mut ids: Vec<u32>) -> Vec<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::vocab::Counts;
 
     fn no_progress(_: &str, _: u64) {}
+
+    /// The test's oracle: a serial token-by-token count of `text`, filtered as training
+    /// filters; also the number of word tokens.
+    fn count_plainly(text: &[u8], min_count: u64, max_vocab: Option<usize>) -> (u64, Vocab) {
+        let mut map: hashbrown::HashMap<Box<[u8]>, u64> = hashbrown::HashMap::new();
+        let (mut words, mut ends) = (0, 0);
+        for t in tokenize::tokens(text) {
+            match t {
+                Token::Word(w) => {
+                    words += 1;
+                    *map.entry(w.into()).or_insert(0) += 1;
+                }
+                Token::EndOfSentence => ends += 1,
+            }
+        }
+        let (distinct, counts) = map.into_iter().unzip();
+        let vocab = Vocab::from_distinct(distinct, counts, ends, min_count, max_vocab).0;
+        (words, vocab)
+    }
 
     fn write(dir: &Path, name: &str, text: &[u8]) -> PathBuf {
         let p = dir.join(name);
@@ -793,10 +786,7 @@ mod tests {
             let corpus = Corpus::open(&p).expect("test setup");
             let settings = VocabSettings { min_count, max_vocab };
             let built = IdCorpus::prepare(&corpus, settings, &dir.path().join("c"), threads, &no_progress);
-            let mut counts = Counts::default();
-            counts.add_text(text.as_bytes(), 1);
-            let words = counts.words;
-            let vocab = Vocab::from_counts(counts, min_count, max_vocab);
+            let (words, vocab) = count_plainly(text.as_bytes(), min_count, max_vocab);
             let real = vocab.words().iter().filter(|w| &w[..] != tokenize::EOS).count();
             if words == 0 || real < 2 {
                 proptest::prop_assert!(built.is_err());

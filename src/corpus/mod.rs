@@ -81,7 +81,7 @@ impl Corpus {
     /// samples of its content.
     pub fn fingerprint(&self) -> [u64; 3] {
         let b = self.bytes();
-        let mut h = encode::Fnv::new();
+        let mut h = crate::hash::Fnv::new();
         let sample = 1 << 16;
         let n = b.len();
         for k in 0..8u64 {

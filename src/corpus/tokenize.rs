@@ -11,7 +11,7 @@
 pub const MAX_WORD_BYTES: usize = 100;
 
 /// The spelling of the end-of-sentence token in vocabularies and outputs.
-pub const EOS: &[u8] = b"</s>";
+pub use crate::vocab::EOS;
 
 /// One token of the corpus.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

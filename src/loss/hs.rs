@@ -20,8 +20,8 @@ use crate::kernel::{
     SaturatedNodes, SharedMatrix,
 };
 use crate::optim::StepRule;
+use crate::probe::{NodeSums, Probe};
 use crate::sampler::Rng;
-use crate::telemetry::{NodeSums, Probe};
 use crate::tree::Tree;
 
 /// Hierarchical softmax over `tree`, with inner-node vectors `inner`.
@@ -724,7 +724,7 @@ mod tests {
     use super::*;
     use crate::kernel::Scalar;
     use crate::optim::Sgd;
-    use crate::telemetry::NoProbe;
+    use crate::probe::NoProbe;
 
     #[test]
     fn one_node_step_matches_hand_computation() {

@@ -11,8 +11,8 @@ pub use sigmoid::SigmoidTable;
 
 use crate::kernel::Kernel;
 use crate::optim::StepRule;
+use crate::probe::Probe;
 use crate::sampler::Rng;
-use crate::telemetry::Probe;
 use hs::NodeScratch;
 
 /// Scores one target against one or more input rows and steps the output side.

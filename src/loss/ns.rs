@@ -16,8 +16,8 @@ use super::OutputLoss;
 use crate::kernel::{Kernel, SharedMatrix};
 use crate::loss::hs::NodeScratch;
 use crate::optim::StepRule;
+use crate::probe::Probe;
 use crate::sampler::Rng;
-use crate::telemetry::Probe;
 
 /// Slots of the sampling table (word2vec.c uses 1e8; 1e7 gives a resolution of 1e-7 of the
 /// probability mass at a tenth of the memory).
@@ -196,7 +196,7 @@ mod tests {
     use super::*;
     use crate::kernel::Scalar;
     use crate::optim::Sgd;
-    use crate::telemetry::NoProbe;
+    use crate::probe::NoProbe;
 
     #[test]
     fn table_shares_follow_counts_to_the_three_quarters() {

@@ -21,12 +21,13 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 
 use super::grid::{BandCell, BandInfo, Cell, Grid, Layout, WordTotals};
-use super::{GridProbe, RunInfo};
+use super::GridProbe;
 use crate::config::{Model, StatsConfig, TrainConfig};
 use crate::error::{Error, Result};
 use crate::io::OutputSlot;
 use crate::loss::sigmoid::MAX_EXP;
-use crate::train::schedule::Schedule;
+use crate::probe::RunInfo;
+use crate::schedule::Schedule;
 use crate::train::{TrainReport, Trained};
 use crate::tree::Tree;
 use crate::vocab::Vocab;
@@ -541,7 +542,7 @@ impl Collector {
             total_words: p.alpha.total_words(),
             n_snapshots: p.schedule.len(),
             sigmoid_max_exp: MAX_EXP,
-            publish_every_words: crate::train::schedule::PUBLISH_EVERY,
+            publish_every_words: crate::schedule::PUBLISH_EVERY,
             bands: layout.bands.clone(),
             depths: p.depths.clone(),
             fields: field_docs(),

@@ -9,8 +9,11 @@ use crate::config::{Model, TrainConfig};
 use crate::kernel::{Scalar, SharedMatrix};
 use crate::loss::hs::{self, NodeScratch};
 use crate::loss::sigmoid::SigmoidTable;
+use crate::probe::NoProbe;
+use crate::schedule::Schedule;
 use crate::train::Silent;
 use crate::tree::huffman;
+use crate::vocab::Vocab;
 
 fn tiny_vocab() -> Vocab {
     // counts 5, 3, 2: log2 bands 2, 1, 1 -> dense bands 1, 0, 0.

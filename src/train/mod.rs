@@ -2,7 +2,7 @@
 //! Hogwild worker per thread over its blocks of the corpus, and watch progress, stop
 //! requests and divergence.
 
-pub mod schedule;
+pub mod progress;
 pub mod worker;
 
 use std::sync::atomic::Ordering;
@@ -20,11 +20,12 @@ use crate::loss::ns::{self, UnigramTable};
 use crate::loss::SigmoidTable;
 use crate::model::Shared;
 use crate::optim::StepSettings;
+use crate::probe::{NoProbe, Probe, RunInfo};
 use crate::sampler::Rng;
-use crate::telemetry::{NoProbe, Probe, RunInfo};
+use crate::schedule::Schedule;
 use crate::tree::{shapes, Tree};
 use crate::vocab::Vocab;
-use schedule::{Progress, Schedule};
+use progress::Progress;
 use worker::{Worker, WorkerEnd, WorkerState};
 
 /// What the trainer tells its caller while it works.

@@ -9,7 +9,7 @@ use std::sync::atomic::Ordering;
 
 use serde::{Deserialize, Serialize};
 
-use super::schedule::{Progress, Schedule, PUBLISH_EVERY};
+use super::progress::Progress;
 use crate::corpus::encode::{IdCorpus, SENTENCE_END};
 use crate::kernel::{Kernel, KernelTask};
 use crate::loss::hs::HsLoss;
@@ -17,8 +17,9 @@ use crate::loss::ns::NsLoss;
 use crate::loss::OutputLoss;
 use crate::model::{self, Scratch, Shared};
 use crate::optim::{Sgd, StepRule, Tuned};
+use crate::probe::Probe;
 use crate::sampler::Rng;
-use crate::telemetry::Probe;
+use crate::schedule::{Schedule, PUBLISH_EVERY};
 
 /// Longest sentence trained at once, in kept tokens (word2vec.c's MAX_SENTENCE_LENGTH);
 /// longer lines (a whole corpus on one line included) are split into pieces of this many
