@@ -25,12 +25,13 @@
 #![warn(missing_docs)]
 
 pub mod bands;
-pub mod checkpoint;
+
 pub mod config;
 pub mod corpus;
 pub mod error;
 pub mod eval;
 pub mod hash;
+pub mod host;
 pub mod init;
 pub mod io;
 #[allow(unsafe_code)]

@@ -101,7 +101,7 @@ pub fn run(a: &BenchArgs) -> Result<()> {
         repeat: a.repeat,
         contention: a.contention,
     };
-    eprintln!("machine: {}", bench::machine_name());
+    eprintln!("machine: {}", huffvec::host::machine_name());
     let result = bench::run(&plan, &|r| {
         if r.independent > 1 {
             eprintln!(
@@ -150,7 +150,7 @@ fn write_results(
 /// `--telemetry`: alternating plain and recorded rounds per thread count.
 fn telemetry_cost(a: &BenchArgs, base: &TrainConfig) -> Result<()> {
     use huffvec::telemetry::overhead;
-    eprintln!("machine: {}", bench::machine_name());
+    eprintln!("machine: {}", huffvec::host::machine_name());
     let result = overhead::measure_all(base, &a.threads, a.repeat, a.segment_words, &|t, o| {
         let ratios = o.pair_ratios();
         eprintln!(

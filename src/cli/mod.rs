@@ -17,7 +17,8 @@ use huffvec::config::{
     self, Init, Loss, Model, Optimizer, OutputFormat, SaturationPolicy, TrainConfig, TreeShape,
 };
 use huffvec::io::OutputSlot;
-use huffvec::{checkpoint, Error, Result};
+use huffvec::train::checkpoint;
+use huffvec::{Error, Result};
 
 /// Train and study hierarchical-softmax word embeddings.
 #[derive(Parser, Debug)]

@@ -73,23 +73,6 @@ pub struct BenchResult {
     pub rows: Vec<Row>,
 }
 
-/// CPU model name and logical core count.
-pub fn machine_name() -> String {
-    let model = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split(':').nth(1))
-                .map(|m| m.trim().to_string())
-        })
-        .unwrap_or_else(|| std::env::consts::ARCH.to_string());
-    format!(
-        "{model}, {} logical cores",
-        crate::config::default_threads()
-    )
-}
-
 fn median(mut v: Vec<f64>) -> f64 {
     if v.is_empty() {
         return 0.0;
@@ -180,7 +163,7 @@ pub fn run(plan: &BenchPlan, on_run: &dyn Fn(&Run)) -> Result<BenchResult> {
         });
     }
     Ok(BenchResult {
-        machine: machine_name(),
+        machine: crate::host::machine_name(),
         kernel: crate::kernel::backend_name(),
         config: plan.base.clone(),
         tokens_per_epoch: tokens,

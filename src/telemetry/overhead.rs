@@ -173,7 +173,7 @@ pub fn measure_all(
         })
         .collect();
     Ok(OverheadResult {
-        machine: crate::report::bench::machine_name(),
+        machine: crate::host::machine_name(),
         kernel: crate::kernel::backend_name(),
         config: base.clone(),
         rows,

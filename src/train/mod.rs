@@ -2,6 +2,7 @@
 //! Hogwild worker per thread over its blocks of the corpus, and watch progress, stop
 //! requests and divergence.
 
+pub mod checkpoint;
 pub mod progress;
 pub mod worker;
 
@@ -10,7 +11,6 @@ use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 
-use crate::checkpoint::{self, RunIdentity};
 use crate::config::{Loss, TrainConfig};
 use crate::corpus::encode::{CacheStatus, IdCorpus, VocabSettings};
 use crate::corpus::Corpus;
@@ -25,6 +25,7 @@ use crate::sampler::Rng;
 use crate::schedule::Schedule;
 use crate::tree::{shapes, Tree};
 use crate::vocab::Vocab;
+use checkpoint::RunIdentity;
 use progress::Progress;
 use worker::{Worker, WorkerEnd, WorkerState};
 

@@ -591,7 +591,7 @@ pub fn run(
         bands: Vec::new(),
         band_words: Vec::new(),
         tokens_per_epoch: 0,
-        machine: super::bench::machine_name(),
+        machine: crate::host::machine_name(),
         telemetry: plan.telemetry.clone(),
         runs: Vec::new(),
     };

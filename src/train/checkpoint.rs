@@ -26,11 +26,11 @@ use std::path::{Path, PathBuf};
 use byteorder::{LittleEndian, ReadBytesExt, WriteBytesExt};
 use serde::{Deserialize, Serialize};
 
+use super::worker::{WorkerState, MAX_SENTENCE};
 use crate::config::{Loss, Optimizer, TrainConfig};
 use crate::error::{Error, Result};
 use crate::kernel::{SharedMatrix, SharedScalars};
 use crate::optim::AdaGradState;
-use crate::train::worker::{WorkerState, MAX_SENTENCE};
 
 const MAGIC: &[u8; 8] = b"HVCKPT\0\x01";
 const VERSION: u32 = 3;
