@@ -25,11 +25,13 @@
 #![warn(missing_docs)]
 
 pub mod bands;
+pub mod cli;
 
 pub mod config;
 pub mod corpus;
 pub mod error;
 pub mod eval;
+pub mod experiment;
 pub mod hash;
 pub mod host;
 pub mod init;
@@ -47,6 +49,9 @@ pub mod telemetry;
 pub mod train;
 pub mod tree;
 pub mod vocab;
+
+#[cfg(test)]
+mod test_support;
 
 pub use config::TrainConfig;
 pub use error::{Error, Result};

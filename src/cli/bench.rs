@@ -4,9 +4,9 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 
-use huffvec::config::{self, Model, TrainConfig};
-use huffvec::report::bench::{self, BenchPlan};
-use huffvec::{Error, Result};
+use crate::config::{self, Model, TrainConfig};
+use crate::experiment::bench::{self, BenchPlan};
+use crate::{Error, Result};
 
 /// Options of `huffvec bench`.
 #[derive(Args, Debug)]
@@ -54,7 +54,7 @@ pub struct BenchArgs {
     #[arg(long)]
     telemetry: bool,
     /// With --telemetry: words per round
-    #[arg(long, default_value_t = huffvec::telemetry::overhead::DEFAULT_SEGMENT)]
+    #[arg(long, default_value_t = crate::experiment::overhead::DEFAULT_SEGMENT)]
     segment_words: u64,
     /// With --telemetry: fraction of path walks recorded (see `train --stats-sample`)
     #[arg(long, default_value_t = 1.0)]
@@ -101,7 +101,7 @@ pub fn run(a: &BenchArgs) -> Result<()> {
         repeat: a.repeat,
         contention: a.contention,
     };
-    eprintln!("machine: {}", huffvec::host::machine_name());
+    eprintln!("machine: {}", crate::host::machine_name());
     let result = bench::run(&plan, &|r| {
         if r.independent > 1 {
             eprintln!(
@@ -116,11 +116,11 @@ pub fn run(a: &BenchArgs) -> Result<()> {
         }
     })?;
     write_results(&a.out, "bench", &result, &result.table())?;
-    huffvec::report::save_figure(
+    crate::report::save_figure(
         &a.out,
         "bench",
         (1100, 520),
-        &huffvec::report::bench::ScalingFigure(&result),
+        &crate::report::bench::ScalingFigure(&result),
     )?;
     eprintln!(
         "wrote {0}/bench.json, {0}/bench.md and the plot {0}/bench.svg and .png",
@@ -139,18 +139,18 @@ fn write_results(
     println!("{table}");
     let json = serde_json::to_string_pretty(result)
         .map_err(|e| Error::Config(format!("cannot serialise results: {e}")))?;
-    huffvec::io::write_atomic(&dir.join(format!("{stem}.json")), |w| {
+    crate::io::write_atomic(&dir.join(format!("{stem}.json")), |w| {
         std::io::Write::write_all(w, json.as_bytes())
     })?;
-    huffvec::io::write_atomic(&dir.join(format!("{stem}.md")), |w| {
+    crate::io::write_atomic(&dir.join(format!("{stem}.md")), |w| {
         std::io::Write::write_all(w, table.as_bytes())
     })
 }
 
 /// `--telemetry`: alternating plain and recorded rounds per thread count.
 fn telemetry_cost(a: &BenchArgs, base: &TrainConfig) -> Result<()> {
-    use huffvec::telemetry::overhead;
-    eprintln!("machine: {}", huffvec::host::machine_name());
+    use crate::experiment::overhead;
+    eprintln!("machine: {}", crate::host::machine_name());
     let result = overhead::measure_all(base, &a.threads, a.repeat, a.segment_words, &|t, o| {
         let ratios = o.pair_ratios();
         eprintln!(

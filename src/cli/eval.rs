@@ -7,12 +7,12 @@ use std::time::Instant;
 use clap::Args;
 use serde_json::{json, Map, Value};
 
-use huffvec::bands::{Bands, Basis, WordBands};
-use huffvec::eval::analogy::{self, AnalogyResult, Method, QuestionSet, Tally};
-use huffvec::eval::similarity::{self, PairSet, SimilarityResult};
-use huffvec::eval::Embeddings;
-use huffvec::vocab::Vocab;
-use huffvec::{Error, Result};
+use crate::bands::{Bands, Basis, WordBands};
+use crate::eval::analogy::{self, AnalogyResult, Method, QuestionSet, Tally};
+use crate::eval::similarity::{self, PairSet, SimilarityResult};
+use crate::eval::Embeddings;
+use crate::vocab::Vocab;
+use crate::{Error, Result};
 
 /// Options of `huffvec eval`.
 #[derive(Args, Debug, Clone)]
@@ -312,7 +312,7 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
         .map(|p| PairSet::load(p))
         .collect::<Result<Vec<_>>>()?;
     let slot = match &args.json {
-        Some(p) if p.as_os_str() != "-" => Some(huffvec::io::OutputSlot::reserve(p, &[])?),
+        Some(p) if p.as_os_str() != "-" => Some(crate::io::OutputSlot::reserve(p, &[])?),
         _ => None,
     };
     let t0 = Instant::now();

@@ -1,4 +1,4 @@
-//! Sub-commands and their options; options become a typed [`huffvec::TrainConfig`].
+//! Sub-commands and their options; options become a typed [`crate::TrainConfig`].
 
 mod bench;
 mod eval;
@@ -13,12 +13,12 @@ use std::sync::{Arc, LazyLock};
 use clap::parser::ValueSource;
 use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
-use huffvec::config::{
+use crate::config::{
     self, Init, Loss, Model, Optimizer, OutputFormat, SaturationPolicy, TrainConfig, TreeShape,
 };
-use huffvec::io::OutputSlot;
-use huffvec::train::checkpoint;
-use huffvec::{Error, Result};
+use crate::io::OutputSlot;
+use crate::train::checkpoint;
+use crate::{Error, Result};
 
 /// Train and study hierarchical-softmax word embeddings.
 #[derive(Parser, Debug)]
@@ -314,8 +314,33 @@ impl TrainArgs {
     }
 }
 
+/// Runs the command line in `std::env::args`: any error is printed on one line to stderr
+/// and mapped to a non-zero exit status (a closed output pipe and a requested stop are not
+/// errors).
+pub fn main() -> std::process::ExitCode {
+    use std::process::ExitCode;
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::BrokenPipe => {
+            ExitCode::SUCCESS
+        }
+        Err(e @ Error::Stopped { .. }) => {
+            eprintln!("huffvec: {e}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            let msg = e.to_string().replace('\n', " ");
+            eprintln!("huffvec: error: {msg}");
+            ExitCode::from(match e {
+                Error::Interrupted { .. } => interrupted_status(),
+                _ => 1,
+            })
+        }
+    }
+}
+
 /// Parses the command line and runs the chosen sub-command.
-pub fn run() -> Result<()> {
+fn run() -> Result<()> {
     let matches = Cli::command().get_matches();
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     match cli.command {
@@ -344,7 +369,7 @@ const SIGTERM_STATUS: u8 = 143;
 static SIGNAL_STATUS: LazyLock<Arc<AtomicUsize>> = LazyLock::new(|| Arc::new(AtomicUsize::new(0)));
 
 /// The exit status for a run stopped by a signal: 128 + the number of the signal received.
-pub fn interrupted_status() -> u8 {
+fn interrupted_status() -> u8 {
     u8::try_from(SIGNAL_STATUS.load(Ordering::SeqCst))
         .ok()
         .filter(|&s| s != 0)
@@ -398,7 +423,7 @@ fn train(args: &TrainArgs, m: &ArgMatches) -> Result<()> {
         cfg.threads,
         cfg.input.display()
     ));
-    let (mut trained, report) = huffvec::telemetry::train_as_configured(&cfg, &bar)?;
+    let (mut trained, report) = crate::experiment::train_as_configured(&cfg, &bar)?;
     trained.write_vectors(slot, cfg.format)?;
     let ck = cfg.checkpoint_path();
     if checkpoint::read_header(&ck).is_ok() && std::fs::remove_file(&ck).is_ok() {

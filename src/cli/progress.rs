@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use huffvec::train::Observer;
+use crate::train::Observer;
 
 /// Draws bars on stderr unless quiet, and reports SIGINT/SIGTERM to the trainer.
 pub struct Bar {

@@ -4,8 +4,8 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use huffvec::config::{StatsConfig, TrainConfig};
-use huffvec::{Error, Result};
+use crate::config::{StatsConfig, TrainConfig};
+use crate::{Error, Result};
 
 /// Gradient telemetry options of `huffvec train` (all off by default).
 #[derive(Args, Debug, Clone, Default)]
@@ -77,7 +77,7 @@ pub struct ReportArgs {
 
 /// Renders the report and prints where it went.
 pub fn report(args: &ReportArgs) -> Result<()> {
-    let summary = huffvec::report::stats::render(&args.stats, &args.out)?;
+    let summary = crate::report::stats::render(&args.stats, &args.out)?;
     if !args.quiet {
         eprintln!("{summary}");
         eprintln!("wrote report to {}", args.out.join("index.html").display());

@@ -4,9 +4,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser};
 
-use huffvec::report::grid::{self, Grid};
-use huffvec::report::study::{self, EvalSuite, PlannedRun, StudyPlan, TelemetryPlan};
-use huffvec::{Error, Result};
+use crate::experiment::grid::{self, StudyGrid};
+use crate::experiment::study::{self, EvalSuite, PlannedRun, StudyPlan, TelemetryPlan};
+use crate::{Error, Result};
 
 use super::TrainArgs;
 
@@ -84,7 +84,7 @@ struct TrainLine {
 
 /// Runs the study and writes its report.
 pub fn run(a: &StudyArgs) -> Result<()> {
-    let grid = Grid::resolve(&a.grid)?;
+    let grid = StudyGrid::resolve(&a.grid)?;
     let input = match &a.input {
         Some(p) => p.clone(),
         None => super::bundled_corpus()?,
@@ -159,7 +159,7 @@ pub fn run(a: &StudyArgs) -> Result<()> {
     std::fs::create_dir_all(&a.out)
         .map_err(|e| Error::io("cannot create output directory", &a.out, e))?;
     // Fail on an unwritable directory now rather than after the last run.
-    huffvec::io::OutputSlot::reserve(&a.out.join("report.md"), &[&input])?;
+    crate::io::OutputSlot::reserve(&a.out.join("report.md"), &[&input])?;
     let base: Vec<&str> = grid.base.iter().chain(&extra).map(String::as_str).collect();
     let quiet = a.quiet;
     let note = |line: &str| {

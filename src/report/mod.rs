@@ -7,7 +7,7 @@
 //! text uses the bundled DejaVu Sans font (`data/fonts/`), so rendering needs no system fonts.
 
 pub mod bench;
-pub mod grid;
+
 pub mod lines;
 pub mod stats;
 pub mod study;

@@ -1,5 +1,5 @@
 //! Instrumentation of hierarchical softmax: the [`Probe`] the hot loop reports to, the
-//! recording probe [`GridProbe`], and [`train_recorded`], which trains with one probe per
+//! recording probe [`GridProbe`] and the files it writes; [`crate::experiment::train_recorded`] trains with one probe per
 //! thread and writes the `--stats` / `--word-stats` files.
 //!
 //! The loop is generic over the probe; with [`NoProbe`] every call and every statistic
@@ -32,17 +32,12 @@
 //! [`Grid`] every thousand or so examples and before the grid is read.
 
 pub mod grid;
-pub mod overhead;
 mod pending;
 pub mod snapshot;
 
 use std::sync::Arc;
 
-use crate::config::TrainConfig;
-use crate::error::Result;
-
 use crate::probe::{LanesMut, NodeSums, Probe, RunInfo};
-use crate::train::{Observer, TrainReport, Trained};
 use grid::{Grid, Layout, WordTotals};
 use pending::Pending;
 use snapshot::{Collector, SnapshotSchedule};
@@ -237,62 +232,6 @@ impl Probe for GridProbe<'_> {
             let k = self.schedule.last_ending_at_or_before(done);
             self.collector.deposit(k, &mut self.grid);
             self.next_boundary = self.schedule.boundary(k + 1);
-        }
-    }
-}
-
-/// Trains `cfg`, through [`train_recorded`] when its stats settings ask for telemetry and
-/// with no probe otherwise.
-pub fn train_as_configured(
-    cfg: &TrainConfig,
-    obs: &dyn Observer,
-) -> Result<(Trained, TrainReport)> {
-    if cfg.stats.enabled() {
-        train_recorded(cfg, obs)
-    } else {
-        crate::train::train(cfg, obs)
-    }
-}
-
-/// Trains `cfg` with one [`GridProbe`] per thread and writes the telemetry files it asks
-/// for (`cfg.stats`); the files are reserved before training and also written, marked
-/// `diverged`, when training diverges.
-pub fn train_recorded(cfg: &TrainConfig, obs: &dyn Observer) -> Result<(Trained, TrainReport)> {
-    cfg.validate()?;
-    let inputs: [&std::path::Path; 1] = [&cfg.input];
-    let stats_slot = match &cfg.stats.path {
-        Some(p) => Some(crate::io::OutputSlot::reserve(p, &inputs)?),
-        None => None,
-    };
-    let words_slot = match &cfg.stats.word_stats {
-        Some(p) => Some(crate::io::OutputSlot::reserve(p, &inputs)?),
-        None => None,
-    };
-    let collector = Collector::new(cfg);
-    let mut probes: Vec<GridProbe> = (0..cfg.threads)
-        .map(|t| GridProbe::new(&collector, t))
-        .collect();
-    let result = crate::train::train_with(cfg, obs, &mut probes, &|_, _| {});
-    collector.finish(&mut probes);
-    drop(probes);
-    match result {
-        Ok((mut trained, report)) => {
-            let fin = snapshot::FinalState::of(&mut trained);
-            if let Some(slot) = stats_slot {
-                let slot_path = slot.path().to_path_buf();
-                collector.write_stats(slot, Some(&fin), Some(&report), "done")?;
-                obs.note(&format!("wrote stats to {}", slot_path.display()));
-            }
-            if let Some(slot) = words_slot {
-                collector.write_word_stats(slot, &trained.vocab, &trained.tree, &fin)?;
-            }
-            Ok((trained, report))
-        }
-        Err(e) => {
-            if let (Some(slot), crate::Error::Diverged { .. }) = (stats_slot, &e) {
-                collector.write_stats(slot, None, None, "diverged")?;
-            }
-            Err(e)
         }
     }
 }

@@ -56,7 +56,7 @@ pub struct GridEntry {
 
 /// A set of configurations to compare; the first is the reference.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Grid {
+pub struct StudyGrid {
     /// Title of the study.
     pub name: String,
     /// Options for every configuration, before its own.
@@ -104,14 +104,14 @@ fn entry(name: &str, args: &str) -> GridEntry {
     }
 }
 
-impl Grid {
+impl StudyGrid {
     /// Names of the built-in grids.
     pub const BUILTIN: &'static [&'static str] = &["mitigations"];
 
     /// The built-in grid `name`, if there is one.
-    pub fn builtin(name: &str) -> Option<Grid> {
+    pub fn builtin(name: &str) -> Option<StudyGrid> {
         match name {
-            "mitigations" => Some(Grid {
+            "mitigations" => Some(StudyGrid {
                 name: "mitigations".into(),
                 base: Vec::new(),
                 configs: vec![
@@ -138,22 +138,22 @@ impl Grid {
     }
 
     /// A built-in grid by name, or else the grid file at `spec`.
-    pub fn resolve(spec: &str) -> Result<Grid> {
-        if let Some(g) = Grid::builtin(spec) {
+    pub fn resolve(spec: &str) -> Result<StudyGrid> {
+        if let Some(g) = StudyGrid::builtin(spec) {
             return Ok(g);
         }
         let path = Path::new(spec);
         if !path.is_file() {
             return Err(Error::Config(format!(
                 "--grid {spec}: neither a built-in grid ({}) nor a grid file",
-                Grid::BUILTIN.join(", ")
+                StudyGrid::BUILTIN.join(", ")
             )));
         }
-        Grid::load(path)
+        StudyGrid::load(path)
     }
 
     /// Reads a grid file: JSON when it ends in `.json`, TOML otherwise.
-    pub fn load(path: &Path) -> Result<Grid> {
+    pub fn load(path: &Path) -> Result<StudyGrid> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| Error::io("cannot read grid file", path, e))?;
         let is_json = path.extension().is_some_and(|x| x == "json");
@@ -167,7 +167,7 @@ impl Grid {
         } else {
             toml::from_str(&text).map_err(|e| fmt_err(e.to_string().replace('\n', " ")))?
         };
-        let grid = Grid {
+        let grid = StudyGrid {
             name: spec.name.unwrap_or_else(|| {
                 path.file_stem()
                     .map_or("grid".into(), |s| s.to_string_lossy().into_owned())
@@ -238,7 +238,7 @@ mod tests {
 
     #[test]
     fn builtin_mitigations_covers_every_knob_against_the_default() {
-        let g = Grid::builtin("mitigations").expect("built in");
+        let g = StudyGrid::builtin("mitigations").expect("built in");
         assert!(g.check().is_ok());
         assert_eq!(g.configs[0].name, "default");
         assert!(g.configs[0].args.is_empty());
@@ -271,8 +271,8 @@ mod tests {
             "g.json",
             r#"{"base": ["--dim", "20"], "config": [{"name": "default"}, {"name": "ada", "args": "--optimizer adagrad"}]}"#,
         );
-        let a = Grid::load(&toml).expect("toml grid");
-        let b = Grid::load(&json).expect("json grid");
+        let a = StudyGrid::load(&toml).expect("toml grid");
+        let b = StudyGrid::load(&json).expect("json grid");
         assert_eq!(a.base, vec!["--dim", "20"]);
         assert_eq!(a.configs, b.configs);
         assert_eq!(a.configs[1].args, vec!["--optimizer", "adagrad"]);
@@ -297,10 +297,10 @@ mod tests {
             ("[[config\n", "TOML"),
         ] {
             let (_d, p) = write("bad.toml", text);
-            let e = Grid::load(&p).expect_err(text).to_string();
+            let e = StudyGrid::load(&p).expect_err(text).to_string();
             assert!(e.contains(why), "{text:?}: {e}");
         }
-        assert!(Grid::resolve("no-such-grid")
+        assert!(StudyGrid::resolve("no-such-grid")
             .expect_err("unknown")
             .to_string()
             .contains("mitigations"));

@@ -1,4 +1,4 @@
-//! `huffvec study`: train every configuration of a [`Grid`](super::grid::Grid) on one
+//! `huffvec study`: train every configuration of a [`StudyGrid`](super::grid::StudyGrid) on one
 //! corpus (same seeds, epochs and threads), evaluate each overall and per word-frequency
 //! band, record its training statistics per band, and write `DIR/report.md`,
 //! `DIR/index.html`, `DIR/study.json`, the figures `DIR/plots/*.{svg,png}` and one
@@ -13,14 +13,13 @@
 //! with the sample standard deviation. A configuration that diverges is recorded as such
 //! and the study goes on.
 //!
-//! This module trains, evaluates and summarises; `render` writes the reports and figures.
+//! This module trains, evaluates and summarises; [`crate::report::study`] writes the reports
+//! and figures.
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use plotters::style::{RGBColor, BLACK};
 use serde::Serialize;
 
-use super::lines::{ordered_colour, series_style, Dash, Line, Lines, Marker};
 use crate::bands::{Bands, WordBands};
 use crate::config::{Loss, StatsConfig, TrainConfig};
 use crate::error::{Error, Result};
@@ -31,10 +30,6 @@ use crate::io::word2vec::Vectors;
 use crate::telemetry::grid::Cell;
 use crate::telemetry::snapshot::{self, StatsFile};
 use crate::train::{Silent, Trained};
-
-mod render;
-pub use render::pooled_similarity;
-use render::*;
 
 /// Sub-directory of the study's output holding one telemetry file per run.
 pub const STATS_DIR: &str = "stats";
@@ -381,7 +376,7 @@ pub struct RunResult {
 
 impl RunResult {
     /// Seeds that diverged.
-    fn diverged_seeds(&self) -> Vec<u64> {
+    pub(crate) fn diverged_seeds(&self) -> Vec<u64> {
         self.seeds
             .iter()
             .filter(|s| s.failed.is_some())
@@ -616,7 +611,7 @@ pub fn run(
                 }
             ));
             let t0 = Instant::now();
-            let outcome = crate::telemetry::train_as_configured(cfg, &Silent);
+            let outcome = super::train_as_configured(cfg, &Silent);
             let mut row = SeedRun {
                 seed: cfg.seed,
                 words_per_sec: None,
@@ -693,13 +688,35 @@ fn headline(r: &SeedRun) -> String {
     a.chain(s).collect::<Vec<_>>().join(", ")
 }
 
+/// Pair-weighted mean of the per-band rho over the similarity sets, and the pairs.
+pub fn pooled_similarity(sets: &[SetScore], band: usize) -> (Option<f64>, usize) {
+    let (mut sum, mut n) = (0.0, 0usize);
+    for s in sets {
+        if let (Some(Some(rho)), Some(&k)) = (s.bands.get(band), s.band_n.get(band)) {
+            sum += rho * k as f64;
+            n += k;
+        }
+    }
+    ((n > 0).then(|| sum / n as f64), n)
+}
+
+/// A percentage with one decimal, or a dash.
+pub(crate) fn fmt_pct(x: Option<f64>) -> String {
+    x.map_or("–".into(), |v| format!("{v:.1}%"))
+}
+
+/// A correlation with three decimals, or a dash.
+pub(crate) fn fmt_rho(x: Option<f64>) -> String {
+    x.map_or("–".into(), |v| format!("{v:.3}"))
+}
+
 #[cfg(test)]
-mod tests {
+pub(crate) mod fixtures {
     use super::*;
     use crate::telemetry::grid::{BandCell, BandInfo};
     use crate::telemetry::snapshot::{BandRecord, CellRecord, Header};
 
-    fn score(set: &str, overall: f64, bands: &[(f64, usize)]) -> SetScore {
+    pub(crate) fn score(set: &str, overall: f64, bands: &[(f64, usize)]) -> SetScore {
         SetScore {
             set: set.into(),
             overall: Some(overall),
@@ -709,7 +726,7 @@ mod tests {
         }
     }
 
-    fn seed(s: u64, acc: f64, a: &[(f64, usize)], b: &[(f64, usize)]) -> SeedRun {
+    pub(crate) fn seed(s: u64, acc: f64, a: &[(f64, usize)], b: &[(f64, usize)]) -> SeedRun {
         SeedRun {
             seed: s,
             words_per_sec: Some(1000.0),
@@ -722,7 +739,7 @@ mod tests {
         }
     }
 
-    fn result(name: &str, seeds: Vec<SeedRun>) -> RunResult {
+    pub(crate) fn result(name: &str, seeds: Vec<SeedRun>) -> RunResult {
         RunResult {
             name: name.into(),
             args: if name == "default" { "" } else { "--x" }.into(),
@@ -732,11 +749,16 @@ mod tests {
         }
     }
 
-    fn run(name: &str, acc: f64, a: &[(f64, usize)], b: &[(f64, usize)]) -> RunResult {
+    pub(crate) fn one_run(
+        name: &str,
+        acc: f64,
+        a: &[(f64, usize)],
+        b: &[(f64, usize)],
+    ) -> RunResult {
         result(name, vec![seed(1, acc, a, b)])
     }
 
-    fn study(runs: Vec<RunResult>) -> StudyResult {
+    pub(crate) fn study(runs: Vec<RunResult>) -> StudyResult {
         let n_seeds = runs.first().map_or(1, |r| r.seeds.len()) as u64;
         StudyResult {
             grid: "t".into(),
@@ -755,162 +777,10 @@ mod tests {
         }
     }
 
-    const A: [(f64, usize); 3] = [(0.1, 15), (0.5, 10), (0.6, 40)];
-    const B: [(f64, usize); 3] = [(0.3, 15), (0.2, 30), (0.7, 40)];
+    pub(crate) const A: [(f64, usize); 3] = [(0.1, 15), (0.5, 10), (0.6, 40)];
+    pub(crate) const B: [(f64, usize); 3] = [(0.3, 15), (0.2, 30), (0.7, 40)];
 
-    #[test]
-    fn spread_is_the_mean_and_the_sample_standard_deviation() {
-        // 0.1, 0.2, 0.3: mean 0.2, squares 0.01 + 0 + 0.01 over n - 1 = 2 -> sd 0.1.
-        let s =
-            Spread::of([Some(0.1), None, Some(0.3), Some(f64::NAN), Some(0.2)]).expect("values");
-        assert_eq!(s.n, 3);
-        assert!((s.mean - 0.2).abs() < 1e-12);
-        assert!((s.sd.expect("n > 1") - 0.1).abs() < 1e-12);
-        assert_eq!((s.min, s.max), (0.1, 0.3));
-        let one = Spread::of([Some(2.0)]).expect("one value");
-        assert_eq!((one.mean, one.sd, one.n), (2.0, None, 1));
-        assert!(Spread::of([None, Some(f64::INFINITY)]).is_none());
-    }
-
-    #[test]
-    fn similarity_bands_pool_sets_by_pair_count() {
-        // Band 1: rho 0.5 over 10 pairs and 0.2 over 30 pairs -> (5 + 6) / 40 = 0.275.
-        let r = run("default", 20.0, &[(0.1, 5), (0.5, 10), (0.6, 40)], &B);
-        let (rho, n) = pooled_similarity(&r.seeds[0].similarity, 1);
-        assert_eq!(n, 40);
-        assert!((rho.expect("pairs") - 0.275).abs() < 1e-12);
-    }
-
-    #[test]
-    fn summary_is_over_the_seeds_that_finished() {
-        // Pooled band 0: seed 1 (0.1*15 + 0.3*15)/30 = 0.2, seed 2 (0.3*15 + 0.5*15)/30 = 0.4
-        // -> mean 0.3, sd sqrt(2 * 0.01 / 1) = 0.1414.
-        let mut bad = seed(3, 0.0, &A, &B);
-        bad.failed = Some("diverged".into());
-        bad.words_per_sec = None;
-        let mut s2 = seed(
-            2,
-            30.0,
-            &[(0.3, 15), (0.5, 10), (0.6, 40)],
-            &[(0.5, 15), (0.2, 30), (0.7, 40)],
-        );
-        s2.words_per_sec = Some(3000.0);
-        let r = result("x", vec![seed(1, 20.0, &A, &B), s2, bad]);
-        let s = &r.summary;
-        assert_eq!(s.finished, 2);
-        assert_eq!(r.diverged_seeds(), vec![3]);
-        let w = s.words_per_sec.expect("throughput");
-        assert_eq!((w.mean, w.min, w.max, w.n), (2000.0, 1000.0, 3000.0, 2));
-        let b0 = s.similarity_bands[0].expect("band 0");
-        assert!((b0.mean - 0.3).abs() < 1e-12);
-        assert!((b0.sd.expect("two seeds") - 0.02f64.sqrt()).abs() < 1e-12);
-        assert_eq!(s.similarity_band_n, vec![30, 40, 80]);
-        let qw = &s.analogy[0];
-        assert_eq!(qw.overall.expect("accuracy").mean, 25.0);
-        assert_eq!(qw.band_n, vec![0, 50, 50]);
-        assert!(qw.bands[0].is_some_and(|b| b.mean == 0.0));
-        assert!(s.training.is_none());
-    }
-
-    #[test]
-    fn verdict_compares_rarest_and_frequent_bands_with_the_reference() {
-        let reference = run("default", 20.0, &A, &B);
-        // Rarest band with >= 20 pairs is band 0 (30 pairs): reference pooled 0.2.
-        // This run: band 0 pooled 0.3 (+0.1); band 1 reference 0.275, run 0.175 (-0.1);
-        // band 2 reference 0.65, run 0.55 (-0.1); analogy 25 vs 20 (+5 points).
-        let better_rare = run(
-            "ada",
-            25.0,
-            &[(0.2, 15), (0.4, 10), (0.5, 40)],
-            &[(0.4, 15), (0.1, 30), (0.6, 40)],
-        );
-        let mut diverged = run("bad", 0.0, &[], &[]);
-        diverged.seeds[0].failed = Some("diverged".into());
-        diverged.summary = summarise(&diverged.seeds, 3);
-        let s = study(vec![reference, better_rare, diverged]);
-        let v = s.verdict();
-        assert_eq!(v.len(), 2);
-        assert_eq!(
-            v[0],
-            "- `ada`: rarest band (5-9) rho +0.100, frequent bands (10-99, 100+) rho -0.100 on average, analogy +5.0 points."
-        );
-        assert_eq!(v[1], "- `bad` diverged.");
-    }
-
-    #[test]
-    fn verdict_uses_seed_means_and_marks_changes_within_the_seed_spread() {
-        // Reference band 0 pooled: 0.2 and 0.4 (mean 0.3, sd 0.141); run: 0.35 and 0.45
-        // (mean 0.4, sd 0.071): +0.100 is within 0.141. Frequent bands equal in every seed:
-        // +0.000 with no spread, nothing to mark. Analogy 20, 22 vs 30, 32: +10.0 points
-        // with sd 1.4, outside.
-        let reference = result(
-            "default",
-            vec![
-                seed(1, 20.0, &A, &B),
-                seed(
-                    2,
-                    22.0,
-                    &[(0.3, 15), (0.5, 10), (0.6, 40)],
-                    &[(0.5, 15), (0.2, 30), (0.7, 40)],
-                ),
-            ],
-        );
-        let mut bad = seed(3, 0.0, &A, &B);
-        bad.failed = Some("diverged".into());
-        let other = result(
-            "y",
-            vec![
-                seed(
-                    1,
-                    30.0,
-                    &[(0.35, 15), (0.5, 10), (0.6, 40)],
-                    &[(0.35, 15), (0.2, 30), (0.7, 40)],
-                ),
-                seed(
-                    2,
-                    32.0,
-                    &[(0.45, 15), (0.5, 10), (0.6, 40)],
-                    &[(0.45, 15), (0.2, 30), (0.7, 40)],
-                ),
-                bad,
-            ],
-        );
-        let s = study(vec![reference, other]);
-        let v = s.verdict();
-        assert_eq!(
-            v[0],
-            "- `y`: rarest band (5-9) rho +0.100 (within seed spread ± 0.141), frequent bands (10-99, 100+) rho +0.000 on average, analogy +10.0 points. Diverged with seed 3; the figures are over the other seeds."
-        );
-        let md = s.markdown();
-        assert!(md.contains("`y` (1/3 diverged)"), "{md}");
-        // Overall rho of "men" is 0.5 in every seed: sd 0.
-        assert!(md.contains("| 0.500 ± 0.000 |"), "{md}");
-        assert!(md.contains("0.400 ± 0.071 (+0.100)"), "{md}");
-    }
-
-    #[test]
-    fn reports_show_every_run_and_escape_html() {
-        let mut r = run("default", 20.0, &A, &B);
-        r.args = "<b>".into();
-        let s = study(vec![r, run("x", 21.0, &A, &B)]);
-        let md = s.markdown();
-        assert!(
-            md.contains("| `x` | `--x` | 1000 | 21.0% | 0.500 | 0.400 |"),
-            "{md}"
-        );
-        assert!(md.contains("10-99 (n=40)"));
-        assert!(!md.contains('±'), "one seed shows no spread: {md}");
-        assert!(!md.contains("updates per word"), "no telemetry, no table");
-        let html = s.html();
-        assert!(html.contains("&lt;b&gt;") && !html.contains("<b>"));
-        assert!(html.contains("<code>x</code>"));
-        assert!(html.contains("<img src=\"plots/similarity_by_band.svg\""));
-        assert!(!html.contains("updates_per_word_by_band"));
-    }
-
-    /// A stats file by hand: telemetry bands 1-9 (3 words), 10-99 (2), 100-999 (1); two
-    /// depths, two snapshots.
-    fn stats_file() -> StatsFile {
+    pub(crate) fn stats_file() -> StatsFile {
         let info = |band: usize, lo: u64, words: u64| BandInfo {
             band,
             log_band: band as u32,
@@ -987,6 +857,66 @@ mod tests {
             end: None,
         }
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixtures::*;
+    use super::*;
+
+    #[test]
+    fn spread_is_the_mean_and_the_sample_standard_deviation() {
+        // 0.1, 0.2, 0.3: mean 0.2, squares 0.01 + 0 + 0.01 over n - 1 = 2 -> sd 0.1.
+        let s =
+            Spread::of([Some(0.1), None, Some(0.3), Some(f64::NAN), Some(0.2)]).expect("values");
+        assert_eq!(s.n, 3);
+        assert!((s.mean - 0.2).abs() < 1e-12);
+        assert!((s.sd.expect("n > 1") - 0.1).abs() < 1e-12);
+        assert_eq!((s.min, s.max), (0.1, 0.3));
+        let one = Spread::of([Some(2.0)]).expect("one value");
+        assert_eq!((one.mean, one.sd, one.n), (2.0, None, 1));
+        assert!(Spread::of([None, Some(f64::INFINITY)]).is_none());
+    }
+
+    #[test]
+    fn similarity_bands_pool_sets_by_pair_count() {
+        // Band 1: rho 0.5 over 10 pairs and 0.2 over 30 pairs -> (5 + 6) / 40 = 0.275.
+        let r = one_run("default", 20.0, &[(0.1, 5), (0.5, 10), (0.6, 40)], &B);
+        let (rho, n) = pooled_similarity(&r.seeds[0].similarity, 1);
+        assert_eq!(n, 40);
+        assert!((rho.expect("pairs") - 0.275).abs() < 1e-12);
+    }
+
+    #[test]
+    fn summary_is_over_the_seeds_that_finished() {
+        // Pooled band 0: seed 1 (0.1*15 + 0.3*15)/30 = 0.2, seed 2 (0.3*15 + 0.5*15)/30 = 0.4
+        // -> mean 0.3, sd sqrt(2 * 0.01 / 1) = 0.1414.
+        let mut bad = seed(3, 0.0, &A, &B);
+        bad.failed = Some("diverged".into());
+        bad.words_per_sec = None;
+        let mut s2 = seed(
+            2,
+            30.0,
+            &[(0.3, 15), (0.5, 10), (0.6, 40)],
+            &[(0.5, 15), (0.2, 30), (0.7, 40)],
+        );
+        s2.words_per_sec = Some(3000.0);
+        let r = result("x", vec![seed(1, 20.0, &A, &B), s2, bad]);
+        let s = &r.summary;
+        assert_eq!(s.finished, 2);
+        assert_eq!(r.diverged_seeds(), vec![3]);
+        let w = s.words_per_sec.expect("throughput");
+        assert_eq!((w.mean, w.min, w.max, w.n), (2000.0, 1000.0, 3000.0, 2));
+        let b0 = s.similarity_bands[0].expect("band 0");
+        assert!((b0.mean - 0.3).abs() < 1e-12);
+        assert!((b0.sd.expect("two seeds") - 0.02f64.sqrt()).abs() < 1e-12);
+        assert_eq!(s.similarity_band_n, vec![30, 40, 80]);
+        let qw = &s.analogy[0];
+        assert_eq!(qw.overall.expect("accuracy").mean, 25.0);
+        assert_eq!(qw.band_n, vec![0, 50, 50]);
+        assert!(qw.bands[0].is_some_and(|b| b.mean == 0.0));
+        assert!(s.training.is_none());
+    }
 
     #[test]
     fn band_training_weights_each_depth_by_its_visits() {
@@ -1042,72 +972,6 @@ mod tests {
                 mean_abs_g: Some(0.4),
                 mean_node_step: None,
             }]
-        );
-    }
-
-    #[test]
-    fn telemetry_tables_and_figures_appear_with_training_statistics() {
-        let t = band_training(&stats_file(), &Bands::log10_from(5).fit_to(500));
-        let mut reference = run("default", 20.0, &A, &B);
-        reference.seeds[0].training = Some(t.clone());
-        reference.seeds[0].stats_file = Some("stats/default-seed1.jsonl".into());
-        reference.summary = summarise(&reference.seeds, 3);
-        let mut ns = run("ns", 20.0, &A, &B);
-        ns.tree_loss = false;
-        let mut ns_t = t;
-        for b in &mut ns_t {
-            b.mean_abs_g = None;
-            b.mean_node_step = None;
-        }
-        ns.seeds[0].training = Some(ns_t);
-        ns.summary = summarise(&ns.seeds, 3);
-        let mut s = study(vec![reference, ns]);
-        s.telemetry = Some(TelemetryPlan {
-            out: PathBuf::new(),
-            sample: 0.1,
-            every_pct: 10.0,
-        });
-        let md = s.markdown();
-        assert!(
-            md.contains("## Input-vector updates per word, by band"),
-            "{md}"
-        );
-        assert!(
-            md.contains("| `default` | 15.00 | 25.00 | 0.0000 |"),
-            "{md}"
-        );
-        assert!(md.contains("| `default` | 0.2750 | – | – |"), "{md}");
-        assert!(md.contains("| `ns` | – | – | – |"), "{md}");
-        assert!(md.contains("`--stats-sample 0.1`"), "{md}");
-        assert!(md.contains("[stats/default-seed1.jsonl](stats/default-seed1.jsonl)"));
-        assert!(md.contains("![updates_per_word_by_band](plots/updates_per_word_by_band.png)"));
-        let dir = tempfile::tempdir().expect("temp dir");
-        s.write(dir.path()).expect("write the report");
-        for name in [
-            "similarity_by_band",
-            "similarity_change_by_band",
-            "analogy_by_band",
-            "updates_per_word_by_band",
-            "input_step_by_band",
-        ] {
-            for ext in ["svg", "png"] {
-                let p = dir.path().join(PLOTS_DIR).join(format!("{name}.{ext}"));
-                let len = std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0);
-                assert!(len > 1000, "{} missing or tiny", p.display());
-            }
-            assert!(s.html().contains(&format!("src=\"plots/{name}.svg\"")));
-        }
-        let svg =
-            std::fs::read_to_string(dir.path().join("plots/similarity_by_band.svg")).expect("svg");
-        assert!(svg.contains("Spearman") && svg.contains("10-99") && svg.contains("ns"));
-        let json: serde_json::Value = serde_json::from_str(
-            &std::fs::read_to_string(dir.path().join("study.json")).expect("json"),
-        )
-        .expect("valid JSON");
-        assert_eq!(json["runs"][1]["tree_loss"], false);
-        assert_eq!(
-            json["runs"][0]["summary"]["training"][0]["updates_per_word"],
-            15.0
         );
     }
 

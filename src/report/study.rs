@@ -1,17 +1,15 @@
 //! Rendering a study: the Markdown and HTML reports, their tables and the figures.
 
-use super::*;
+use std::path::Path;
 
-pub(super) fn fmt_pct(x: Option<f64>) -> String {
-    x.map_or("–".into(), |v| format!("{v:.1}%"))
-}
+use plotters::style::{RGBColor, BLACK};
 
-pub(super) fn fmt_rho(x: Option<f64>) -> String {
-    x.map_or("–".into(), |v| format!("{v:.3}"))
-}
+use super::lines::{ordered_colour, series_style, Dash, Line, Lines, Marker};
+use crate::error::{Error, Result};
+use crate::experiment::study::*;
 
 /// A mean with `digits` decimals and `unit`, then "± sd" when `with_sd` and there is one.
-pub(super) fn fmt_spread(x: Option<Spread>, digits: usize, unit: &str, with_sd: bool) -> String {
+pub(crate) fn fmt_spread(x: Option<Spread>, digits: usize, unit: &str, with_sd: bool) -> String {
     match x {
         None => "–".into(),
         Some(s) => match s.sd {
@@ -23,7 +21,7 @@ pub(super) fn fmt_spread(x: Option<Spread>, digits: usize, unit: &str, with_sd: 
 
 /// `d` with a sign and `digits` decimals; a change that rounds to zero reads "+0.0", never
 /// "-0.0".
-pub(super) fn signed(d: f64, digits: usize) -> String {
+pub(crate) fn signed(d: f64, digits: usize) -> String {
     let s = format!("{d:+.digits$}");
     if s[1..].chars().all(|c| c == '0' || c == '.') {
         format!("{:+.digits$}", 0.0)
@@ -32,7 +30,7 @@ pub(super) fn signed(d: f64, digits: usize) -> String {
     }
 }
 
-pub(super) fn fmt_delta(x: Option<f64>, reference: Option<f64>, pct: bool) -> String {
+pub(crate) fn fmt_delta(x: Option<f64>, reference: Option<f64>, pct: bool) -> String {
     match (x, reference) {
         (Some(v), Some(r)) => signed(v - r, if pct { 1 } else { 3 }),
         _ => "–".into(),
@@ -40,7 +38,7 @@ pub(super) fn fmt_delta(x: Option<f64>, reference: Option<f64>, pct: bool) -> St
 }
 
 /// A positive figure in 4 significant digits (scientific below 0.001 and from 100,000).
-pub(super) fn fmt_sig(x: Option<f64>) -> String {
+pub(crate) fn fmt_sig(x: Option<f64>) -> String {
     match x {
         None => "–".into(),
         Some(v) if v != 0.0 && (v.abs() < 1e-3 || v.abs() >= 1e5) => format!("{v:.3e}"),
@@ -51,7 +49,7 @@ pub(super) fn fmt_sig(x: Option<f64>) -> String {
 }
 
 /// One Markdown table.
-pub(super) fn md_table(header: &[String], rows: &[Vec<String>]) -> String {
+pub(crate) fn md_table(header: &[String], rows: &[Vec<String>]) -> String {
     let mut s = format!("| {} |\n|", header.join(" | "));
     for _ in header {
         s.push_str("---|");
@@ -63,20 +61,8 @@ pub(super) fn md_table(header: &[String], rows: &[Vec<String>]) -> String {
     s
 }
 
-/// Pair-weighted mean of the per-band rho over the similarity sets, and the pairs.
-pub fn pooled_similarity(sets: &[SetScore], band: usize) -> (Option<f64>, usize) {
-    let (mut sum, mut n) = (0.0, 0usize);
-    for s in sets {
-        if let (Some(Some(rho)), Some(&k)) = (s.bands.get(band), s.band_n.get(band)) {
-            sum += rho * k as f64;
-            n += k;
-        }
-    }
-    ((n > 0).then(|| sum / n as f64), n)
-}
-
 /// One table of the report.
-pub(super) struct Table {
+pub(crate) struct Table {
     title: String,
     about: String,
     header: Vec<String>,
@@ -84,19 +70,19 @@ pub(super) struct Table {
 }
 
 /// One figure of the report.
-pub(super) struct Plot {
+pub(crate) struct Plot {
     name: &'static str,
     caption: String,
     chart: Lines,
 }
 
 /// Size of every study figure in pixels.
-pub(super) const PLOT_SIZE: (u32, u32) = (1000, 620);
+pub(crate) const PLOT_SIZE: (u32, u32) = (1000, 620);
 
 /// Which training statistic a table or figure shows.
-pub(super) type Pick = fn(&BandTraining) -> Option<f64>;
+pub(crate) type Pick = fn(&BandTraining) -> Option<f64>;
 
-pub(super) const TRAINING_TABLES: [(&str, &str, Pick); 4] = [
+pub(crate) const TRAINING_TABLES: [(&str, &str, Pick); 4] = [
     (
         "Input-vector updates per word, by band",
         "Updates of the input vectors (the embeddings) per vocabulary word of the band, \
@@ -827,7 +813,7 @@ impl StudyResult {
 }
 
 /// HTML-escapes text.
-pub(super) fn esc(s: &str) -> String {
+pub(crate) fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
@@ -835,7 +821,7 @@ pub(super) fn esc(s: &str) -> String {
 }
 
 /// Turns Markdown `code` spans of escaped text into `<code>` elements.
-pub(super) fn code_spans(s: &str) -> String {
+pub(crate) fn code_spans(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for (i, part) in s.split('`').enumerate() {
         if i % 2 == 1 {
@@ -847,4 +833,176 @@ pub(super) fn code_spans(s: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bands::Bands;
+    use crate::experiment::study::fixtures::*;
+    use std::path::PathBuf;
+
+    #[test]
+    fn verdict_compares_rarest_and_frequent_bands_with_the_reference() {
+        let reference = one_run("default", 20.0, &A, &B);
+        // Rarest band with >= 20 pairs is band 0 (30 pairs): reference pooled 0.2.
+        // This run: band 0 pooled 0.3 (+0.1); band 1 reference 0.275, run 0.175 (-0.1);
+        // band 2 reference 0.65, run 0.55 (-0.1); analogy 25 vs 20 (+5 points).
+        let better_rare = one_run(
+            "ada",
+            25.0,
+            &[(0.2, 15), (0.4, 10), (0.5, 40)],
+            &[(0.4, 15), (0.1, 30), (0.6, 40)],
+        );
+        let mut diverged = one_run("bad", 0.0, &[], &[]);
+        diverged.seeds[0].failed = Some("diverged".into());
+        diverged.summary = summarise(&diverged.seeds, 3);
+        let s = study(vec![reference, better_rare, diverged]);
+        let v = s.verdict();
+        assert_eq!(v.len(), 2);
+        assert_eq!(
+            v[0],
+            "- `ada`: rarest band (5-9) rho +0.100, frequent bands (10-99, 100+) rho -0.100 on average, analogy +5.0 points."
+        );
+        assert_eq!(v[1], "- `bad` diverged.");
+    }
+
+    #[test]
+    fn verdict_uses_seed_means_and_marks_changes_within_the_seed_spread() {
+        // Reference band 0 pooled: 0.2 and 0.4 (mean 0.3, sd 0.141); run: 0.35 and 0.45
+        // (mean 0.4, sd 0.071): +0.100 is within 0.141. Frequent bands equal in every seed:
+        // +0.000 with no spread, nothing to mark. Analogy 20, 22 vs 30, 32: +10.0 points
+        // with sd 1.4, outside.
+        let reference = result(
+            "default",
+            vec![
+                seed(1, 20.0, &A, &B),
+                seed(
+                    2,
+                    22.0,
+                    &[(0.3, 15), (0.5, 10), (0.6, 40)],
+                    &[(0.5, 15), (0.2, 30), (0.7, 40)],
+                ),
+            ],
+        );
+        let mut bad = seed(3, 0.0, &A, &B);
+        bad.failed = Some("diverged".into());
+        let other = result(
+            "y",
+            vec![
+                seed(
+                    1,
+                    30.0,
+                    &[(0.35, 15), (0.5, 10), (0.6, 40)],
+                    &[(0.35, 15), (0.2, 30), (0.7, 40)],
+                ),
+                seed(
+                    2,
+                    32.0,
+                    &[(0.45, 15), (0.5, 10), (0.6, 40)],
+                    &[(0.45, 15), (0.2, 30), (0.7, 40)],
+                ),
+                bad,
+            ],
+        );
+        let s = study(vec![reference, other]);
+        let v = s.verdict();
+        assert_eq!(
+            v[0],
+            "- `y`: rarest band (5-9) rho +0.100 (within seed spread ± 0.141), frequent bands (10-99, 100+) rho +0.000 on average, analogy +10.0 points. Diverged with seed 3; the figures are over the other seeds."
+        );
+        let md = s.markdown();
+        assert!(md.contains("`y` (1/3 diverged)"), "{md}");
+        // Overall rho of "men" is 0.5 in every seed: sd 0.
+        assert!(md.contains("| 0.500 ± 0.000 |"), "{md}");
+        assert!(md.contains("0.400 ± 0.071 (+0.100)"), "{md}");
+    }
+
+    #[test]
+    fn reports_show_every_run_and_escape_html() {
+        let mut r = one_run("default", 20.0, &A, &B);
+        r.args = "<b>".into();
+        let s = study(vec![r, one_run("x", 21.0, &A, &B)]);
+        let md = s.markdown();
+        assert!(
+            md.contains("| `x` | `--x` | 1000 | 21.0% | 0.500 | 0.400 |"),
+            "{md}"
+        );
+        assert!(md.contains("10-99 (n=40)"));
+        assert!(!md.contains('±'), "one seed shows no spread: {md}");
+        assert!(!md.contains("updates per word"), "no telemetry, no table");
+        let html = s.html();
+        assert!(html.contains("&lt;b&gt;") && !html.contains("<b>"));
+        assert!(html.contains("<code>x</code>"));
+        assert!(html.contains("<img src=\"plots/similarity_by_band.svg\""));
+        assert!(!html.contains("updates_per_word_by_band"));
+    }
+
+    /// A stats file by hand: telemetry bands 1-9 (3 words), 10-99 (2), 100-999 (1); two
+    /// depths, two snapshots.
+    #[test]
+    fn telemetry_tables_and_figures_appear_with_training_statistics() {
+        let t = band_training(&stats_file(), &Bands::log10_from(5).fit_to(500));
+        let mut reference = one_run("default", 20.0, &A, &B);
+        reference.seeds[0].training = Some(t.clone());
+        reference.seeds[0].stats_file = Some("stats/default-seed1.jsonl".into());
+        reference.summary = summarise(&reference.seeds, 3);
+        let mut ns = one_run("ns", 20.0, &A, &B);
+        ns.tree_loss = false;
+        let mut ns_t = t;
+        for b in &mut ns_t {
+            b.mean_abs_g = None;
+            b.mean_node_step = None;
+        }
+        ns.seeds[0].training = Some(ns_t);
+        ns.summary = summarise(&ns.seeds, 3);
+        let mut s = study(vec![reference, ns]);
+        s.telemetry = Some(TelemetryPlan {
+            out: PathBuf::new(),
+            sample: 0.1,
+            every_pct: 10.0,
+        });
+        let md = s.markdown();
+        assert!(
+            md.contains("## Input-vector updates per word, by band"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| `default` | 15.00 | 25.00 | 0.0000 |"),
+            "{md}"
+        );
+        assert!(md.contains("| `default` | 0.2750 | – | – |"), "{md}");
+        assert!(md.contains("| `ns` | – | – | – |"), "{md}");
+        assert!(md.contains("`--stats-sample 0.1`"), "{md}");
+        assert!(md.contains("[stats/default-seed1.jsonl](stats/default-seed1.jsonl)"));
+        assert!(md.contains("![updates_per_word_by_band](plots/updates_per_word_by_band.png)"));
+        let dir = tempfile::tempdir().expect("temp dir");
+        s.write(dir.path()).expect("write the report");
+        for name in [
+            "similarity_by_band",
+            "similarity_change_by_band",
+            "analogy_by_band",
+            "updates_per_word_by_band",
+            "input_step_by_band",
+        ] {
+            for ext in ["svg", "png"] {
+                let p = dir.path().join(PLOTS_DIR).join(format!("{name}.{ext}"));
+                let len = std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0);
+                assert!(len > 1000, "{} missing or tiny", p.display());
+            }
+            assert!(s.html().contains(&format!("src=\"plots/{name}.svg\"")));
+        }
+        let svg =
+            std::fs::read_to_string(dir.path().join("plots/similarity_by_band.svg")).expect("svg");
+        assert!(svg.contains("Spearman") && svg.contains("10-99") && svg.contains("ns"));
+        let json: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.path().join("study.json")).expect("json"),
+        )
+        .expect("valid JSON");
+        assert_eq!(json["runs"][1]["tree_loss"], false);
+        assert_eq!(
+            json["runs"][0]["summary"]["training"][0]["updates_per_word"],
+            15.0
+        );
+    }
 }
