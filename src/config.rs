@@ -95,39 +95,36 @@ pub const DEFAULT_REPLICATE_EVERY: u64 = 256;
 /// Learning-rate floor as a fraction of the starting rate (word2vec.c).
 pub const MIN_ALPHA_FRACTION: f32 = 1e-4;
 
-/// All settings of a training run.
+/// The corpus and how its vocabulary is built.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct TrainConfig {
+pub struct CorpusConfig {
     /// Corpus text file.
     pub input: PathBuf,
-    /// Where the vectors go.
-    pub output: PathBuf,
-    /// Output format.
-    pub format: OutputFormat,
+    /// Words occurring fewer times are dropped.
+    pub min_count: u64,
+    /// Keep at most this many most frequent words.
+    pub max_vocab: Option<usize>,
+    /// Directory of encoded-corpus caches.
+    pub cache_dir: PathBuf,
+}
+
+/// The hyperparameters: everything that decides what is learned.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Hyperparams {
     /// Skip-gram or CBOW.
     pub model: Model,
     /// Vector dimension.
     pub dim: usize,
     /// Maximum window radius (shrunk at random per centre word to 1..=window).
     pub window: usize,
-    /// Words occurring fewer times are dropped.
-    pub min_count: u64,
-    /// Keep at most this many most frequent words.
-    pub max_vocab: Option<usize>,
     /// Subsampling threshold t (0 disables).
     pub sample: f64,
     /// Starting learning rate.
     pub alpha: f32,
     /// Passes over the corpus.
     pub epochs: u32,
-    /// Worker threads.
-    pub threads: usize,
     /// Random seed; each thread derives its own stream from (seed, thread).
     pub seed: u64,
-    /// Optional `word count` vocabulary output.
-    pub save_vocab: Option<PathBuf>,
-    /// Directory of encoded-corpus caches.
-    pub cache_dir: PathBuf,
     /// Hierarchical softmax or negative sampling.
     pub loss: Loss,
     /// Negative samples per target (0 with `Loss::Hs`, at least 1 with `Loss::Ns`).
@@ -151,6 +148,20 @@ pub struct TrainConfig {
     pub replicate_top: usize,
     /// Words between publishing the replicated nodes.
     pub replicate_every: u64,
+}
+
+/// How a run is executed and what it writes besides the model: threads, output files,
+/// checkpoints and telemetry.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunControl {
+    /// Worker threads.
+    pub threads: usize,
+    /// Where the vectors go (the command line writes them; the library returns them).
+    pub output: Option<PathBuf>,
+    /// Output format.
+    pub format: OutputFormat,
+    /// Optional `word count` vocabulary output.
+    pub save_vocab: Option<PathBuf>,
     /// Where checkpoints go [default: the output path with `.ckpt` appended].
     #[serde(default)]
     pub checkpoint: Option<PathBuf>,
@@ -167,6 +178,21 @@ pub struct TrainConfig {
     /// Gradient telemetry (off by default).
     #[serde(default)]
     pub stats: StatsConfig,
+}
+
+/// All settings of a training run: corpus, hyperparameters and run control (serialised
+/// flat, as one table of options).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrainConfig {
+    /// The corpus and vocabulary settings.
+    #[serde(flatten)]
+    pub corpus: CorpusConfig,
+    /// What is learned.
+    #[serde(flatten)]
+    pub params: Hyperparams,
+    /// How the run is executed.
+    #[serde(flatten)]
+    pub run: RunControl,
 }
 
 /// Gradient telemetry settings: what to record and where (see [`crate::telemetry`]).
@@ -227,7 +253,10 @@ impl StatsConfig {
         let outputs = [("--stats", &self.path), ("--word-stats", &self.word_stats)];
         for (flag, p) in outputs {
             if let Some(p) = p {
-                if *p == cfg.output || Some(p) == cfg.save_vocab.as_ref() || *p == cfg.input {
+                if Some(p) == cfg.run.output.as_ref()
+                    || Some(p) == cfg.run.save_vocab.as_ref()
+                    || *p == cfg.corpus.input
+                {
                     return bad(format!(
                         "{flag} {} collides with another input or output file",
                         p.display()
@@ -245,22 +274,157 @@ impl StatsConfig {
 impl TrainConfig {
     /// word2vec.c's defaults for `model`, training `input` into `output`.
     pub fn new(input: PathBuf, output: PathBuf, model: Model) -> Self {
+        let mut c = Self::for_corpus(input, model);
+        c.run.output = Some(output);
+        c
+    }
+
+    /// word2vec.c's defaults for `model` on `input`, with no output file (the library's use).
+    pub fn for_corpus(input: PathBuf, model: Model) -> Self {
         TrainConfig {
-            input,
-            output,
-            format: OutputFormat::Text,
+            corpus: CorpusConfig {
+                input,
+                min_count: 5,
+                max_vocab: None,
+                cache_dir: default_cache_dir(),
+            },
+            params: Hyperparams::new(model),
+            run: RunControl::default(),
+        }
+    }
+
+    /// The checkpoint path: `checkpoint`, else the output path with `.ckpt` appended; `None`
+    /// when there is neither.
+    pub fn checkpoint_path(&self) -> Option<PathBuf> {
+        self.run.checkpoint.clone().or_else(|| {
+            self.run.output.as_ref().map(|o| {
+                let mut p = o.clone().into_os_string();
+                p.push(".ckpt");
+                PathBuf::from(p)
+            })
+        })
+    }
+
+    /// Checks every value; the error names the option and the accepted range.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |m: String| Err(Error::Config(m));
+        if self.params.dim == 0 || self.params.dim > 10_000 {
+            return bad(format!(
+                "--dim must be in 1..=10000, got {}",
+                self.params.dim
+            ));
+        }
+        if self.params.window == 0 || self.params.window > 1000 {
+            return bad(format!(
+                "--window must be in 1..=1000, got {}",
+                self.params.window
+            ));
+        }
+        if self.corpus.min_count == 0 {
+            return bad("--min-count must be at least 1".into());
+        }
+        if self.corpus.max_vocab == Some(0) {
+            return bad("--max-vocab must be at least 2".into());
+        }
+        if !(self.params.sample >= 0.0 && self.params.sample.is_finite()) {
+            return bad(format!("--sample must be >= 0, got {}", self.params.sample));
+        }
+        if !(self.params.alpha > 0.0 && self.params.alpha.is_finite()) {
+            return bad(format!("--alpha must be > 0, got {}", self.params.alpha));
+        }
+        if self.params.epochs == 0 {
+            return bad("--epochs must be at least 1".into());
+        }
+        if self.params.replicate_every == 0 {
+            return bad("--replicate-every must be at least 1".into());
+        }
+        if self.run.threads == 0 || self.run.threads > 1024 {
+            return bad(format!(
+                "--threads must be in 1..=1024, got {}",
+                self.run.threads
+            ));
+        }
+        self.validate_mitigations()
+    }
+
+    /// Checks the loss and step-rule options and refuses combinations that mean nothing.
+    fn validate_mitigations(&self) -> Result<()> {
+        let bad = |m: String| Err(Error::Config(m));
+        match self.params.loss {
+            Loss::Hs if self.params.negative != 0 => {
+                return bad(format!(
+                    "--negative {} needs --loss ns: hierarchical softmax draws no negatives",
+                    self.params.negative
+                ))
+            }
+            Loss::Ns if self.params.negative == 0 || self.params.negative > 1000 => {
+                return bad(format!(
+                    "--loss ns needs --negative in 1..=1000, got {}",
+                    self.params.negative
+                ))
+            }
+            _ => {}
+        }
+        if self.params.loss == Loss::Ns && self.params.tree != TreeShape::Huffman {
+            return bad("--tree shapes the hierarchical-softmax tree; it needs --loss hs".into());
+        }
+        if self.params.loss == Loss::Ns && self.params.lr_depth_scale != 0.0 {
+            return bad("--lr-depth-scale scales tree nodes by depth; it needs --loss hs".into());
+        }
+        if !(self.params.lr_depth_scale > -1.0 && self.params.lr_depth_scale <= 1000.0) {
+            return bad(format!(
+                "--lr-depth-scale must be in (-1, 1000] so every node keeps a positive step, got {}",
+                self.params.lr_depth_scale
+            ));
+        }
+        if let Some(c) = self.params.clip_grad {
+            if !(c > 0.0 && c.is_finite()) {
+                return bad(format!("--clip-grad must be > 0, got {c}"));
+            }
+        }
+        if !(self.params.l2 >= 0.0 && self.params.l2 * self.params.alpha < 1.0) {
+            return bad(format!(
+                "--l2 must be >= 0 with l2 * alpha < 1 (a decay factor in (0, 1]), got {}",
+                self.params.l2
+            ));
+        }
+        if !(0.0..=100.0).contains(&self.run.checkpoint_every) {
+            return bad(format!(
+                "--checkpoint-every must be a percentage in 0..=100, got {}",
+                self.run.checkpoint_every
+            ));
+        }
+        if let Some(p) = self.run.stop_at {
+            if !(p > 0.0 && p < 100.0) {
+                return bad(format!(
+                    "--stop-at must be a percentage strictly between 0 and 100, got {p}"
+                ));
+            }
+        }
+        self.run.stats.validate(self)
+    }
+
+    /// True when every step-rule option is word2vec.c's for the chosen loss, so the
+    /// trainer can run its plain SGD loop.
+    pub fn is_plain_sgd(&self) -> bool {
+        self.params.lr_depth_scale == 0.0
+            && self.params.optimizer == Optimizer::Sgd
+            && self.params.clip_grad.is_none()
+            && self.params.l2 == 0.0
+    }
+}
+
+impl Hyperparams {
+    /// word2vec.c's hyperparameters for `model`.
+    pub fn new(model: Model) -> Self {
+        Hyperparams {
             model,
             dim: 100,
             window: 5,
-            min_count: 5,
-            max_vocab: None,
             sample: 1e-3,
             alpha: default_alpha(model),
             epochs: 5,
-            threads: default_threads(),
             seed: 1,
-            save_vocab: None,
-            cache_dir: default_cache_dir(),
             loss: Loss::Hs,
             negative: 0,
             tree: TreeShape::Huffman,
@@ -272,123 +436,23 @@ impl TrainConfig {
             init: Init::Word2vec,
             replicate_top: DEFAULT_REPLICATE_TOP,
             replicate_every: DEFAULT_REPLICATE_EVERY,
+        }
+    }
+}
+
+impl Default for RunControl {
+    fn default() -> Self {
+        RunControl {
+            threads: default_threads(),
+            output: None,
+            format: OutputFormat::Text,
+            save_vocab: None,
             checkpoint: None,
             checkpoint_every: 0.0,
             stop_at: None,
             resume: None,
             stats: StatsConfig::default(),
         }
-    }
-
-    /// The checkpoint path: `checkpoint`, else the output path with `.ckpt` appended.
-    pub fn checkpoint_path(&self) -> PathBuf {
-        self.checkpoint.clone().unwrap_or_else(|| {
-            let mut p = self.output.clone().into_os_string();
-            p.push(".ckpt");
-            PathBuf::from(p)
-        })
-    }
-
-    /// Checks every value; the error names the option and the accepted range.
-    pub fn validate(&self) -> Result<()> {
-        let bad = |m: String| Err(Error::Config(m));
-        if self.dim == 0 || self.dim > 10_000 {
-            return bad(format!("--dim must be in 1..=10000, got {}", self.dim));
-        }
-        if self.window == 0 || self.window > 1000 {
-            return bad(format!("--window must be in 1..=1000, got {}", self.window));
-        }
-        if self.min_count == 0 {
-            return bad("--min-count must be at least 1".into());
-        }
-        if self.max_vocab == Some(0) {
-            return bad("--max-vocab must be at least 2".into());
-        }
-        if !(self.sample >= 0.0 && self.sample.is_finite()) {
-            return bad(format!("--sample must be >= 0, got {}", self.sample));
-        }
-        if !(self.alpha > 0.0 && self.alpha.is_finite()) {
-            return bad(format!("--alpha must be > 0, got {}", self.alpha));
-        }
-        if self.epochs == 0 {
-            return bad("--epochs must be at least 1".into());
-        }
-        if self.replicate_every == 0 {
-            return bad("--replicate-every must be at least 1".into());
-        }
-        if self.threads == 0 || self.threads > 1024 {
-            return bad(format!(
-                "--threads must be in 1..=1024, got {}",
-                self.threads
-            ));
-        }
-        self.validate_mitigations()
-    }
-
-    /// Checks the loss and step-rule options and refuses combinations that mean nothing.
-    fn validate_mitigations(&self) -> Result<()> {
-        let bad = |m: String| Err(Error::Config(m));
-        match self.loss {
-            Loss::Hs if self.negative != 0 => {
-                return bad(format!(
-                    "--negative {} needs --loss ns: hierarchical softmax draws no negatives",
-                    self.negative
-                ))
-            }
-            Loss::Ns if self.negative == 0 || self.negative > 1000 => {
-                return bad(format!(
-                    "--loss ns needs --negative in 1..=1000, got {}",
-                    self.negative
-                ))
-            }
-            _ => {}
-        }
-        if self.loss == Loss::Ns && self.tree != TreeShape::Huffman {
-            return bad("--tree shapes the hierarchical-softmax tree; it needs --loss hs".into());
-        }
-        if self.loss == Loss::Ns && self.lr_depth_scale != 0.0 {
-            return bad("--lr-depth-scale scales tree nodes by depth; it needs --loss hs".into());
-        }
-        if !(self.lr_depth_scale > -1.0 && self.lr_depth_scale <= 1000.0) {
-            return bad(format!(
-                "--lr-depth-scale must be in (-1, 1000] so every node keeps a positive step, got {}",
-                self.lr_depth_scale
-            ));
-        }
-        if let Some(c) = self.clip_grad {
-            if !(c > 0.0 && c.is_finite()) {
-                return bad(format!("--clip-grad must be > 0, got {c}"));
-            }
-        }
-        if !(self.l2 >= 0.0 && self.l2 * self.alpha < 1.0) {
-            return bad(format!(
-                "--l2 must be >= 0 with l2 * alpha < 1 (a decay factor in (0, 1]), got {}",
-                self.l2
-            ));
-        }
-        if !(0.0..=100.0).contains(&self.checkpoint_every) {
-            return bad(format!(
-                "--checkpoint-every must be a percentage in 0..=100, got {}",
-                self.checkpoint_every
-            ));
-        }
-        if let Some(p) = self.stop_at {
-            if !(p > 0.0 && p < 100.0) {
-                return bad(format!(
-                    "--stop-at must be a percentage strictly between 0 and 100, got {p}"
-                ));
-            }
-        }
-        self.stats.validate(self)
-    }
-
-    /// True when every step-rule option is word2vec.c's for the chosen loss, so the
-    /// trainer can run its plain SGD loop.
-    pub fn is_plain_sgd(&self) -> bool {
-        self.lr_depth_scale == 0.0
-            && self.optimizer == Optimizer::Sgd
-            && self.clip_grad.is_none()
-            && self.l2 == 0.0
     }
 }
 
@@ -438,17 +502,25 @@ mod tests {
     #[test]
     fn defaults_are_word2vec_c() {
         let c = TrainConfig::new("a".into(), "b".into(), Model::Cbow);
-        assert_eq!((c.dim, c.window, c.min_count, c.epochs), (100, 5, 5, 5));
-        assert_eq!(c.alpha, 0.05);
+        assert_eq!(
+            (
+                c.params.dim,
+                c.params.window,
+                c.corpus.min_count,
+                c.params.epochs
+            ),
+            (100, 5, 5, 5)
+        );
+        assert_eq!(c.params.alpha, 0.05);
         assert!(c.validate().is_ok());
         assert_eq!(
             (
-                c.loss,
-                c.negative,
-                c.tree,
-                c.saturation,
-                c.optimizer,
-                c.init
+                c.params.loss,
+                c.params.negative,
+                c.params.tree,
+                c.params.saturation,
+                c.params.optimizer,
+                c.params.init
             ),
             (
                 Loss::Hs,
@@ -466,17 +538,17 @@ mod tests {
     fn every_mitigation_alone_is_accepted() {
         let base = TrainConfig::new("a".into(), "b".into(), Model::Skipgram);
         let cases: Vec<fn(&mut TrainConfig)> = vec![
-            |c| c.tree = TreeShape::Random,
-            |c| c.saturation = SaturationPolicy::Clamp,
-            |c| c.lr_depth_scale = 2.0,
-            |c| c.lr_depth_scale = -0.5,
-            |c| c.optimizer = Optimizer::Adagrad,
-            |c| c.clip_grad = Some(0.1),
-            |c| c.l2 = 1e-4,
-            |c| c.init = Init::He,
+            |c| c.params.tree = TreeShape::Random,
+            |c| c.params.saturation = SaturationPolicy::Clamp,
+            |c| c.params.lr_depth_scale = 2.0,
+            |c| c.params.lr_depth_scale = -0.5,
+            |c| c.params.optimizer = Optimizer::Adagrad,
+            |c| c.params.clip_grad = Some(0.1),
+            |c| c.params.l2 = 1e-4,
+            |c| c.params.init = Init::He,
             |c| {
-                c.loss = Loss::Ns;
-                c.negative = 5;
+                c.params.loss = Loss::Ns;
+                c.params.negative = 5;
             },
         ];
         for f in cases {
@@ -490,50 +562,50 @@ mod tests {
     fn out_of_range_values_are_refused() {
         let base = TrainConfig::new("a".into(), "b".into(), Model::Skipgram);
         let cases: Vec<fn(&mut TrainConfig)> = vec![
-            |c| c.dim = 0,
-            |c| c.window = 0,
-            |c| c.min_count = 0,
-            |c| c.sample = -1.0,
-            |c| c.alpha = 0.0,
-            |c| c.alpha = f32::NAN,
-            |c| c.epochs = 0,
-            |c| c.threads = 0,
-            |c| c.negative = 5,
+            |c| c.params.dim = 0,
+            |c| c.params.window = 0,
+            |c| c.corpus.min_count = 0,
+            |c| c.params.sample = -1.0,
+            |c| c.params.alpha = 0.0,
+            |c| c.params.alpha = f32::NAN,
+            |c| c.params.epochs = 0,
+            |c| c.run.threads = 0,
+            |c| c.params.negative = 5,
             |c| {
-                c.loss = Loss::Ns;
-                c.negative = 0;
+                c.params.loss = Loss::Ns;
+                c.params.negative = 0;
             },
             |c| {
-                c.loss = Loss::Ns;
-                c.negative = 5;
-                c.tree = TreeShape::Balanced;
+                c.params.loss = Loss::Ns;
+                c.params.negative = 5;
+                c.params.tree = TreeShape::Balanced;
             },
             |c| {
-                c.loss = Loss::Ns;
-                c.negative = 5;
-                c.lr_depth_scale = 1.0;
+                c.params.loss = Loss::Ns;
+                c.params.negative = 5;
+                c.params.lr_depth_scale = 1.0;
             },
-            |c| c.lr_depth_scale = -1.0,
-            |c| c.lr_depth_scale = f32::NAN,
-            |c| c.clip_grad = Some(0.0),
-            |c| c.clip_grad = Some(f32::INFINITY),
-            |c| c.l2 = -0.1,
-            |c| c.l2 = 40.0, // alpha 0.025 * 40 = 1: the decay would zero every row
-            |c| c.l2 = f32::NAN,
-            |c| c.checkpoint_every = -1.0,
-            |c| c.checkpoint_every = f64::NAN,
-            |c| c.stop_at = Some(100.0),
-            |c| c.stop_at = Some(0.0),
-            |c| c.stats.every_pct = 0.0,
-            |c| c.stats.every_pct = 101.0,
-            |c| c.stats.sample = 0.0,
-            |c| c.stats.sample = 1.5,
-            |c| c.stats.band_base = 1,
-            |c| c.stats.path = Some("b".into()),
-            |c| c.stats.word_stats = Some("a".into()),
+            |c| c.params.lr_depth_scale = -1.0,
+            |c| c.params.lr_depth_scale = f32::NAN,
+            |c| c.params.clip_grad = Some(0.0),
+            |c| c.params.clip_grad = Some(f32::INFINITY),
+            |c| c.params.l2 = -0.1,
+            |c| c.params.l2 = 40.0, // alpha 0.025 * 40 = 1: the decay would zero every row
+            |c| c.params.l2 = f32::NAN,
+            |c| c.run.checkpoint_every = -1.0,
+            |c| c.run.checkpoint_every = f64::NAN,
+            |c| c.run.stop_at = Some(100.0),
+            |c| c.run.stop_at = Some(0.0),
+            |c| c.run.stats.every_pct = 0.0,
+            |c| c.run.stats.every_pct = 101.0,
+            |c| c.run.stats.sample = 0.0,
+            |c| c.run.stats.sample = 1.5,
+            |c| c.run.stats.band_base = 1,
+            |c| c.run.stats.path = Some("b".into()),
+            |c| c.run.stats.word_stats = Some("a".into()),
             |c| {
-                c.stats.path = Some("s".into());
-                c.stats.word_stats = Some("s".into());
+                c.run.stats.path = Some("s".into());
+                c.run.stats.word_stats = Some("s".into());
             },
         ];
         for f in cases {

@@ -173,15 +173,15 @@ impl StepSettings {
     /// `input_rows` and `output_rows` rows.
     pub fn new(cfg: &TrainConfig, max_depth: usize, input_rows: usize, output_rows: usize) -> Self {
         StepSettings {
-            skip_saturated: cfg.saturation == SaturationPolicy::Skip,
-            depth_weight: depth_weights(cfg.lr_depth_scale, max_depth),
-            adagrad: (cfg.optimizer == Optimizer::Adagrad).then(|| AdaGradState {
+            skip_saturated: cfg.params.saturation == SaturationPolicy::Skip,
+            depth_weight: depth_weights(cfg.params.lr_depth_scale, max_depth),
+            adagrad: (cfg.params.optimizer == Optimizer::Adagrad).then(|| AdaGradState {
                 input: SharedScalars::filled(input_rows, 0.0),
                 output: SharedScalars::filled(output_rows, 0.0),
             }),
-            clip: cfg.clip_grad,
-            l2: cfg.l2,
-            inv_dim: 1.0 / cfg.dim as f32,
+            clip: cfg.params.clip_grad,
+            l2: cfg.params.l2,
+            inv_dim: 1.0 / cfg.params.dim as f32,
         }
     }
 
@@ -354,7 +354,7 @@ mod tests {
 
     fn cfg(f: impl FnOnce(&mut TrainConfig)) -> TrainConfig {
         let mut c = TrainConfig::new("a".into(), "b".into(), Model::Skipgram);
-        c.dim = 2;
+        c.params.dim = 2;
         f(&mut c);
         c.validate().expect("valid test config");
         c
@@ -398,13 +398,13 @@ mod tests {
         let s = |c: &TrainConfig| StepSettings::new(c, 10, 4, 3).plain_sgd();
         assert_eq!(s(&cfg(|_| {})), Some(true));
         assert_eq!(
-            s(&cfg(|c| c.saturation = SaturationPolicy::Clamp)),
+            s(&cfg(|c| c.params.saturation = SaturationPolicy::Clamp)),
             Some(false)
         );
-        assert_eq!(s(&cfg(|c| c.lr_depth_scale = 1.0)), None);
-        assert_eq!(s(&cfg(|c| c.optimizer = Optimizer::Adagrad)), None);
-        assert_eq!(s(&cfg(|c| c.clip_grad = Some(1.0))), None);
-        assert_eq!(s(&cfg(|c| c.l2 = 0.01)), None);
+        assert_eq!(s(&cfg(|c| c.params.lr_depth_scale = 1.0)), None);
+        assert_eq!(s(&cfg(|c| c.params.optimizer = Optimizer::Adagrad)), None);
+        assert_eq!(s(&cfg(|c| c.params.clip_grad = Some(1.0))), None);
+        assert_eq!(s(&cfg(|c| c.params.l2 = 0.01)), None);
     }
 
     #[test]
@@ -426,7 +426,7 @@ mod tests {
     #[test]
     fn depth_weight_scales_node_and_input_steps() {
         // K = 2, max depth 4: weight at depth 2 is 2. g = 0.4 * 2 * 0.1 = 0.08.
-        let c = cfg(|c| c.lr_depth_scale = 2.0);
+        let c = cfg(|c| c.params.lr_depth_scale = 2.0);
         let st = StepSettings::new(&c, 4, 1, 1);
         let mut t = Tuned::new(&st, 16, 1);
         let (h, mut v, mut e) = (
@@ -444,7 +444,7 @@ mod tests {
         // dim 2, h = (1, 2): |h|² = 5. Step 1, g_raw = 0.5: G = 0.25 * 5 / 2 = 0.625,
         // node step 0.1 * 0.5 / sqrt(0.625) * h; err uses the unscaled 0.05 * v_old.
         // Step 2, g_raw = -0.25: G = 0.625 + 0.0625 * 2.5 = 0.78125.
-        let c = cfg(|c| c.optimizer = Optimizer::Adagrad);
+        let c = cfg(|c| c.params.optimizer = Optimizer::Adagrad);
         let st = StepSettings::new(&c, 0, 1, 1);
         let mut t = Tuned::new(&st, 16, 1);
         let h = padded([1.0, 2.0], 16);
@@ -471,7 +471,7 @@ mod tests {
     fn adagrad_input_step_divides_by_root_of_mean_square() {
         // alpha 0.1, err = (0.03, 0.04): raw gradient (0.3, 0.4), |∇|²/dim = 0.125, so the
         // step is err / sqrt(0.125) = err * 2.8284.
-        let c = cfg(|c| c.optimizer = Optimizer::Adagrad);
+        let c = cfg(|c| c.params.optimizer = Optimizer::Adagrad);
         let st = StepSettings::new(&c, 0, 1, 1);
         let mut t = Tuned::new(&st, 16, 1);
         let m = matrix(&[[1.0, 1.0]]);
@@ -488,7 +488,7 @@ mod tests {
 
     #[test]
     fn clipping_caps_the_input_step_norm_and_keeps_its_direction() {
-        let c = cfg(|c| c.clip_grad = Some(1.0));
+        let c = cfg(|c| c.params.clip_grad = Some(1.0));
         let st = StepSettings::new(&c, 0, 2, 1);
         let mut t = Tuned::new(&st, 16, 1);
         let m = matrix(&[[0.0, 0.0], [0.0, 0.0]]);
@@ -502,8 +502,8 @@ mod tests {
     fn weight_decay_shrinks_touched_rows_only() {
         // alpha 0.5, L = 0.1: factor 0.95.
         let c = cfg(|c| {
-            c.alpha = 0.5;
-            c.l2 = 0.1;
+            c.params.alpha = 0.5;
+            c.params.l2 = 0.1;
         });
         let st = StepSettings::new(&c, 0, 2, 1);
         let mut t = Tuned::new(&st, 16, 1);

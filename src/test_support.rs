@@ -35,14 +35,14 @@ pub(crate) fn zipf_corpus(path: &Path, n_lines: usize) {
 /// `dir`).
 pub(crate) fn run_cfg(dir: &Path, model: Model, threads: usize) -> TrainConfig {
     let mut cfg = TrainConfig::new(dir.join("corpus.txt"), dir.join("vec.txt"), model);
-    cfg.dim = 16;
-    cfg.window = 3;
-    cfg.min_count = 1;
-    cfg.sample = 0.0;
-    cfg.epochs = 2;
-    cfg.threads = threads;
-    cfg.cache_dir = dir.join("cache");
-    cfg.stats.path = Some(dir.join("stats.jsonl"));
-    cfg.stats.word_stats = Some(dir.join("words.tsv"));
+    cfg.params.dim = 16;
+    cfg.params.window = 3;
+    cfg.corpus.min_count = 1;
+    cfg.params.sample = 0.0;
+    cfg.params.epochs = 2;
+    cfg.run.threads = threads;
+    cfg.corpus.cache_dir = dir.join("cache");
+    cfg.run.stats.path = Some(dir.join("stats.jsonl"));
+    cfg.run.stats.word_stats = Some(dir.join("words.tsv"));
     cfg
 }

@@ -76,15 +76,15 @@ pub fn run(a: &BenchArgs) -> Result<()> {
         ));
     }
     let mut base = TrainConfig::new(input, a.out.join("unused.txt"), a.model);
-    base.epochs = a.epochs;
-    base.dim = a.dim;
-    base.window = a.window;
-    base.min_count = a.min_count;
-    base.sample = a.sample;
-    base.replicate_top = a.replicate_top;
-    base.replicate_every = a.replicate_every;
-    base.alpha = config::default_alpha(a.model);
-    base.stats.sample = a.stats_sample;
+    base.params.epochs = a.epochs;
+    base.params.dim = a.dim;
+    base.params.window = a.window;
+    base.corpus.min_count = a.min_count;
+    base.params.sample = a.sample;
+    base.params.replicate_top = a.replicate_top;
+    base.params.replicate_every = a.replicate_every;
+    base.params.alpha = config::default_alpha(a.model);
+    base.run.stats.sample = a.stats_sample;
     base.validate()?;
     if a.telemetry && a.segment_words == 0 {
         return Err(Error::Config(

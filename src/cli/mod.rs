@@ -172,6 +172,14 @@ pub struct TrainArgs {
     stats: stats::StatsArgs,
 }
 
+/// Where the vectors go when no `--output` is given.
+fn default_output(format: OutputFormat) -> PathBuf {
+    match format {
+        OutputFormat::Text => "vectors.txt".into(),
+        OutputFormat::Binary => "vectors.bin".into(),
+    }
+}
+
 /// The corpus bundled with the source tree.
 fn bundled_corpus() -> Result<PathBuf> {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -193,41 +201,41 @@ impl TrainArgs {
             Some(p) => p.clone(),
             None => bundled_corpus()?,
         };
-        let output = self.output.clone().unwrap_or_else(|| match self.format {
-            OutputFormat::Text => "vectors.txt".into(),
-            OutputFormat::Binary => "vectors.bin".into(),
-        });
+        let output = self
+            .output
+            .clone()
+            .unwrap_or_else(|| default_output(self.format));
         let mut c = TrainConfig::new(input, output, self.model);
-        c.format = self.format;
-        c.dim = self.dim;
-        c.window = self.window;
-        c.min_count = self.min_count;
-        c.max_vocab = self.max_vocab;
-        c.sample = self.sample;
-        c.alpha = self.alpha.unwrap_or(config::default_alpha(self.model));
-        c.epochs = self.epochs;
-        c.threads = self.threads.unwrap_or_else(config::default_threads);
-        c.seed = self.seed;
-        c.save_vocab = self.save_vocab.clone();
-        c.replicate_top = self.replicate_top;
-        c.replicate_every = self.replicate_every;
+        c.run.format = self.format;
+        c.params.dim = self.dim;
+        c.params.window = self.window;
+        c.corpus.min_count = self.min_count;
+        c.corpus.max_vocab = self.max_vocab;
+        c.params.sample = self.sample;
+        c.params.alpha = self.alpha.unwrap_or(config::default_alpha(self.model));
+        c.params.epochs = self.epochs;
+        c.run.threads = self.threads.unwrap_or_else(config::default_threads);
+        c.params.seed = self.seed;
+        c.run.save_vocab = self.save_vocab.clone();
+        c.params.replicate_top = self.replicate_top;
+        c.params.replicate_every = self.replicate_every;
         if let Some(d) = &self.cache_dir {
-            c.cache_dir = d.clone();
+            c.corpus.cache_dir = d.clone();
         }
-        c.loss = self.loss;
-        c.negative = match (self.loss, self.negative) {
+        c.params.loss = self.loss;
+        c.params.negative = match (self.loss, self.negative) {
             (Loss::Ns, None) => config::DEFAULT_NEGATIVE,
             (_, n) => n.unwrap_or(0),
         };
-        c.tree = self.tree;
-        c.saturation = self
+        c.params.tree = self.tree;
+        c.params.saturation = self
             .saturation
             .unwrap_or(config::default_saturation(self.loss));
-        c.lr_depth_scale = self.lr_depth_scale;
-        c.optimizer = self.optimizer;
-        c.clip_grad = self.clip_grad;
-        c.l2 = self.l2;
-        c.init = self.init;
+        c.params.lr_depth_scale = self.lr_depth_scale;
+        c.params.optimizer = self.optimizer;
+        c.params.clip_grad = self.clip_grad;
+        c.params.l2 = self.l2;
+        c.params.init = self.init;
         self.apply_checkpoint_options(&mut c);
         self.stats.apply(&mut c)?;
         c.validate()?;
@@ -236,14 +244,14 @@ impl TrainArgs {
 
     fn apply_checkpoint_options(&self, c: &mut TrainConfig) {
         if let Some(p) = &self.checkpoint {
-            c.checkpoint = Some(p.clone());
+            c.run.checkpoint = Some(p.clone());
         }
-        c.checkpoint_every = match (self.checkpoint_every, &self.checkpoint) {
+        c.run.checkpoint_every = match (self.checkpoint_every, &self.checkpoint) {
             (Some(pct), _) => pct,
             (None, Some(_)) => 10.0,
             (None, None) => 0.0,
         };
-        c.stop_at = self.stop_at;
+        c.run.stop_at = self.stop_at;
     }
 
     /// The settings saved in checkpoint `path`, with the options this command line gives
@@ -252,62 +260,62 @@ impl TrainArgs {
     fn resume_config(&self, path: &std::path::Path, m: &ArgMatches) -> Result<TrainConfig> {
         let header = checkpoint::read_header(path)?;
         let mut c = header.config;
-        c.alpha = f32::from_bits(header.alpha_bits);
+        c.params.alpha = f32::from_bits(header.alpha_bits);
         let given = |id: &str| m.value_source(id) == Some(ValueSource::CommandLine);
         if let Some(p) = &self.input {
-            c.input = p.clone();
+            c.corpus.input = p.clone();
         }
         if given("format") {
-            c.format = self.format;
+            c.run.format = self.format;
         }
         if let Some(p) = &self.output {
-            c.output = p.clone();
+            c.run.output = Some(p.clone());
         }
         if given("model") {
-            c.model = self.model;
+            c.params.model = self.model;
         }
         if given("dim") {
-            c.dim = self.dim;
+            c.params.dim = self.dim;
         }
         if given("window") {
-            c.window = self.window;
+            c.params.window = self.window;
         }
         if given("min_count") {
-            c.min_count = self.min_count;
+            c.corpus.min_count = self.min_count;
         }
         if let Some(v) = self.max_vocab {
-            c.max_vocab = Some(v);
+            c.corpus.max_vocab = Some(v);
         }
         if given("sample") {
-            c.sample = self.sample;
+            c.params.sample = self.sample;
         }
         if let Some(a) = self.alpha {
-            c.alpha = a;
+            c.params.alpha = a;
         }
         if given("epochs") {
-            c.epochs = self.epochs;
+            c.params.epochs = self.epochs;
         }
         if let Some(t) = self.threads {
-            c.threads = t;
+            c.run.threads = t;
         }
         if given("seed") {
-            c.seed = self.seed;
+            c.params.seed = self.seed;
         }
         if let Some(v) = &self.save_vocab {
-            c.save_vocab = Some(v.clone());
+            c.run.save_vocab = Some(v.clone());
         }
         if let Some(d) = &self.cache_dir {
-            c.cache_dir = d.clone();
+            c.corpus.cache_dir = d.clone();
         }
-        let saved_every = c.checkpoint_every;
+        let saved_every = c.run.checkpoint_every;
         self.apply_checkpoint_options(&mut c);
         if self.checkpoint_every.is_none() {
-            c.checkpoint_every = saved_every;
+            c.run.checkpoint_every = saved_every;
         }
         if self.checkpoint.is_none() {
-            c.checkpoint = Some(path.to_path_buf());
+            c.run.checkpoint = Some(path.to_path_buf());
         }
-        c.resume = Some(path.to_path_buf());
+        c.run.resume = Some(path.to_path_buf());
         self.stats.apply(&mut c)?;
         c.validate()?;
         Ok(c)
@@ -394,38 +402,43 @@ fn watch_signals() -> Result<Arc<AtomicBool>> {
 }
 
 fn train(args: &TrainArgs, m: &ArgMatches) -> Result<()> {
-    let cfg = match &args.resume {
+    let mut cfg = match &args.resume {
         Some(p) => args.resume_config(p, m)?,
         None => args.to_config()?,
     };
-    if !cfg.input.exists() {
+    let output = cfg
+        .run
+        .output
+        .get_or_insert_with(|| default_output(cfg.run.format))
+        .clone();
+    if !cfg.corpus.input.exists() {
         return Err(Error::Config(format!(
             "input {} does not exist",
-            cfg.input.display()
+            cfg.corpus.input.display()
         )));
     }
-    let slot = OutputSlot::reserve(&cfg.output, &[&cfg.input])?;
-    if let Some(v) = &cfg.save_vocab {
-        OutputSlot::reserve(v, &[&cfg.input, &cfg.output])?;
+    let slot = OutputSlot::reserve(&output, &[&cfg.corpus.input])?;
+    if let Some(v) = &cfg.run.save_vocab {
+        OutputSlot::reserve(v, &[&cfg.corpus.input, &output])?;
     }
     let bar = progress::Bar::new(args.quiet, watch_signals()?);
     bar.println(&format!(
         "huffvec {}: {:?} {}, dim {}, window {}, {} epochs, {} threads, corpus {}",
         env!("CARGO_PKG_VERSION"),
-        cfg.model,
-        match cfg.loss {
+        cfg.params.model,
+        match cfg.params.loss {
             Loss::Hs => "HS".to_string(),
-            Loss::Ns => format!("NS (k={})", cfg.negative),
+            Loss::Ns => format!("NS (k={})", cfg.params.negative),
         },
-        cfg.dim,
-        cfg.window,
-        cfg.epochs,
-        cfg.threads,
-        cfg.input.display()
+        cfg.params.dim,
+        cfg.params.window,
+        cfg.params.epochs,
+        cfg.run.threads,
+        cfg.corpus.input.display()
     ));
     let (mut trained, report) = crate::experiment::train_as_configured(&cfg, &bar)?;
-    trained.write_vectors(slot, cfg.format)?;
-    let ck = cfg.checkpoint_path();
+    trained.write_vectors(slot, cfg.run.format)?;
+    let ck = cfg.checkpoint_path().unwrap_or_default();
     if checkpoint::read_header(&ck).is_ok() && std::fs::remove_file(&ck).is_ok() {
         bar.println(&format!(
             "removed checkpoint {} (the run is complete)",
@@ -441,7 +454,7 @@ fn train(args: &TrainArgs, m: &ArgMatches) -> Result<()> {
             report.words_per_sec / report.threads as f64,
             report.kernel,
             report.vocab_size,
-            cfg.output.display()
+            output.display()
         );
     }
     Ok(())

@@ -56,7 +56,7 @@ impl StatsArgs {
         if let Some(x) = self.stats_band_base {
             s.band_base = x;
         }
-        cfg.stats = s;
+        cfg.run.stats = s;
         Ok(())
     }
 }

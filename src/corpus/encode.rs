@@ -25,7 +25,7 @@ use rayon::prelude::*;
 
 use super::tokenize::{self, Token};
 use super::wordhash;
-use super::Corpus;
+use super::{Corpus, Fingerprint};
 use crate::error::{Error, Result};
 use crate::hash::Fnv;
 use crate::kernel::{self, Mapped};
@@ -65,7 +65,7 @@ pub fn ids_checksum(ids: &[u32], offset: u64) -> u64 {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Header {
-    corpus: [u64; 3],
+    corpus: Fingerprint,
     min_count: u64,
     max_vocab: u64,
     vocab_len: u64,
@@ -82,9 +82,9 @@ impl Header {
         w.write_u32::<LittleEndian>(VERSION)?;
         w.write_u32::<LittleEndian>(0)?;
         for v in [
-            self.corpus[0],
-            self.corpus[1],
-            self.corpus[2],
+            self.corpus.bytes,
+            self.corpus.modified_ns,
+            self.corpus.content_hash,
             self.min_count,
             self.max_vocab,
             self.vocab_len,
@@ -111,7 +111,11 @@ impl Header {
             *x = r.read_u64::<LittleEndian>().ok()?;
         }
         Some(Header {
-            corpus: [v[0], v[1], v[2]],
+            corpus: Fingerprint {
+                bytes: v[0],
+                modified_ns: v[1],
+                content_hash: v[2],
+            },
             min_count: v[3],
             max_vocab: v[4],
             vocab_len: v[5],
@@ -859,7 +863,11 @@ mod tests {
         // huge word count reserved memory before anything was read.
         for (vocab_len, vocab_bytes) in [(1, u64::MAX - 50), (u64::MAX, 0), (1 << 40, 8)] {
             let h = Header {
-                corpus: [0; 3],
+                corpus: Fingerprint {
+                    bytes: 0,
+                    modified_ns: 0,
+                    content_hash: 0,
+                },
                 min_count: 1,
                 max_vocab: u64::MAX,
                 vocab_len,

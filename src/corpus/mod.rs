@@ -19,6 +19,18 @@ pub const WINDOW_BYTES: usize = 32 << 20;
 /// any ASCII-compatible encoding has none).
 pub const BINARY_SNIFF_BYTES: usize = 64 << 10;
 
+/// What identifies a corpus file's content cheaply: its size, modification time and a hash
+/// of sampled stretches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Fingerprint {
+    /// Size in bytes.
+    pub bytes: u64,
+    /// Modification time, nanoseconds since the Unix epoch.
+    pub modified_ns: u64,
+    /// FNV-1a hash of nine sampled 64 KiB stretches (start, eighths, end).
+    pub content_hash: u64,
+}
+
 /// A memory-mapped corpus file.
 pub struct Corpus {
     path: PathBuf,
@@ -79,7 +91,7 @@ impl Corpus {
 
     /// Identifies this version of the file: length, modification time and a hash of
     /// samples of its content.
-    pub fn fingerprint(&self) -> [u64; 3] {
+    pub fn fingerprint(&self) -> Fingerprint {
         let b = self.bytes();
         let mut h = crate::hash::Fnv::new();
         let sample = 1 << 16;
@@ -89,7 +101,11 @@ impl Corpus {
             h.write(&b[at..(at + sample).min(n)]);
         }
         h.write(&b[n.saturating_sub(sample)..]);
-        [n as u64, self.modified_ns, h.finish()]
+        Fingerprint {
+            bytes: n as u64,
+            modified_ns: self.modified_ns,
+            content_hash: h.finish(),
+        }
     }
 
     /// Calls `f` on consecutive windows of about `WINDOW_BYTES`, cut after a separator so

@@ -94,7 +94,7 @@ pub fn run(plan: &BenchPlan, on_run: &dyn Fn(&Run)) -> Result<BenchResult> {
     for _ in 0..plan.repeat.max(1) {
         for &t in &plan.threads {
             let mut cfg = plan.base.clone();
-            cfg.threads = t;
+            cfg.run.threads = t;
             let r = one(&cfg)?;
             tokens = r.tokens_per_epoch;
             let run = Run {
@@ -107,7 +107,7 @@ pub fn run(plan: &BenchPlan, on_run: &dyn Fn(&Run)) -> Result<BenchResult> {
             runs.push(run);
             if plan.contention && t > 1 {
                 let mut cfg = plan.base.clone();
-                cfg.threads = 1;
+                cfg.run.threads = 1;
                 let reports: Vec<Result<TrainReport>> = std::thread::scope(|s| {
                     let hs: Vec<_> = (0..t).map(|_| s.spawn(|| one(&cfg))).collect();
                     hs.into_iter()

@@ -18,7 +18,7 @@ pub fn train_as_configured(
     cfg: &TrainConfig,
     obs: &dyn Observer,
 ) -> Result<(Trained, TrainReport)> {
-    if cfg.stats.enabled() {
+    if cfg.run.stats.enabled() {
         train_recorded(cfg, obs)
     } else {
         crate::train::train(cfg, obs)
@@ -30,17 +30,17 @@ pub fn train_as_configured(
 /// `diverged`, when training diverges.
 pub fn train_recorded(cfg: &TrainConfig, obs: &dyn Observer) -> Result<(Trained, TrainReport)> {
     cfg.validate()?;
-    let inputs: [&std::path::Path; 1] = [&cfg.input];
-    let stats_slot = match &cfg.stats.path {
+    let inputs: [&std::path::Path; 1] = [&cfg.corpus.input];
+    let stats_slot = match &cfg.run.stats.path {
         Some(p) => Some(crate::io::OutputSlot::reserve(p, &inputs)?),
         None => None,
     };
-    let words_slot = match &cfg.stats.word_stats {
+    let words_slot = match &cfg.run.stats.word_stats {
         Some(p) => Some(crate::io::OutputSlot::reserve(p, &inputs)?),
         None => None,
     };
     let collector = Collector::new(cfg);
-    let mut probes: Vec<GridProbe> = (0..cfg.threads)
+    let mut probes: Vec<GridProbe> = (0..cfg.run.threads)
         .map(|t| GridProbe::new(&collector, t))
         .collect();
     let result = crate::train::train_with(cfg, obs, &mut probes, &|_, _| {});

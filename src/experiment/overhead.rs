@@ -65,10 +65,10 @@ impl Overhead {
 /// the rounds' times.
 pub fn measure(cfg: &TrainConfig, segment: u64) -> Result<Overhead> {
     let collector = Collector::new(cfg);
-    let mut recorded: Vec<GridProbe> = (0..cfg.threads)
+    let mut recorded: Vec<GridProbe> = (0..cfg.run.threads)
         .map(|t| GridProbe::new(&collector, t))
         .collect();
-    let mut plain = vec![NoProbe; cfg.threads];
+    let mut plain = vec![NoProbe; cfg.run.threads];
     let mut alt = Alternate {
         probes: &mut recorded,
         segment,
@@ -144,7 +144,7 @@ pub fn measure_all(
     for _ in 0..repeat.max(1) {
         for &t in threads {
             let mut cfg = base.clone();
-            cfg.threads = t;
+            cfg.run.threads = t;
             let o = measure(&cfg, segment)?;
             on_run(t, &o);
             runs.push((t, o));
@@ -190,12 +190,12 @@ impl OverheadResult {
              recording every path walk{}; rounds of {} words alternate plain and recorded\n\n",
             self.machine,
             self.kernel,
-            c.model,
-            c.dim,
-            c.window,
-            c.epochs,
-            if c.stats.sample < 1.0 {
-                format!(" with probability {}", c.stats.sample)
+            c.params.model,
+            c.params.dim,
+            c.params.window,
+            c.params.epochs,
+            if c.run.stats.sample < 1.0 {
+                format!(" with probability {}", c.run.stats.sample)
             } else {
                 String::new()
             },

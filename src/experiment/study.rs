@@ -512,11 +512,11 @@ fn seed_config(
     plan: &StudyPlan,
 ) -> Result<(TrainConfig, Option<String>)> {
     let mut cfg = run.cfg.clone();
-    cfg.seed = seed;
+    cfg.params.seed = seed;
     let mut rel = None;
     if let Some(t) = &plan.telemetry {
         let file = format!("{STATS_DIR}/{}-seed{seed}.jsonl", run.name);
-        cfg.stats = StatsConfig {
+        cfg.run.stats = StatsConfig {
             path: Some(t.out.join(&file)),
             every_pct: t.every_pct,
             sample: t.sample,
@@ -542,7 +542,7 @@ pub fn run(
     let first = runs
         .first()
         .ok_or_else(|| Error::Config("the study has no configuration".into()))?;
-    let seed0 = first.cfg.seed;
+    let seed0 = first.cfg.params.seed;
     let seeds: Vec<u64> = (0..plan.seeds.max(1))
         .map(|k| {
             seed0.checked_add(k).ok_or_else(|| {
@@ -577,9 +577,9 @@ pub fn run(
     }
     let mut result = StudyResult {
         grid: grid.into(),
-        corpus: first.cfg.input.display().to_string(),
-        epochs: first.cfg.epochs,
-        threads: first.cfg.threads,
+        corpus: first.cfg.corpus.input.display().to_string(),
+        epochs: first.cfg.params.epochs,
+        threads: first.cfg.run.threads,
         seeds: seeds.clone(),
         base: base.into(),
         restrict: suite.restrict,
@@ -598,7 +598,7 @@ pub fn run(
         for (cfg, stats_file) in configs {
             done += 1;
             let tag = if seeds.len() > 1 {
-                format!("[{done}/{total}] {} seed {}", r.name, cfg.seed)
+                format!("[{done}/{total}] {} seed {}", r.name, cfg.params.seed)
             } else {
                 format!("[{done}/{total}] {}", r.name)
             };
@@ -613,7 +613,7 @@ pub fn run(
             let t0 = Instant::now();
             let outcome = super::train_as_configured(cfg, &Silent);
             let mut row = SeedRun {
-                seed: cfg.seed,
+                seed: cfg.params.seed,
                 words_per_sec: None,
                 train_seconds: t0.elapsed().as_secs_f64(),
                 failed: None,
@@ -626,7 +626,7 @@ pub fn run(
                 Ok((mut trained, report)) => {
                     // The reference's bands for every run, so that the columns line up
                     // even when a configuration changes --min-count.
-                    let wb = bands_for(trained.vocab.counts(), first.cfg.min_count);
+                    let wb = bands_for(trained.vocab.counts(), first.cfg.corpus.min_count);
                     n_bands = wb.bands().len();
                     if result.bands.is_empty() {
                         result.bands = wb.bands().labels();
@@ -641,7 +641,7 @@ pub fn run(
                     }
                     row.words_per_sec = Some(report.words_per_sec);
                     row.train_seconds = report.train_seconds;
-                    if let Some(p) = &cfg.stats.path {
+                    if let Some(p) = &cfg.run.stats.path {
                         row.training = Some(band_training(&snapshot::read(p)?, wb.bands()));
                     }
                     let emb = embeddings(&mut trained);
@@ -667,7 +667,7 @@ pub fn run(
         result.runs.push(RunResult {
             name: r.name.clone(),
             args: r.args.join(" "),
-            tree_loss: r.cfg.loss == Loss::Hs,
+            tree_loss: r.cfg.params.loss == Loss::Hs,
             seeds: seed_runs,
             summary,
         });

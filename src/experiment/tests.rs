@@ -175,10 +175,10 @@ fn negative_sampling_records_no_tree_visits() {
     let dir = tempfile::tempdir().expect("tempdir");
     zipf_corpus(&dir.path().join("corpus.txt"), 300);
     let mut cfg = run_cfg(dir.path(), Model::Skipgram, 1);
-    cfg.loss = crate::config::Loss::Ns;
-    cfg.negative = 3;
-    cfg.saturation = crate::config::SaturationPolicy::Clamp;
-    cfg.stats.word_stats = None;
+    cfg.params.loss = crate::config::Loss::Ns;
+    cfg.params.negative = 3;
+    cfg.params.saturation = crate::config::SaturationPolicy::Clamp;
+    cfg.run.stats.word_stats = None;
     train_recorded(&cfg, &Silent).expect("training with stats");
     let text = std::fs::read_to_string(dir.path().join("stats.jsonl")).expect("stats");
     let (mut cells, mut inputs) = (0, 0u64);
@@ -198,9 +198,9 @@ fn recording_does_not_change_training() {
     let dir = tempfile::tempdir().expect("tempdir");
     zipf_corpus(&dir.path().join("corpus.txt"), 600);
     let mut cfg = run_cfg(dir.path(), Model::Skipgram, 1);
-    cfg.stats.sample = 0.5;
+    cfg.run.stats.sample = 0.5;
     let (mut with, _) = train_recorded(&cfg, &Silent).expect("with stats");
-    cfg.stats = Default::default();
+    cfg.run.stats = Default::default();
     let (mut without, _) = crate::train::train(&cfg, &Silent).expect("without stats");
     assert_eq!(with.input.as_mut_slice(), without.input.as_mut_slice());
     assert_eq!(with.inner.as_mut_slice(), without.inner.as_mut_slice());
@@ -211,8 +211,8 @@ fn header_is_first_and_records_round_trip() {
     let dir = tempfile::tempdir().expect("tempdir");
     zipf_corpus(&dir.path().join("corpus.txt"), 200);
     let mut cfg = run_cfg(dir.path(), Model::Skipgram, 1);
-    cfg.stats.every_pct = 25.0;
-    cfg.stats.word_stats = None;
+    cfg.run.stats.every_pct = 25.0;
+    cfg.run.stats.word_stats = None;
     train_recorded(&cfg, &Silent).expect("training with stats");
     let text = std::fs::read_to_string(dir.path().join("stats.jsonl")).expect("stats");
     let records: Vec<Record> = text

@@ -14,10 +14,10 @@ impl BenchResult {
             "machine: {}; kernel {}; {:?} HS, dim {}, window {}, {} epoch(s), {} tokens/epoch; medians of {} run(s)\n\n",
             self.machine,
             self.kernel,
-            self.config.model,
-            self.config.dim,
-            self.config.window,
-            self.config.epochs,
+            self.config.params.model,
+            self.config.params.dim,
+            self.config.params.window,
+            self.config.params.epochs,
             self.tokens_per_epoch,
             self.runs.iter().filter(|r| r.independent == 1).count() / self.rows.len().max(1)
         );
@@ -82,7 +82,7 @@ impl Figure for ScalingFigure<'_> {
         title.draw(&Text::new(
             format!(
                 "{:?} HS thread scaling: {}, kernel {}",
-                r.config.model, r.machine, r.kernel
+                r.config.params.model, r.machine, r.kernel
             ),
             (20, 15),
             ("sans-serif", 18).into_font(),

@@ -420,12 +420,12 @@ impl Collector {
 
     /// The telemetry settings.
     pub fn config(&self) -> &StatsConfig {
-        &self.cfg.stats
+        &self.cfg.run.stats
     }
 
     /// The run's seed (sampling streams derive from it).
     pub fn seed(&self) -> u64 {
-        self.cfg.seed
+        self.cfg.params.seed
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -441,10 +441,10 @@ impl Collector {
             let layout = Arc::new(Layout::new(
                 run.vocab.counts(),
                 run.tree,
-                self.cfg.stats.band_base,
+                self.cfg.run.stats.band_base,
             ));
             let schedule =
-                SnapshotSchedule::new(run.schedule.total_words(), self.cfg.stats.every_pct);
+                SnapshotSchedule::new(run.schedule.total_words(), self.cfg.run.stats.every_pct);
             let (depths, node_depth) = depth_table(run.tree, run.vocab.counts());
             st.slots = vec![layout.grid(); schedule.len() as usize];
             st.first_seen = vec![None; schedule.len() as usize];
@@ -535,7 +535,7 @@ impl Collector {
             version: VERSION,
             huffvec_version: env!("CARGO_PKG_VERSION").into(),
             config,
-            pairing: pairing(self.cfg.model).into(),
+            pairing: pairing(self.cfg.params.model).into(),
             vocab_size: p.vocab_size,
             n_inner: p.n_inner,
             max_depth: layout.n_depths,

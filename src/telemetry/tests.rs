@@ -25,8 +25,8 @@ fn tiny_vocab() -> Vocab {
 
 fn tiny_cfg(sample: f64) -> TrainConfig {
     let mut cfg = TrainConfig::new("in.txt".into(), "out.txt".into(), Model::Skipgram);
-    cfg.threads = 1;
-    cfg.stats.sample = sample;
+    cfg.run.threads = 1;
+    cfg.run.stats.sample = sample;
     cfg
 }
 
@@ -277,7 +277,7 @@ fn cbow_windows_record_what_their_context_words_record_one_by_one() {
     let dir = tempfile::tempdir().expect("tempdir");
     zipf_corpus(&dir.path().join("corpus.txt"), 400);
     let mut cfg = run_cfg(dir.path(), Model::Cbow, 1);
-    cfg.stats.sample = 0.5;
+    cfg.run.stats.sample = 0.5;
     let run = |by_word: bool| {
         let collector = Collector::new(&cfg);
         let mut probes = vec![GridProbe::new(&collector, 0)];
@@ -333,7 +333,7 @@ fn alternating_rounds_train_what_a_plain_run_trains() {
     zipf_corpus(&dir.path().join("corpus.txt"), 1500);
     for model in [Model::Skipgram, Model::Cbow] {
         let mut cfg = run_cfg(dir.path(), model, 1);
-        cfg.stats = Default::default();
+        cfg.run.stats = Default::default();
         let collector = Collector::new(&cfg);
         let mut recorded = vec![GridProbe::new(&collector, 0)];
         let mut alt = crate::train::Alternate {

@@ -297,10 +297,10 @@ fn check_header(h: &Header, header_len: u64, len: u64, path: &Path) -> Result<()
     h.config
         .validate()
         .map_err(|e| bad(path, at, format!("settings out of range: {e}")))?;
-    if h.dim != h.config.dim as u64 {
+    if h.dim != h.config.params.dim as u64 {
         return Err(bad(path, at, "matrix dimension differs from the settings'"));
     }
-    if h.workers.len() != h.config.threads {
+    if h.workers.len() != h.config.run.threads {
         return Err(bad(
             path,
             at,
@@ -308,14 +308,14 @@ fn check_header(h: &Header, header_len: u64, len: u64, path: &Path) -> Result<()
         ));
     }
     // HS has one row per inner node (V - 1), NS one output row per word (V).
-    let inner_ok = match h.config.loss {
+    let inner_ok = match h.config.params.loss {
         Loss::Hs => h.inner_rows > 0 && h.inner_rows < h.input_rows,
         Loss::Ns => h.inner_rows == h.input_rows,
     };
     if h.input_rows < 2 || !inner_ok {
         return Err(bad(path, at, "matrix row counts are inconsistent"));
     }
-    if h.adagrad != (h.config.optimizer == Optimizer::Adagrad) {
+    if h.adagrad != (h.config.params.optimizer == Optimizer::Adagrad) {
         return Err(bad(
             path,
             at,
@@ -327,7 +327,7 @@ fn check_header(h: &Header, header_len: u64, len: u64, path: &Path) -> Result<()
     }
     for w in &h.workers {
         if w.epoch == 0
-            || w.epoch > h.config.epochs + 1
+            || w.epoch > h.config.params.epochs + 1
             || w.pos > h.identity.ids
             || w.sentence.len() >= MAX_SENTENCE
             || w.sentence.iter().any(|&id| id as u64 >= h.input_rows)
@@ -396,7 +396,7 @@ pub fn read_from(r: impl Read, len: u64, path: &Path) -> Result<Checkpoint> {
         crc: crc32fast::Hasher::new(),
     };
     let mut header = read_preamble_and_header(&mut r, len, path)?;
-    header.config.alpha = f32::from_bits(header.alpha_bits);
+    header.config.params.alpha = f32::from_bits(header.alpha_bits);
     let dim = header.dim as usize;
     let rows = header.input_rows + header.inner_rows;
     let accumulators_at = len - TRAILER_BYTES - if header.adagrad { 4 * rows } else { 0 };
@@ -455,19 +455,19 @@ pub fn read_from(r: impl Read, len: u64, path: &Path) -> Result<Checkpoint> {
 /// value, this run's value).
 fn settings(c: &TrainConfig) -> Vec<(&'static str, String)> {
     vec![
-        ("--model", format!("{:?}", c.model).to_lowercase()),
-        ("--dim", c.dim.to_string()),
-        ("--window", c.window.to_string()),
-        ("--min-count", c.min_count.to_string()),
+        ("--model", format!("{:?}", c.params.model).to_lowercase()),
+        ("--dim", c.params.dim.to_string()),
+        ("--window", c.params.window.to_string()),
+        ("--min-count", c.corpus.min_count.to_string()),
         (
             "--max-vocab",
-            c.max_vocab.map_or("none".into(), |m| m.to_string()),
+            c.corpus.max_vocab.map_or("none".into(), |m| m.to_string()),
         ),
-        ("--sample", c.sample.to_string()),
-        ("--alpha", c.alpha.to_string()),
-        ("--epochs", c.epochs.to_string()),
-        ("--threads", c.threads.to_string()),
-        ("--seed", c.seed.to_string()),
+        ("--sample", c.params.sample.to_string()),
+        ("--alpha", c.params.alpha.to_string()),
+        ("--epochs", c.params.epochs.to_string()),
+        ("--threads", c.run.threads.to_string()),
+        ("--seed", c.params.seed.to_string()),
     ]
 }
 
@@ -487,12 +487,12 @@ impl Checkpoint {
                 });
             }
         }
-        if self.header.config.alpha.to_bits() != cfg.alpha.to_bits() {
+        if self.header.config.params.alpha.to_bits() != cfg.params.alpha.to_bits() {
             return Err(Error::Mismatch {
                 path: path.into(),
                 reason: format!(
                     "checkpoint was made with --alpha {} but this run asks for --alpha {}",
-                    self.header.config.alpha, cfg.alpha
+                    self.header.config.params.alpha, cfg.params.alpha
                 ),
             });
         }
@@ -565,9 +565,9 @@ mod tests {
 
     fn sample() -> (Header, SharedMatrix, SharedMatrix) {
         let mut cfg = TrainConfig::new("/c.txt".into(), "/v.txt".into(), Model::Skipgram);
-        cfg.dim = 3;
-        cfg.threads = 2;
-        cfg.alpha = 0.1 + 0.2;
+        cfg.params.dim = 3;
+        cfg.run.threads = 2;
+        cfg.params.alpha = 0.1 + 0.2;
         let mut input = SharedMatrix::zeros(4, 3);
         for r in 0..4 {
             for (i, x) in input.row_mut(r).iter_mut().enumerate() {
@@ -581,7 +581,7 @@ mod tests {
         w1.pos = 5;
         let header = Header {
             huffvec: "test".into(),
-            alpha_bits: cfg.alpha.to_bits(),
+            alpha_bits: cfg.params.alpha.to_bits(),
             config: cfg,
             identity: RunIdentity {
                 corpus_bytes: 100,
@@ -606,7 +606,7 @@ mod tests {
     /// 3 + row (inner).
     fn sample_adagrad() -> (Header, SharedMatrix, SharedMatrix, StepSettings) {
         let (mut h, input, inner) = sample();
-        h.config.optimizer = Optimizer::Adagrad;
+        h.config.params.optimizer = Optimizer::Adagrad;
         h.adagrad = true;
         let mut steps = StepSettings::new(&h.config, 3, 4, 3);
         assert!(steps.restore_adagrad(&[0.25, 0.75, 1.25, 1.75], &[3.0, 4.0, 5.0]));
@@ -696,7 +696,7 @@ mod tests {
         assert!(!p.exists());
         // A header announcing accumulators without --optimizer adagrad is refused.
         let mut sgd = h.clone();
-        sgd.config.optimizer = Optimizer::Sgd;
+        sgd.config.params.optimizer = Optimizer::Sgd;
         write(&p, &sgd, &mut input, &mut inner, steps.adagrad()).expect("test setup");
         let e = read(&p).err().expect("refused").to_string();
         assert!(e.contains("saved exactly with --optimizer adagrad"), "{e}");
@@ -777,11 +777,11 @@ mod tests {
         let p = Path::new("x.ckpt");
         assert!(ck.check_settings(&h.config, p).is_ok());
         let mut other = h.config.clone();
-        other.dim = 4;
+        other.params.dim = 4;
         let e = ck.check_settings(&other, p).unwrap_err().to_string();
         assert!(e.contains("--dim 3") && e.contains("--dim 4"), "{e}");
         let mut other = h.config.clone();
-        other.seed = 2;
+        other.params.seed = 2;
         assert!(ck
             .check_settings(&other, p)
             .unwrap_err()

@@ -94,7 +94,7 @@ pub struct TrainReport {
 
 /// Trains `cfg` with no instrumentation.
 pub fn train(cfg: &TrainConfig, obs: &dyn Observer) -> Result<(Trained, TrainReport)> {
-    let mut probes: Vec<NoProbe> = vec![NoProbe; cfg.threads];
+    let mut probes: Vec<NoProbe> = vec![NoProbe; cfg.run.threads];
     train_with(cfg, obs, &mut probes, &|_, _| {})
 }
 
@@ -153,7 +153,7 @@ pub fn train_alternating<P: Probe, Q: Probe>(
     probes: &mut [P],
     alt: &mut Alternate<Q>,
 ) -> Result<(Trained, TrainReport)> {
-    if alt.segment == 0 || alt.probes.len() != cfg.threads {
+    if alt.segment == 0 || alt.probes.len() != cfg.run.threads {
         return Err(Error::Internal(
             "alternating rounds need a positive segment and one probe per thread".into(),
         ));
@@ -168,45 +168,105 @@ fn train_rounds<P: Probe, Q: Probe>(
     mut alt: Option<&mut Alternate<Q>>,
     on_tick: &(dyn Fn(f64, bool) + Sync),
 ) -> Result<(Trained, TrainReport)> {
+    assert_eq!(probes.len(), cfg.run.threads);
+    let mut prep = prepare(cfg, obs)?;
+    let mut state = init_or_resume(cfg, obs, &mut prep)?;
+    let stops = StopPoints::new(cfg, &prep.schedule, state.start_done)?;
+    let run = RunInfo {
+        vocab: &prep.vocab,
+        tree: &prep.tree,
+        schedule: prep.schedule,
+    };
+    probes.iter_mut().for_each(|p| p.prepare(&run));
+    if let Some(a) = alt.as_deref_mut() {
+        a.probes.iter_mut().for_each(|p| p.prepare(&run));
+    }
+    if obs.interrupted() {
+        return Err(Error::Interrupted {
+            progress_pct: 100.0 * prep.schedule.progress(state.start_done),
+            message: "interrupted before training started; nothing to resume (the encoded \
+                      corpus is cached, so the next run starts training at once)"
+                .into(),
+        });
+    }
+    let t0 = Instant::now();
+    let done = run_rounds(
+        cfg, obs, &prep, &mut state, &stops, probes, alt, on_tick, t0,
+    )?;
+    finish(cfg, obs, prep, state, done, t0, on_tick)
+}
+
+/// Everything fixed before the matrices exist: the encoded corpus, vocabulary, tree,
+/// schedule, the run's identity and, when resuming, the checkpoint read back.
+struct Prepared {
+    pool: rayon::ThreadPool,
+    ids: IdCorpus,
+    status: CacheStatus,
+    prepare_seconds: f64,
+    vocab: Vocab,
+    tree: Tree,
+    identity: RunIdentity,
+    schedule: Schedule,
+    checkpoint_path: Option<std::path::PathBuf>,
+    resumed: Option<(checkpoint::Checkpoint, std::path::PathBuf)>,
+}
+
+/// Stage 1: validates `cfg`, reads the checkpoint to resume (checked against the settings
+/// and the corpus), encodes the corpus (or reuses its cache) and builds the tree.
+fn prepare(cfg: &TrainConfig, obs: &dyn Observer) -> Result<Prepared> {
     cfg.validate()?;
-    assert_eq!(probes.len(), cfg.threads);
-    let ck_path = cfg.checkpoint_path();
-    check_checkpoint_path(cfg, &ck_path)?;
-    let resumed = match &cfg.resume {
+    let checkpoint_path = cfg.checkpoint_path();
+    match &checkpoint_path {
+        Some(ck) => check_checkpoint_path(cfg, ck)?,
+        None if cfg.run.checkpoint_every > 0.0 || cfg.run.stop_at.is_some() => {
+            return Err(Error::Config(
+                "periodic checkpoints and --stop-at need a checkpoint path (or an output path \
+                 to put it beside)"
+                    .into(),
+            ))
+        }
+        None => {}
+    }
+    let resumed = match &cfg.run.resume {
         Some(p) => {
             let ck = checkpoint::read(p)?;
             ck.check_settings(cfg, p)?;
-            Some((ck, p.as_path()))
+            Some((ck, p.clone()))
         }
         None => None,
     };
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(cfg.threads)
+        .num_threads(cfg.run.threads)
         .build()
-        .map_err(|e| Error::Config(format!("cannot start {} threads: {e}", cfg.threads)))?;
+        .map_err(|e| Error::Config(format!("cannot start {} threads: {e}", cfg.run.threads)))?;
     let t_prep = Instant::now();
-    let corpus = Corpus::open(&cfg.input)?;
+    let corpus = Corpus::open(&cfg.corpus.input)?;
     let total_bytes = corpus.bytes().len() as u64;
     let corpus_id = corpus.fingerprint();
     if let Some((ck, p)) = &resumed {
-        ck.check_corpus(&cfg.input, corpus_id[0], corpus_id[2], p)?;
+        ck.check_corpus(
+            &cfg.corpus.input,
+            corpus_id.bytes,
+            corpus_id.content_hash,
+            p,
+        )?;
     }
     let settings = VocabSettings {
-        min_count: cfg.min_count,
-        max_vocab: cfg.max_vocab,
+        min_count: cfg.corpus.min_count,
+        max_vocab: cfg.corpus.max_vocab,
     };
     let (ids, status) = pool.install(|| {
         IdCorpus::prepare(
             &corpus,
             settings,
-            &cfg.cache_dir,
-            cfg.threads,
+            &cfg.corpus.cache_dir,
+            cfg.run.threads,
             &|stage, done| obs.preparing(stage, done, total_bytes),
         )
     })?;
     drop(corpus);
     let prepare_seconds = t_prep.elapsed().as_secs_f64();
-    match status {
+    match &status {
         CacheStatus::Reused => {
             obs.note(&format!("reusing encoded corpus {}", ids.path().display()))
         }
@@ -216,12 +276,16 @@ fn train_rounds<P: Probe, Q: Probe>(
         )),
     }
     let vocab = ids.vocab().clone();
-    if let Some(p) = &cfg.save_vocab {
+    if let Some(p) = &cfg.run.save_vocab {
         vocab.save(p)?;
     }
-    let tree = shapes::build(cfg.tree, vocab.counts(), cfg.seed);
-    if cfg.loss == Loss::Hs {
-        obs.note(&format!("{:?} {}", cfg.tree, tree.summary(vocab.counts())));
+    let tree = shapes::build(cfg.params.tree, vocab.counts(), cfg.params.seed);
+    if cfg.params.loss == Loss::Hs {
+        obs.note(&format!(
+            "{:?} {}",
+            cfg.params.tree,
+            tree.summary(vocab.counts())
+        ));
     }
     obs.note(&format!(
         "vocabulary: {} words, {} tokens per epoch",
@@ -229,22 +293,52 @@ fn train_rounds<P: Probe, Q: Probe>(
         ids.ids().len()
     ));
     let identity = RunIdentity {
-        corpus_bytes: corpus_id[0],
-        corpus_hash: corpus_id[2],
+        corpus_bytes: corpus_id.bytes,
+        corpus_hash: corpus_id.content_hash,
         vocab_words: vocab.len() as u64,
         vocab_fingerprint: vocab.fingerprint(),
         ids: ids.ids().len() as u64,
         ids_checksum: ids.checksum(),
     };
-    let inner_rows = match cfg.loss {
-        Loss::Hs => tree.n_inner().max(1),
-        Loss::Ns => vocab.len(),
-    };
     let tokens = ids.ids().len() as u64;
-    let schedule = Schedule::new(cfg.alpha, tokens * cfg.epochs as u64);
-    let (mut input, mut inner, mut states, start_done, accumulators) = match resumed {
+    let schedule = Schedule::new(cfg.params.alpha, tokens * cfg.params.epochs as u64);
+    Ok(Prepared {
+        pool,
+        ids,
+        status,
+        prepare_seconds,
+        vocab,
+        tree,
+        identity,
+        schedule,
+        checkpoint_path,
+        resumed,
+    })
+}
+
+/// The parameters and where every worker stands.
+struct TrainState {
+    input: SharedMatrix,
+    inner: SharedMatrix,
+    workers: Vec<WorkerState>,
+    start_done: u64,
+    steps: StepSettings,
+}
+
+/// Stage 2: fresh matrices initialised from the seed, or the checkpoint's matrices, worker
+/// states and optimiser accumulators.
+fn init_or_resume(
+    cfg: &TrainConfig,
+    obs: &dyn Observer,
+    prep: &mut Prepared,
+) -> Result<TrainState> {
+    let inner_rows = match cfg.params.loss {
+        Loss::Hs => prep.tree.n_inner().max(1),
+        Loss::Ns => prep.vocab.len(),
+    };
+    let (input, inner, workers, start_done, accumulators) = match prep.resumed.take() {
         Some((ck, p)) => {
-            ck.check_identity(&identity, inner_rows as u64, p)?;
+            ck.check_identity(&prep.identity, inner_rows as u64, &p)?;
             obs.note(&format!(
                 "resuming {} at {:.1}%",
                 p.display(),
@@ -259,16 +353,19 @@ fn train_rounds<P: Probe, Q: Probe>(
             )
         }
         None => {
-            let mut input = SharedMatrix::zeros(vocab.len(), cfg.dim);
-            let mut inner = SharedMatrix::zeros(inner_rows, cfg.dim);
-            pool.install(|| crate::init::init_matrices(cfg.init, &mut input, &mut inner, cfg.seed));
-            let states = (0..cfg.threads)
-                .map(|t| WorkerState::start(Rng::new(cfg.seed, t as u64), schedule.alpha_at(0)))
+            let mut input = SharedMatrix::zeros(prep.vocab.len(), cfg.params.dim);
+            let mut inner = SharedMatrix::zeros(inner_rows, cfg.params.dim);
+            prep.pool.install(|| {
+                crate::init::init_matrices(cfg.params.init, &mut input, &mut inner, cfg.params.seed)
+            });
+            let alpha0 = prep.schedule.alpha_at(0);
+            let workers = (0..cfg.run.threads)
+                .map(|t| WorkerState::start(Rng::new(cfg.params.seed, t as u64), alpha0))
                 .collect();
-            (input, inner, states, 0, None)
+            (input, inner, workers, 0, None)
         }
     };
-    let mut steps = StepSettings::new(cfg, tree.max_depth(), input.rows(), inner.rows());
+    let mut steps = StepSettings::new(cfg, prep.tree.max_depth(), input.rows(), inner.rows());
     if let Some(a) = accumulators {
         if !steps.restore_adagrad(&a.input, &a.inner) {
             return Err(Error::Internal(
@@ -276,67 +373,77 @@ fn train_rounds<P: Probe, Q: Probe>(
             ));
         }
     }
-    let negatives =
-        (cfg.loss == Loss::Ns).then(|| UnigramTable::new(vocab.counts(), ns::TABLE_SIZE));
+    Ok(TrainState {
+        input,
+        inner,
+        workers,
+        start_done,
+        steps,
+    })
+}
+
+/// Where the run pauses: every `every` words for a periodic checkpoint, and at `stop` for
+/// `--stop-at` (`u64::MAX` for never).
+struct StopPoints {
+    every: u64,
+    stop: u64,
+}
+
+impl StopPoints {
+    fn new(cfg: &TrainConfig, schedule: &Schedule, start_done: u64) -> Result<Self> {
+        let total = schedule.total_words();
+        let pct_to_words = |pct: f64| ((pct / 100.0) * total as f64).ceil() as u64;
+        let every = match cfg.run.checkpoint_every {
+            p if p > 0.0 => pct_to_words(p).max(1),
+            _ => u64::MAX,
+        };
+        let stop = cfg.run.stop_at.map(pct_to_words).unwrap_or(u64::MAX);
+        if stop <= start_done {
+            return Err(Error::Config(format!(
+                "--stop-at {}% is not past the checkpoint's progress ({:.1}%)",
+                cfg.run.stop_at.unwrap_or(0.0),
+                100.0 * schedule.progress(start_done)
+            )));
+        }
+        Ok(StopPoints { every, stop })
+    }
+
+    /// The next checkpoint after `done` words.
+    fn next_after(&self, done: u64) -> u64 {
+        let periodic = done
+            .checked_div(self.every)
+            .map_or(u64::MAX, |k| (k + 1).saturating_mul(self.every));
+        periodic.min(self.stop)
+    }
+}
+
+/// Stage 3: runs rounds of worker threads until every worker is done, pausing for
+/// checkpoints (and, with `alt`, at every segment end); returns the words done.
+#[allow(clippy::too_many_arguments)]
+fn run_rounds<P: Probe, Q: Probe>(
+    cfg: &TrainConfig,
+    obs: &dyn Observer,
+    prep: &Prepared,
+    state: &mut TrainState,
+    stops: &StopPoints,
+    probes: &mut [P],
+    mut alt: Option<&mut Alternate<Q>>,
+    on_tick: &(dyn Fn(f64, bool) + Sync),
+    t0: Instant,
+) -> Result<u64> {
+    let negatives = (cfg.params.loss == Loss::Ns)
+        .then(|| UnigramTable::new(prep.vocab.counts(), ns::TABLE_SIZE));
     let sig = SigmoidTable::new();
-    let keep = vocab.keep_thresholds(cfg.sample);
-    let total = schedule.total_words();
-    let pct_to_words = |pct: f64| ((pct / 100.0) * total as f64).ceil() as u64;
-    let every = match cfg.checkpoint_every {
-        p if p > 0.0 => pct_to_words(p).max(1),
-        _ => u64::MAX,
-    };
-    let stop_words = cfg.stop_at.map(pct_to_words).unwrap_or(u64::MAX);
-    if stop_words <= start_done {
-        return Err(Error::Config(format!(
-            "--stop-at {}% is not past the checkpoint's progress ({:.1}%)",
-            cfg.stop_at.unwrap_or(0.0),
-            100.0 * schedule.progress(start_done)
-        )));
-    }
-    let run = RunInfo {
-        vocab: &vocab,
-        tree: &tree,
-        schedule,
-    };
-    probes.iter_mut().for_each(|p| p.prepare(&run));
-    if let Some(a) = alt.as_deref_mut() {
-        a.probes.iter_mut().for_each(|p| p.prepare(&run));
-    }
+    let keep = prep.vocab.keep_thresholds(cfg.params.sample);
     let progress = Progress::default();
-    progress.words_done.store(start_done, Ordering::Relaxed);
-    let shards = ids.shards(cfg.threads);
-    if obs.interrupted() {
-        return Err(Error::Interrupted {
-            progress_pct: 100.0 * schedule.progress(start_done),
-            message: "interrupted before training started; nothing to resume (the encoded \
-                      corpus is cached, so the next run starts training at once)"
-                .into(),
-        });
-    }
-    obs.training_started(total, cfg.threads);
-    let t0 = Instant::now();
-    let round = Round {
-        ids: &ids,
-        shards: &shards,
-        keep: &keep,
-        tree: &tree,
-        sig: &sig,
-        steps: &steps,
-        negatives: negatives.as_ref(),
-        schedule,
-        progress: &progress,
-        cfg,
-        obs,
-        on_tick,
-        t0,
-    };
+    progress
+        .words_done
+        .store(state.start_done, Ordering::Relaxed);
+    let shards = prep.ids.shards(cfg.run.threads);
+    obs.training_started(prep.schedule.total_words(), cfg.run.threads);
     for turn in 0.. {
         let done = progress.done();
-        let next_periodic = done
-            .checked_div(every)
-            .map_or(u64::MAX, |k| (k + 1).saturating_mul(every));
-        let checkpoint_at = next_periodic.min(stop_words);
+        let checkpoint_at = stops.next_after(done);
         let segment_end = alt
             .as_ref()
             .map_or(u64::MAX, |a| done.saturating_add(a.segment));
@@ -344,11 +451,26 @@ fn train_rounds<P: Probe, Q: Probe>(
             .pause_at
             .store(checkpoint_at.min(segment_end), Ordering::Relaxed);
         progress.finished.store(0, Ordering::Relaxed);
+        let round = Round {
+            ids: &prep.ids,
+            shards: &shards,
+            keep: &keep,
+            tree: &prep.tree,
+            sig: &sig,
+            steps: &state.steps,
+            negatives: negatives.as_ref(),
+            schedule: prep.schedule,
+            progress: &progress,
+            cfg,
+            obs,
+            on_tick,
+            t0,
+        };
         let started = Instant::now();
         let alternate = Alternate::<Q>::is_alternate(turn);
         let ends = match alt.as_deref_mut() {
-            Some(a) if alternate => round.run(&input, &inner, &states, a.probes),
-            _ => round.run(&input, &inner, &states, probes),
+            Some(a) if alternate => round.run(&state.input, &state.inner, &state.workers, a.probes),
+            _ => round.run(&state.input, &state.inner, &state.workers, probes),
         };
         if let Some(a) = alt.as_deref_mut() {
             a.rounds.push(RoundTime {
@@ -358,126 +480,177 @@ fn train_rounds<P: Probe, Q: Probe>(
             });
         }
         let done = progress.done();
-        let diverged = |epoch| Error::Diverged {
-            epoch,
-            progress_pct: 100.0 * schedule.progress(done),
-        };
-        if let Some(epoch) = ends.iter().find_map(|e| match e {
-            WorkerEnd::Diverged(ep) => Some(*ep),
-            _ => None,
-        }) {
-            return Err(diverged(epoch));
-        }
-        let mut paused = false;
-        for (state, end) in states.iter_mut().zip(ends) {
-            match end {
-                WorkerEnd::Done => state.epoch = cfg.epochs + 1,
-                WorkerEnd::Paused(s) => {
-                    *state = s;
-                    paused = true;
-                }
-                WorkerEnd::Stopped | WorkerEnd::Diverged(_) => {
-                    return Err(Error::Internal(
-                        "a worker thread stopped unexpectedly (see the message above)".into(),
-                    ))
-                }
-            }
-        }
+        let paused = take_ends(cfg, &prep.schedule, done, &mut state.workers, ends)?;
         if !paused {
-            break;
+            return Ok(done);
         }
         if done < checkpoint_at && !progress.pause.load(Ordering::Relaxed) {
             // The end of an alternating round: go on with the other probes.
             continue;
         }
-        let epoch = states.iter().map(|s| s.epoch).min().unwrap_or(1);
-        if !all_sane(&mut input) || !all_sane(&mut inner) {
-            return Err(diverged(epoch.min(cfg.epochs)));
-        }
-        let header = checkpoint::Header {
-            huffvec: env!("CARGO_PKG_VERSION").into(),
-            config: absolute_paths(cfg),
-            alpha_bits: cfg.alpha.to_bits(),
-            identity,
-            words_done: done,
-            total_words: total,
-            dim: cfg.dim as u64,
-            input_rows: input.rows() as u64,
-            inner_rows: inner.rows() as u64,
-            workers: states.clone(),
-            adagrad: steps.adagrad().is_some(),
-        };
-        let pct = header.progress_pct();
-        let written = checkpoint::write(&ck_path, &header, &mut input, &mut inner, steps.adagrad());
-        let resume_hint = format!(
-            "checkpoint written to {0}; resume with `huffvec train --resume {0}`",
-            ck_path.display()
-        );
-        if progress.pause.load(Ordering::Relaxed) {
-            written?;
-            return Err(Error::Interrupted {
-                progress_pct: pct,
-                message: resume_hint,
-            });
-        }
-        if done >= stop_words {
-            written?;
-            return Err(Error::Stopped {
-                progress_pct: pct,
-                checkpoint: ck_path,
-            });
-        }
-        match written {
-            Ok(()) => obs.note(&format!(
-                "checkpoint at {pct:.1}% written to {}",
-                ck_path.display()
-            )),
-            Err(e) => {
-                // The output checks report a vanished directory as an option error; here
-                // it is only the cause, so it is shown without the "invalid option" label.
-                let cause = match e {
-                    Error::Config(reason) => reason,
-                    e => e.to_string(),
-                };
-                obs.warning(&format!(
-                    "warning: checkpoint at {pct:.1}% not written to {}, training goes on: \
-                     {cause}",
-                    ck_path.display()
+        let interrupted = progress.pause.load(Ordering::Relaxed);
+        pause_for_checkpoint(cfg, obs, prep, state, done, interrupted, done >= stops.stop)?;
+    }
+    unreachable!("the round loop only ends by returning")
+}
+
+/// Records how each worker ended in `workers`; true when any paused. A diverged or lost
+/// worker ends the run with its error.
+fn take_ends(
+    cfg: &TrainConfig,
+    schedule: &Schedule,
+    done: u64,
+    workers: &mut [WorkerState],
+    ends: Vec<WorkerEnd>,
+) -> Result<bool> {
+    if let Some(epoch) = ends.iter().find_map(|e| match e {
+        WorkerEnd::Diverged(ep) => Some(*ep),
+        _ => None,
+    }) {
+        return Err(Error::Diverged {
+            epoch,
+            progress_pct: 100.0 * schedule.progress(done),
+        });
+    }
+    let mut paused = false;
+    for (state, end) in workers.iter_mut().zip(ends) {
+        match end {
+            WorkerEnd::Done => state.epoch = cfg.params.epochs + 1,
+            WorkerEnd::Paused(s) => {
+                *state = s;
+                paused = true;
+            }
+            WorkerEnd::Stopped | WorkerEnd::Diverged(_) => {
+                return Err(Error::Internal(
+                    "a worker thread stopped unexpectedly (see the message above)".into(),
                 ))
             }
         }
     }
-    let train_seconds = t0.elapsed().as_secs_f64();
-    obs.training_finished();
-    let done = progress.done();
-    on_tick(schedule.progress(done), true);
-    if !all_sane(&mut input) || !all_sane(&mut inner) {
+    Ok(paused)
+}
+
+/// Stage 4: every worker has paused after `done` words; writes the checkpoint. Returns an
+/// error to end the run when the user `interrupted` it or the run reached `--stop-at`
+/// (`at_stop`); a periodic checkpoint that cannot be written is a warning.
+fn pause_for_checkpoint(
+    cfg: &TrainConfig,
+    obs: &dyn Observer,
+    prep: &Prepared,
+    state: &mut TrainState,
+    done: u64,
+    interrupted: bool,
+    at_stop: bool,
+) -> Result<()> {
+    let epoch = state.workers.iter().map(|s| s.epoch).min().unwrap_or(1);
+    if !all_sane(&mut state.input) || !all_sane(&mut state.inner) {
         return Err(Error::Diverged {
-            epoch: cfg.epochs,
-            progress_pct: 100.0 * schedule.progress(done),
+            epoch: epoch.min(cfg.params.epochs),
+            progress_pct: 100.0 * prep.schedule.progress(done),
         });
     }
-    let trained = Trained {
-        vocab,
-        input,
-        inner,
-        tree,
+    let pct = 100.0 * prep.schedule.progress(done);
+    let Some(ck_path) = &prep.checkpoint_path else {
+        return Err(Error::Interrupted {
+            progress_pct: pct,
+            message: "no checkpoint path was set, so nothing was saved".into(),
+        });
     };
-    let words = done - start_done;
+    let header = checkpoint::Header {
+        huffvec: env!("CARGO_PKG_VERSION").into(),
+        config: absolute_paths(cfg),
+        alpha_bits: cfg.params.alpha.to_bits(),
+        identity: prep.identity,
+        words_done: done,
+        total_words: prep.schedule.total_words(),
+        dim: cfg.params.dim as u64,
+        input_rows: state.input.rows() as u64,
+        inner_rows: state.inner.rows() as u64,
+        workers: state.workers.clone(),
+        adagrad: state.steps.adagrad().is_some(),
+    };
+    let written = checkpoint::write(
+        ck_path,
+        &header,
+        &mut state.input,
+        &mut state.inner,
+        state.steps.adagrad(),
+    );
+    if interrupted {
+        written?;
+        return Err(Error::Interrupted {
+            progress_pct: pct,
+            message: format!(
+                "checkpoint written to {0}; resume with `huffvec train --resume {0}`",
+                ck_path.display()
+            ),
+        });
+    }
+    if at_stop {
+        written?;
+        return Err(Error::Stopped {
+            progress_pct: pct,
+            checkpoint: ck_path.clone(),
+        });
+    }
+    match written {
+        Ok(()) => obs.note(&format!(
+            "checkpoint at {pct:.1}% written to {}",
+            ck_path.display()
+        )),
+        Err(e) => {
+            // The output checks report a vanished directory as an option error; here it is
+            // only the cause, so it is shown without the "invalid option" label.
+            let cause = match e {
+                Error::Config(reason) => reason,
+                e => e.to_string(),
+            };
+            obs.warning(&format!(
+                "warning: checkpoint at {pct:.1}% not written to {}, training goes on: {cause}",
+                ck_path.display()
+            ))
+        }
+    }
+    Ok(())
+}
+
+/// Stage 5: checks the trained matrices and hands them over with the run's figures.
+fn finish(
+    cfg: &TrainConfig,
+    obs: &dyn Observer,
+    prep: Prepared,
+    mut state: TrainState,
+    done: u64,
+    t0: Instant,
+    on_tick: &(dyn Fn(f64, bool) + Sync),
+) -> Result<(Trained, TrainReport)> {
+    let train_seconds = t0.elapsed().as_secs_f64();
+    obs.training_finished();
+    on_tick(prep.schedule.progress(done), true);
+    if !all_sane(&mut state.input) || !all_sane(&mut state.inner) {
+        return Err(Error::Diverged {
+            epoch: cfg.params.epochs,
+            progress_pct: 100.0 * prep.schedule.progress(done),
+        });
+    }
+    let reused = matches!(prep.status, CacheStatus::Reused);
+    let words = done - state.start_done;
     let report = TrainReport {
         words,
         train_seconds,
-        prepare_seconds: if matches!(status, CacheStatus::Reused) {
-            0.0
-        } else {
-            prepare_seconds
-        },
+        prepare_seconds: if reused { 0.0 } else { prep.prepare_seconds },
         words_per_sec: words as f64 / train_seconds.max(1e-9),
-        vocab_size: trained.vocab.len(),
-        tokens_per_epoch: tokens,
-        threads: cfg.threads,
+        vocab_size: prep.vocab.len(),
+        tokens_per_epoch: prep.ids.ids().len() as u64,
+        threads: cfg.run.threads,
         kernel: kernel::backend_name(),
-        cache_reused: matches!(status, CacheStatus::Reused),
+        cache_reused: reused,
+    };
+    let trained = Trained {
+        vocab: prep.vocab,
+        input: state.input,
+        inner: state.inner,
+        tree: prep.tree,
     };
     Ok((trained, report))
 }
@@ -501,12 +674,12 @@ fn all_sane(m: &mut SharedMatrix) -> bool {
 /// `cfg` with every path absolute, so a checkpoint resumes from any directory.
 fn absolute_paths(cfg: &TrainConfig) -> TrainConfig {
     let mut c = cfg.clone();
-    c.input = checkpoint::absolute(&c.input);
-    c.output = checkpoint::absolute(&c.output);
-    c.cache_dir = checkpoint::absolute(&c.cache_dir);
-    c.checkpoint = Some(checkpoint::absolute(&cfg.checkpoint_path()));
-    c.save_vocab = c.save_vocab.as_deref().map(checkpoint::absolute);
-    c.resume = None;
+    c.corpus.input = checkpoint::absolute(&c.corpus.input);
+    c.run.output = c.run.output.as_deref().map(checkpoint::absolute);
+    c.corpus.cache_dir = checkpoint::absolute(&c.corpus.cache_dir);
+    c.run.checkpoint = cfg.checkpoint_path().as_deref().map(checkpoint::absolute);
+    c.run.save_vocab = c.run.save_vocab.as_deref().map(checkpoint::absolute);
+    c.run.resume = None;
     c
 }
 
@@ -514,13 +687,15 @@ fn absolute_paths(cfg: &TrainConfig) -> TrainConfig {
 /// cannot write to, or that holds an earlier run's checkpoint a fresh run would overwrite.
 fn check_checkpoint_path(cfg: &TrainConfig, ck: &std::path::Path) -> Result<()> {
     let abs = checkpoint::absolute(ck);
-    if abs == checkpoint::absolute(&cfg.output) || abs == checkpoint::absolute(&cfg.input) {
+    let output = cfg.run.output.as_deref().map(checkpoint::absolute);
+    if Some(&abs) == output.as_ref() || abs == checkpoint::absolute(&cfg.corpus.input) {
         return Err(Error::Config(format!(
             "checkpoint path {} is the input or output file; choose another with --checkpoint",
             ck.display()
         )));
     }
     let resuming_it = cfg
+        .run
         .resume
         .as_deref()
         .is_some_and(|r| checkpoint::absolute(r) == abs);
@@ -531,7 +706,7 @@ fn check_checkpoint_path(cfg: &TrainConfig, ck: &std::path::Path) -> Result<()> 
             ck.display()
         )));
     }
-    drop(crate::io::OutputSlot::reserve(ck, &[&cfg.input])?);
+    drop(crate::io::OutputSlot::reserve(ck, &[&cfg.corpus.input])?);
     Ok(())
 }
 
@@ -568,11 +743,11 @@ impl Round<'_> {
             inner,
             tree: self.tree,
             sig: self.sig,
-            model: cfg.model,
-            window: cfg.window,
+            model: cfg.params.model,
+            window: cfg.params.window,
             steps: self.steps,
             negatives: self.negatives,
-            negative: cfg.negative,
+            negative: cfg.params.negative,
         };
         // Woken by each worker as it ends, so the run's time is read when the last one
         // ends rather than at the next tick.
@@ -591,15 +766,15 @@ impl Round<'_> {
                         keep: self.keep,
                         schedule,
                         progress,
-                        epochs: cfg.epochs,
+                        epochs: cfg.params.epochs,
                         state: state.clone(),
                         probe,
-                        top_rows: if cfg.threads > 1 && cfg.loss == Loss::Hs {
-                            cfg.replicate_top
+                        top_rows: if cfg.run.threads > 1 && cfg.params.loss == Loss::Hs {
+                            cfg.params.replicate_top
                         } else {
                             0
                         },
-                        sync_every: cfg.replicate_every,
+                        sync_every: cfg.params.replicate_every,
                     };
                     let watcher = watcher.clone();
                     s.spawn(move || {
@@ -610,7 +785,7 @@ impl Round<'_> {
                     })
                 })
                 .collect();
-            while progress.finished.load(Ordering::Acquire) < cfg.threads as u64 {
+            while progress.finished.load(Ordering::Acquire) < cfg.run.threads as u64 {
                 std::thread::park_timeout(Duration::from_millis(100));
                 if self.obs.interrupted() {
                     progress.pause.store(true, Ordering::Relaxed);
