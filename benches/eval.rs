@@ -9,10 +9,8 @@ use std::path::PathBuf;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
-use huffvec::config::OutputFormat;
-use huffvec::eval::analogy::{self, Method, QuestionSet};
-use huffvec::eval::Embeddings;
-use huffvec::io::word2vec::Vectors;
+use huffvec::support::word2vec::Vectors;
+use huffvec::{Embeddings, Method, OutputFormat, QuestionSet};
 
 const WORDS: usize = 30_000;
 const DIM: usize = 100;
@@ -74,7 +72,7 @@ fn bench_analogy(c: &mut Criterion) {
     for (name, method) in [("3cosadd", Method::Add), ("3cosmul", Method::Mul)] {
         g.bench_function(name, |b| {
             b.iter(|| {
-                let r = analogy::evaluate(&emb, &set, WORDS, method, None);
+                let r = huffvec::support::evaluate_analogies_by(&emb, &set, WORDS, method, None);
                 assert_eq!(r.total().seen, set.questions.len());
                 r
             })

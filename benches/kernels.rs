@@ -1,7 +1,7 @@
 //! Vector kernels per backend at real dimensions (elements per second).
 
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use huffvec::kernel::{Kernel, Scalar};
+use huffvec::support::{Kernel, Scalar};
 
 fn data(n: usize, seed: u32) -> Vec<f32> {
     (0..n)
@@ -51,7 +51,7 @@ fn bench_backend<K: Kernel>(c: &mut Criterion, k: K) {
 fn kernels(c: &mut Criterion) {
     bench_backend(c, Scalar);
     #[cfg(target_arch = "x86_64")]
-    if let Some(k) = huffvec::kernel::Avx2Fma::detect() {
+    if let Some(k) = huffvec::support::Avx2Fma::detect() {
         bench_backend(c, k);
     }
 }

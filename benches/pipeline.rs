@@ -3,9 +3,7 @@
 use std::path::Path;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use huffvec::corpus::encode::{IdCorpus, VocabSettings};
-use huffvec::corpus::Corpus;
-use huffvec::tree::huffman;
+use huffvec::support::{default_threads, huffman, Corpus, IdCorpus, VocabSettings};
 
 /// `$HUFFVEC_BENCH_CORPUS`, else gcide.txt when ../shared is present, else the bundled
 /// sample.
@@ -26,7 +24,7 @@ fn pipeline(c: &mut Criterion) {
     let path = corpus_path();
     let corpus = Corpus::open(&path).expect("corpus");
     let bytes = corpus.bytes().len() as u64;
-    let mut threads = vec![1, 2, huffvec::config::default_threads()];
+    let mut threads = vec![1, 2, default_threads()];
     threads.dedup();
     let dir = tempfile::tempdir().expect("temp dir");
     let settings = VocabSettings {

@@ -27,6 +27,19 @@ pub struct Bands {
     basis: Basis,
 }
 
+/// `floor(log_base(count))`, computed with integers so that band edges are exact
+/// (count 0 is treated as 1).
+pub fn floor_log(count: u64, base: u64) -> u32 {
+    debug_assert!(base >= 2);
+    let mut b = 0;
+    let mut c = count.max(1);
+    while c >= base {
+        c /= base;
+        b += 1;
+    }
+    b
+}
+
 /// Powers of ten above `first`, up to the largest that fits in a `u64`.
 fn decades_from(first: u64) -> Vec<u64> {
     let mut edges = vec![first];
@@ -52,6 +65,16 @@ impl Bands {
     pub fn log10_from(min_count: u64) -> Self {
         Bands {
             edges: decades_from(min_count.max(1)),
+            basis: Basis::Count,
+        }
+    }
+
+    /// Count bands at the whole powers of `base` (at least 2) that cover counts `lo..=hi`:
+    /// `base^l .. base^(l+1)` for l from floor(log_base(lo)) to floor(log_base(hi)).
+    pub fn powers_of(base: u64, lo: u64, hi: u64) -> Self {
+        let (l0, l1) = (floor_log(lo, base), floor_log(hi.max(lo), base));
+        Bands {
+            edges: (l0..=l1).map(|l| base.pow(l)).collect(),
             basis: Basis::Count,
         }
     }
@@ -122,11 +145,6 @@ impl Bands {
         self.edges.len()
     }
 
-    /// Always false: there is at least one band.
-    pub fn is_empty(&self) -> bool {
-        self.edges.is_empty()
-    }
-
     /// Lower edge of each band.
     pub fn edges(&self) -> &[u64] {
         &self.edges
@@ -144,12 +162,6 @@ impl Bands {
     #[inline]
     pub fn band_of_count(&self, count: u64) -> usize {
         self.locate(count)
-    }
-
-    /// The band of the word at 1-based frequency rank `rank`.
-    #[inline]
-    pub fn band_of_rank(&self, rank: u64) -> usize {
-        self.locate(rank)
     }
 
     /// Label of band `i`: `lo-hi` (inclusive), `lo` for a one-value band, `lo+` for the last.
@@ -224,6 +236,31 @@ impl WordBands {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bands_are_floor_log() {
+        let b2: Vec<u32> = [0, 1, 2, 3, 4, 7, 8, 1023, 1024]
+            .iter()
+            .map(|&c| floor_log(c, 2))
+            .collect();
+        assert_eq!(b2, [0, 0, 1, 1, 2, 2, 3, 9, 10]);
+        let b10: Vec<u32> = [1, 9, 10, 99, 100, 999_999, 1_000_000]
+            .iter()
+            .map(|&c| floor_log(c, 10))
+            .collect();
+        assert_eq!(b10, [0, 0, 1, 1, 2, 5, 6]);
+        assert_eq!(floor_log(u64::MAX, 2), 63);
+    }
+
+    #[test]
+    fn powers_cover_the_counts_present() {
+        let b = Bands::powers_of(2, 5, 40);
+        assert_eq!(b.edges(), [4, 8, 16, 32]);
+        assert_eq!(b.band_of_count(5), 0);
+        assert_eq!(b.band_of_count(9), 1);
+        assert_eq!(b.band_of_count(40), 3);
+        assert_eq!(Bands::powers_of(10, 1, u64::MAX).len(), 20);
+    }
 
     #[test]
     fn decade_bands_from_min_count() {

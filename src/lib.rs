@@ -1,57 +1,88 @@
 //! huffvec: a fast, observable hierarchical-softmax word2vec trainer.
 //!
-//! The pipeline, in data-flow order:
-//! 1. [`corpus`]: memory-map the text, tokenize bytes on ASCII whitespace (`\n` = `</s>`).
-//! 2. [`vocab`]: count words in parallel, apply min-count / max-vocab, sort by count.
-//! 3. [`corpus::encode`]: encode the text once into a cache of `u32` ids that training maps.
-//! 4. [`tree`]: build the Huffman tree (or a [`tree::shapes`] variant); each word's path of
-//!    inner nodes, root first. [`init`] fills the matrices.
-//! 5. [`train`]: Hogwild worker threads run [`model`] (skip-gram / CBOW pairing) and
-//!    [`loss::hs`] (the path walk; or [`loss::ns`], negative sampling) on the [`kernel`]
-//!    (shared matrices, SIMD), stepping by an [`optim`] rule and reporting to a
-//!    [`telemetry::Probe`].
-//! 6. [`io`]: write word2vec text or binary vectors atomically (and read them back).
-//! 7. [`eval`]: judge vectors on analogy and similarity sets, broken down by word-frequency
-//!    [`bands`].
-//! 8. [`report`]: render telemetry files (`--stats`), studies and benchmarks as plots,
-//!    tables and HTML.
+//! The public API is small: a [`Trainer`] built from [`Hyperparams`] and a corpus returns a
+//! [`TrainedModel`] (vocabulary and vectors, saved in word2vec text or binary); its
+//! [`Embeddings`] give neighbours and analogies and are scored on [`QuestionSet`] and
+//! [`PairSet`] evaluation files; a [`StatsConfig`] names the telemetry files a run records;
+//! every failure is an [`Error`]. The `huffvec` program is [`cli::main`].
 //!
-//! Long runs save their whole state with [`checkpoint`] (periodically, on SIGINT/SIGTERM or
-//! at a chosen percentage) and resume from it bit for bit.
-//!
-//! Hyperparameters flow as one [`config::TrainConfig`]. All `unsafe` code lives in
-//! [`kernel`].
+//! Inside, the modules follow the pipeline, each layer using only those above it in this
+//! list:
+//! 1. `error`, `hash`, `config`, `host`, `io`: errors, fingerprints, typed settings, the
+//!    machine's name, atomic files and the word2vec formats.
+//! 2. `kernel`: the only `unsafe` code: shared Hogwild matrices, SIMD, memory maps.
+//! 3. `corpus` (map and tokenize the text, encode it once into `u32` ids), `vocab` (counts,
+//!    filters, order), `bands` (word-frequency bands), `tree` (Huffman paths, root first),
+//!    `sampler` (random streams, subsampling), `schedule` (learning-rate decay), `init`.
+//! 4. `probe`: the events the hot loop reports (a no-op probe compiles away).
+//! 5. `loss` (the HS path walk; negative sampling), `optim` (step rules), `model`
+//!    (skip-gram / CBOW pairing).
+//! 6. `train`: Hogwild worker threads, checkpoints and resume.
+//! 7. `telemetry` (the recording probe and its files), `eval` (analogy, similarity,
+//!    neighbours by band).
+//! 8. `experiment`: recorded training, throughput benchmarks, studies.
+//! 9. `report`: renders telemetry, studies and benchmarks as tables, plots and HTML.
+//! 10. [`cli`]: the command line.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
-pub mod bands;
+mod api;
+pub(crate) mod bands;
 pub mod cli;
-
-pub mod config;
-pub mod corpus;
-pub mod error;
-pub mod eval;
-pub mod experiment;
-pub mod hash;
-pub mod host;
-pub mod init;
-pub mod io;
+pub(crate) mod config;
+pub(crate) mod corpus;
+pub(crate) mod error;
+pub(crate) mod eval;
+pub(crate) mod experiment;
+pub(crate) mod hash;
+pub(crate) mod host;
+pub(crate) mod init;
+pub(crate) mod io;
 #[allow(unsafe_code)]
-pub mod kernel;
-pub mod loss;
-pub mod model;
-pub mod optim;
-pub mod probe;
-pub mod report;
-pub mod sampler;
-pub mod schedule;
-pub mod telemetry;
-pub mod train;
-pub mod tree;
-pub mod vocab;
+pub(crate) mod kernel;
+pub(crate) mod loss;
+pub(crate) mod model;
+pub(crate) mod optim;
+pub(crate) mod probe;
+pub(crate) mod report;
+pub(crate) mod sampler;
+pub(crate) mod schedule;
+pub(crate) mod telemetry;
+pub(crate) mod train;
+pub(crate) mod tree;
+pub(crate) mod vocab;
 
 #[cfg(test)]
 mod test_support;
 
-pub use config::TrainConfig;
+pub use api::{TrainedModel, Trainer};
+pub use config::{
+    CorpusConfig, Hyperparams, Init, Loss, Model, Optimizer, OutputFormat, RunControl,
+    SaturationPolicy, StatsConfig, TrainConfig, TreeShape,
+};
 pub use error::{Error, Result};
+pub use eval::analogy::{AnalogyResult, Method, QuestionSet, Tally};
+pub use eval::similarity::{Correlation, PairSet, SimilarityResult};
+pub use eval::Embeddings;
+pub use train::{Observer, TrainReport};
+
+/// Safe entry points for the benchmarks, fuzz targets and integration tests (not part of
+/// the supported API; no item here can reach the shared training matrices).
+#[doc(hidden)]
+pub mod support {
+    pub use crate::config::default_threads;
+    pub use crate::corpus::encode::{is_intact_cache, IdCorpus, VocabSettings};
+    pub use crate::corpus::tokenize::{is_space, split_at_spaces, tokens, Token, MAX_WORD_BYTES};
+    pub use crate::corpus::Corpus;
+    pub use crate::eval::analogy::evaluate as evaluate_analogies_by;
+    pub use crate::io::word2vec;
+    #[cfg(target_arch = "x86_64")]
+    pub use crate::kernel::Avx2Fma;
+    pub use crate::kernel::{Kernel, Scalar};
+    /// Checkpoint headers and the reader's fuzz oracle.
+    pub mod checkpoint {
+        pub use crate::train::checkpoint::{read_and_check, read_header, Header};
+    }
+    pub use crate::tree::huffman;
+    pub use crate::vocab::Vocab;
+}

@@ -5,7 +5,7 @@
 //! The loop is generic over the probe; with [`NoProbe`] every call and every statistic
 //! computed only for the probe (`if P::ENABLED { .. }`) compiles away.
 
-pub use crate::kernel::{LanesMut, NodeLanes};
+pub use crate::kernel::LanesMut;
 use crate::schedule::Schedule;
 use crate::tree::Tree;
 use crate::vocab::Vocab;

@@ -5,5 +5,5 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let _ = huffvec::corpus::encode::is_intact_cache(data);
+    let _ = huffvec::support::is_intact_cache(data);
 });

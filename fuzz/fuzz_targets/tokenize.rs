@@ -2,7 +2,7 @@
 //! MAX_WORD_BYTES, free of separators; splitting for parallel work changes nothing.
 #![no_main]
 
-use huffvec::corpus::tokenize::{is_space, split_at_spaces, tokens, Token, MAX_WORD_BYTES};
+use huffvec::support::{is_space, split_at_spaces, tokens, Token, MAX_WORD_BYTES};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use huffvec::vocab::Vocab;
+use huffvec::support::Vocab;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

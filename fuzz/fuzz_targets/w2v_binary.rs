@@ -5,8 +5,8 @@
 
 use std::path::Path;
 
-use huffvec::config::OutputFormat;
-use huffvec::io::word2vec::{parse_as, write};
+use huffvec::OutputFormat;
+use huffvec::support::word2vec::{parse_as, write};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

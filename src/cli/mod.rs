@@ -436,7 +436,7 @@ fn train(args: &TrainArgs, m: &ArgMatches) -> Result<()> {
         cfg.run.threads,
         cfg.corpus.input.display()
     ));
-    let (mut trained, report) = crate::experiment::train_as_configured(&cfg, &bar)?;
+    let (trained, report) = crate::experiment::train_as_configured(&cfg, &bar)?;
     trained.write_vectors(slot, cfg.run.format)?;
     let ck = cfg.checkpoint_path().unwrap_or_default();
     if checkpoint::read_header(&ck).is_ok() && std::fs::remove_file(&ck).is_ok() {

@@ -244,6 +244,60 @@ impl Embeddings {
         cand
     }
 
+    /// The input vectors of a trained model (ids = vocabulary ids), normalised.
+    pub(crate) fn from_trained(t: &crate::train::Trained) -> Self {
+        let dim = t.input.dim();
+        let words: Vec<Box<[u8]>> = t.vocab.words().to_vec();
+        let mut data = Vec::with_capacity(words.len() * dim);
+        for i in 0..words.len() {
+            data.extend_from_slice(t.input.row(i));
+        }
+        Self::from_vectors(Vectors {
+            words,
+            dim,
+            data,
+            format: crate::config::OutputFormat::Text,
+        })
+    }
+
+    /// The `k` words nearest to `word` (looked up exactly, then ignoring case) by cosine,
+    /// best first; the word and its case variants are excluded.
+    pub fn most_similar(&self, word: &str, k: usize) -> Result<Vec<(String, f32)>> {
+        let id = self.lookup(word)?;
+        Ok(self
+            .neighbours(id, k, self.len())
+            .into_iter()
+            .map(|(i, s)| (self.word_str(i).into_owned(), s))
+            .collect())
+    }
+
+    /// The `k` best answers to "`a` is to `b` as `c` is to ?" by 3CosAdd over the whole
+    /// vocabulary, best first.
+    pub fn analogy(&self, a: &str, b: &str, c: &str, k: usize) -> Result<Vec<(String, f32)>> {
+        let ids = [self.lookup(a)?, self.lookup(b)?, self.lookup(c)?];
+        Ok(
+            analogy::solve(self, ids, k, self.len(), analogy::Method::Add)
+                .into_iter()
+                .map(|(i, s)| (self.word_str(i).into_owned(), s))
+                .collect(),
+        )
+    }
+
+    /// Accuracy on an analogy set by 3CosAdd over the `restrict` most frequent words
+    /// (gensim's default is 30,000).
+    pub fn evaluate_analogies(
+        &self,
+        set: &analogy::QuestionSet,
+        restrict: usize,
+    ) -> analogy::AnalogyResult {
+        analogy::evaluate(self, set, restrict, analogy::Method::Add, None)
+    }
+
+    /// Spearman's rho between cosines and human scores on a word-similarity set.
+    pub fn evaluate_similarity(&self, set: &similarity::PairSet) -> similarity::SimilarityResult {
+        similarity::evaluate(self, set, self.len(), None)
+    }
+
     /// The `k` nearest words to word `id` by cosine among the first `limit` words, the word
     /// itself and its case variants excluded.
     pub fn neighbours(&self, id: usize, k: usize, limit: usize) -> Vec<(usize, f32)> {

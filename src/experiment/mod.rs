@@ -47,8 +47,8 @@ pub fn train_recorded(cfg: &TrainConfig, obs: &dyn Observer) -> Result<(Trained,
     collector.finish(&mut probes);
     drop(probes);
     match result {
-        Ok((mut trained, report)) => {
-            let fin = snapshot::FinalState::of(&mut trained);
+        Ok((trained, report)) => {
+            let fin = snapshot::FinalState::of(&trained);
             if let Some(slot) = stats_slot {
                 let slot_path = slot.path().to_path_buf();
                 collector.write_stats(slot, Some(&fin), Some(&report), "done")?;

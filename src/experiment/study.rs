@@ -26,10 +26,10 @@ use crate::error::{Error, Result};
 use crate::eval::analogy::{self, Method, QuestionSet};
 use crate::eval::similarity::{self, PairSet};
 use crate::eval::Embeddings;
-use crate::io::word2vec::Vectors;
+
 use crate::telemetry::grid::Cell;
 use crate::telemetry::snapshot::{self, StatsFile};
-use crate::train::{Silent, Trained};
+use crate::train::Silent;
 
 /// Sub-directory of the study's output holding one telemetry file per run.
 pub const STATS_DIR: &str = "stats";
@@ -444,22 +444,6 @@ fn bands_for(counts: &[u64], min_count: u64) -> WordBands {
     WordBands::from_counts(bands, counts.iter().map(|&c| Some(c)))
 }
 
-/// The trained input vectors as evaluation embeddings (ids = vocabulary ids).
-fn embeddings(t: &mut Trained) -> Embeddings {
-    let dim = t.input.dim();
-    let words: Vec<Box<[u8]>> = (0..t.vocab.len()).map(|i| t.vocab.word(i).into()).collect();
-    let mut data = Vec::with_capacity(words.len() * dim);
-    for i in 0..words.len() {
-        data.extend_from_slice(t.input.row(i));
-    }
-    Embeddings::from_vectors(Vectors {
-        words,
-        dim,
-        data,
-        format: crate::config::OutputFormat::Text,
-    })
-}
-
 fn finite(x: f64) -> Option<f64> {
     x.is_finite().then_some(x)
 }
@@ -623,7 +607,7 @@ pub fn run(
                 stats_file: stats_file.clone(),
             };
             match outcome {
-                Ok((mut trained, report)) => {
+                Ok((trained, report)) => {
                     // The reference's bands for every run, so that the columns line up
                     // even when a configuration changes --min-count.
                     let wb = bands_for(trained.vocab.counts(), first.cfg.corpus.min_count);
@@ -644,7 +628,7 @@ pub fn run(
                     if let Some(p) = &cfg.run.stats.path {
                         row.training = Some(band_training(&snapshot::read(p)?, wb.bands()));
                     }
-                    let emb = embeddings(&mut trained);
+                    let emb = Embeddings::from_trained(&trained);
                     drop(trained);
                     let (a, s) = evaluate(&emb, suite, &wb);
                     row.analogy = a;

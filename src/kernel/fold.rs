@@ -153,11 +153,6 @@ impl NodeLanes {
         }
     }
 
-    /// Number of lanes.
-    pub fn width(&self) -> usize {
-        self.n.len()
-    }
-
     /// Lanes `at..at + width` of every field, for a fold to add into.
     #[inline(always)]
     pub fn window(&mut self, at: usize, width: usize) -> LanesMut<'_> {

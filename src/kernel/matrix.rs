@@ -200,6 +200,46 @@ impl SharedMatrix {
     }
 }
 
+/// A trained matrix that no thread writes any more: rows are read through shared
+/// references. Made by consuming a [`SharedMatrix`], so no handle that could write through
+/// `&self` survives.
+pub struct FrozenMatrix(SharedMatrix);
+
+impl From<SharedMatrix> for FrozenMatrix {
+    fn from(m: SharedMatrix) -> Self {
+        FrozenMatrix(m)
+    }
+}
+
+impl FrozenMatrix {
+    /// Logical row length.
+    pub fn dim(&self) -> usize {
+        self.0.dim
+    }
+
+    /// Padded row length (a multiple of [`ROW_ALIGN_FLOATS`]).
+    pub fn stride(&self) -> usize {
+        self.0.stride
+    }
+
+    /// All elements (padding included) as one slice, rows `stride` apart.
+    pub fn as_slice(&self) -> &[f32] {
+        if self.0.block.len == 0 {
+            return &[];
+        }
+        // SAFETY: the SharedMatrix was moved in by value, so no `&SharedMatrix` (the only
+        // way to write through a shared reference) exists any more, and FrozenMatrix offers
+        // no write; the block holds `len` initialised f32 values.
+        unsafe { std::slice::from_raw_parts(self.0.block.ptr.as_ptr(), self.0.block.len) }
+    }
+
+    /// Row `row` (logical `dim` elements).
+    pub fn row(&self, row: usize) -> &[f32] {
+        let (stride, dim) = (self.0.stride, self.0.dim);
+        &self.as_slice()[row * stride..row * stride + dim]
+    }
+}
+
 /// A per-thread, 64-byte-aligned scratch buffer of `f32`, zero-initialised.
 pub struct AlignedBuf {
     block: RawBlock,

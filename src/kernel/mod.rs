@@ -38,7 +38,7 @@ pub use fold::{
 pub use gemm::{matmul, matmul_transposed};
 pub use index::clamped_floor;
 
-pub use matrix::{AlignedBuf, SharedMatrix, ROW_ALIGN_FLOATS};
+pub use matrix::{AlignedBuf, FrozenMatrix, SharedMatrix};
 pub use mmap::{map_file, unmap_advice_dont_need, Mapped};
 pub use scalars::SharedScalars;
 pub use simd::{dispatch, Kernel, KernelTask, Scalar};

@@ -30,6 +30,7 @@ impl SharedScalars {
         }
     }
 
+    #[cfg(test)]
     /// A copy of the values, in order.
     pub fn to_vec(&self) -> Vec<f32> {
         (0..self.len()).map(|i| self.get(i)).collect()
@@ -38,11 +39,6 @@ impl SharedScalars {
     /// Number of values.
     pub fn len(&self) -> usize {
         self.values.len()
-    }
-
-    /// True when there are no values.
-    pub fn is_empty(&self) -> bool {
-        self.values.is_empty()
     }
 
     /// Value `i` (panics when out of range: an invariant of the caller).

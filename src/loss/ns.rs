@@ -63,13 +63,9 @@ impl UnigramTable {
     }
 
     /// Number of slots.
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.slots.len()
-    }
-
-    /// True when the table has no slots (never: construction needs a word).
-    pub fn is_empty(&self) -> bool {
-        self.slots.is_empty()
     }
 
     /// One draw.

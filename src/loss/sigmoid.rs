@@ -61,6 +61,7 @@ impl SigmoidTable {
         self.sig[Self::slot(x)]
     }
 
+    #[cfg(test)]
     /// ln sigmoid(x), clamped to the table's ends outside (-MAX_EXP, MAX_EXP).
     #[inline(always)]
     pub fn log_sigmoid(&self, x: f32) -> f32 {

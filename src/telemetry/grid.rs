@@ -2,27 +2,15 @@
 //! one [`BandCell`] per band for the input side, all summed in f64 (exact counts in u64) and
 //! merged at snapshot boundaries.
 //!
-//! Frequency bands are log-spaced by corpus count: band `b` holds the words with
-//! `base^b <= count < base^(b+1)`, i.e. `b = floor(log_base(count))`. With the default base 2
+//! Frequency bands are log-spaced by corpus count ([`Bands::powers_of`]): band `b` holds the
+//! words with `base^b <= count < base^(b+1)`, i.e. `b = floor(log_base(count))`. With the default base 2
 //! a band is one octave of frequency, which on a Huffman tree is roughly one level of depth
 //! (a word of count c sits near depth log2(N / c)).
 
 use serde::{Deserialize, Serialize};
 
+use crate::bands::{floor_log, Bands};
 use crate::tree::Tree;
-
-/// `floor(log_base(count))`, computed with integers so that band edges are exact
-/// (count 0 is treated as 1).
-pub fn band_of(count: u64, base: u64) -> u32 {
-    debug_assert!(base >= 2);
-    let mut b = 0;
-    let mut c = count.max(1);
-    while c >= base {
-        c /= base;
-        b += 1;
-    }
-    b
-}
 
 /// Node-side sums for one (band, depth) cell: every visit of an inner node at this depth on
 /// the path of a target word of this band, for one input vector.
@@ -161,6 +149,7 @@ impl Grid {
         t
     }
 
+    #[cfg(test)]
     /// Sum of all cells of band `band` over depths.
     pub fn band_total(&self, band: usize) -> Cell {
         let mut t = Cell::default();
@@ -208,31 +197,34 @@ pub struct Layout {
     pub bands: Vec<BandInfo>,
     /// Depths tracked: 0..n_depths (= the tree's largest code length).
     pub n_depths: usize,
-    /// Base of the logarithmic bands.
-    pub band_base: u64,
 }
 
 impl Layout {
     /// Bands of `counts` (one per word id, as the tree's leaves) on `tree`.
     pub fn new(counts: &[u64], tree: &Tree, band_base: u64) -> Self {
-        let logs: Vec<u32> = counts.iter().map(|&c| band_of(c, band_base)).collect();
-        let lo = logs.iter().copied().min().unwrap_or(0);
-        let hi = logs.iter().copied().max().unwrap_or(0);
-        let mut bands: Vec<BandInfo> = (lo..=hi)
+        let lo = counts.iter().copied().min().unwrap_or(1);
+        let hi = counts.iter().copied().max().unwrap_or(1);
+        let ranges = Bands::powers_of(band_base, lo, hi);
+        let mut bands: Vec<BandInfo> = ranges
+            .edges()
+            .iter()
             .enumerate()
-            .map(|(i, l)| BandInfo {
-                band: i,
-                log_band: l,
-                count_lo: base_pow(band_base, l),
-                count_hi: base_pow(band_base, l + 1),
-                words: 0,
-                tokens: 0,
-                mean_depth: 0.0,
+            .map(|(i, &count_lo)| {
+                let log_band = floor_log(count_lo, band_base);
+                BandInfo {
+                    band: i,
+                    log_band,
+                    count_lo,
+                    count_hi: base_pow(band_base, log_band + 1),
+                    words: 0,
+                    tokens: 0,
+                    mean_depth: 0.0,
+                }
             })
             .collect();
         let mut band_of_word = Vec::with_capacity(counts.len());
-        for (w, (&c, &l)) in counts.iter().zip(&logs).enumerate() {
-            let b = (l - lo) as usize;
+        for (w, &c) in counts.iter().enumerate() {
+            let b = ranges.band_of_count(c);
             let d = tree.depth(w);
             band_of_word.push(b as u8);
             let info = &mut bands[b];
@@ -249,7 +241,6 @@ impl Layout {
             band_of_word,
             bands,
             n_depths: tree.max_depth().max(1),
-            band_base,
         }
     }
 
@@ -259,7 +250,6 @@ impl Layout {
             band_of_word: Vec::new(),
             bands: Vec::new(),
             n_depths: 1,
-            band_base: 2,
         }
     }
 
@@ -322,21 +312,6 @@ fn base_pow(base: u64, e: u32) -> u64 {
 mod tests {
     use super::*;
     use crate::tree::huffman;
-
-    #[test]
-    fn bands_are_floor_log() {
-        let b2: Vec<u32> = [0, 1, 2, 3, 4, 7, 8, 1023, 1024]
-            .iter()
-            .map(|&c| band_of(c, 2))
-            .collect();
-        assert_eq!(b2, [0, 0, 1, 1, 2, 2, 3, 9, 10]);
-        let b10: Vec<u32> = [1, 9, 10, 99, 100, 999_999, 1_000_000]
-            .iter()
-            .map(|&c| band_of(c, 10))
-            .collect();
-        assert_eq!(b10, [0, 0, 1, 1, 2, 5, 6]);
-        assert_eq!(band_of(u64::MAX, 2), 63);
-    }
 
     #[test]
     fn layout_counts_words_and_tokens_per_band() {

@@ -62,11 +62,6 @@ impl SnapshotSchedule {
         self.n
     }
 
-    /// Always false: a run has at least one snapshot.
-    pub fn is_empty(&self) -> bool {
-        false
-    }
-
     /// Words done at the end of snapshot `k` (1-based); `u64::MAX` past the last.
     pub fn boundary(&self, k: u32) -> u64 {
         if k > self.n {
@@ -500,6 +495,7 @@ impl Collector {
         }
     }
 
+    #[cfg(test)]
     /// The snapshot grids merged over the whole run.
     pub fn total(&self) -> Option<Grid> {
         let st = self.lock();
@@ -509,11 +505,6 @@ impl Collector {
             t.merge(g);
         }
         Some(t)
-    }
-
-    /// Per-word totals (when `--word-stats` was asked for).
-    pub fn word_totals(&self) -> Option<WordTotals> {
-        self.lock().words.clone()
     }
 
     /// Every record of the stats file, in file order.
@@ -762,8 +753,8 @@ pub struct FinalState {
 
 impl FinalState {
     /// Reads the norms of `t`'s matrices.
-    pub fn of(t: &mut Trained) -> Self {
-        let norms = |m: &mut crate::kernel::SharedMatrix, n: usize| -> Vec<f32> {
+    pub fn of(t: &Trained) -> Self {
+        let norms = |m: &crate::kernel::FrozenMatrix, n: usize| -> Vec<f32> {
             (0..n)
                 .map(|r| m.row(r).iter().map(|x| x * x).sum::<f32>().sqrt())
                 .collect()
@@ -771,8 +762,8 @@ impl FinalState {
         let nw = t.vocab.len();
         let ni = t.tree.n_inner();
         FinalState {
-            input_norm: norms(&mut t.input, nw),
-            inner_norm: norms(&mut t.inner, ni),
+            input_norm: norms(&t.input, nw),
+            inner_norm: norms(&t.inner, ni),
         }
     }
 }

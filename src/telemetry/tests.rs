@@ -341,12 +341,12 @@ fn alternating_rounds_train_what_a_plain_run_trains() {
             segment: 10_000,
             rounds: Vec::new(),
         };
-        let (mut rounds_run, report) =
+        let (rounds_run, report) =
             crate::train::train_alternating(&cfg, &Silent, &mut [NoProbe], &mut alt)
                 .expect("alternating run");
-        let (mut plain, _) = crate::train::train(&cfg, &Silent).expect("plain run");
-        assert_eq!(rounds_run.input.as_mut_slice(), plain.input.as_mut_slice());
-        assert_eq!(rounds_run.inner.as_mut_slice(), plain.inner.as_mut_slice());
+        let (plain, _) = crate::train::train(&cfg, &Silent).expect("plain run");
+        assert_eq!(rounds_run.input.as_slice(), plain.input.as_slice());
+        assert_eq!(rounds_run.inner.as_slice(), plain.inner.as_slice());
         // Rounds end at the first publish point past each segment (and at epoch ends); they
         // take turns in the order plain, recorded, recorded, plain, ...
         let kinds: Vec<bool> = alt.rounds.iter().map(|r| r.alternate).collect();

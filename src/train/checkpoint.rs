@@ -551,6 +551,23 @@ impl Checkpoint {
     }
 }
 
+/// Reads `data` as a checkpoint file; when it is accepted, asserts that its parts agree with
+/// its header (the fuzz target's oracle: a panic here is a bug in the reader).
+pub fn read_and_check(data: &[u8]) {
+    if let Ok(mut ck) = read_from(data, data.len() as u64, Path::new("fuzz")) {
+        assert_eq!(ck.input.rows() as u64, ck.header.input_rows);
+        assert_eq!(ck.inner.rows() as u64, ck.header.inner_rows);
+        assert_eq!(ck.header.workers.len(), ck.header.config.run.threads);
+        assert!(ck.input.as_mut_slice().iter().all(|x| x.is_finite()));
+        assert_eq!(ck.accumulators.is_some(), ck.header.adagrad);
+        if let Some(a) = &ck.accumulators {
+            assert_eq!(a.input.len() as u64, ck.header.input_rows);
+            assert_eq!(a.inner.len() as u64, ck.header.inner_rows);
+            assert!(a.input.iter().chain(&a.inner).all(|x| *x >= 0.0));
+        }
+    }
+}
+
 /// `p` made absolute against the current directory (it need not exist).
 pub fn absolute(p: &Path) -> PathBuf {
     std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())

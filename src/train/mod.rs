@@ -15,7 +15,7 @@ use crate::config::{Loss, TrainConfig};
 use crate::corpus::encode::{CacheStatus, IdCorpus, VocabSettings};
 use crate::corpus::Corpus;
 use crate::error::{Error, Result};
-use crate::kernel::{self, SharedMatrix};
+use crate::kernel::{self, FrozenMatrix, SharedMatrix};
 use crate::loss::ns::{self, UnigramTable};
 use crate::loss::SigmoidTable;
 use crate::model::Shared;
@@ -62,9 +62,9 @@ pub struct Trained {
     /// Vocabulary, in id order.
     pub vocab: Vocab,
     /// Input (word) vectors: the embeddings.
-    pub input: SharedMatrix,
-    /// Inner-node vectors.
-    pub inner: SharedMatrix,
+    pub input: FrozenMatrix,
+    /// Output-side vectors: inner nodes (HS) or output words (NS).
+    pub inner: FrozenMatrix,
     /// The output tree.
     pub tree: Tree,
 }
@@ -648,8 +648,8 @@ fn finish(
     };
     let trained = Trained {
         vocab: prep.vocab,
-        input: state.input,
-        inner: state.inner,
+        input: state.input.into(),
+        inner: state.inner.into(),
         tree: prep.tree,
     };
     Ok((trained, report))
@@ -806,18 +806,15 @@ impl Round<'_> {
 impl Trained {
     /// Writes the input vectors to `slot` in `format`.
     pub fn write_vectors(
-        &mut self,
+        &self,
         slot: crate::io::OutputSlot,
         format: crate::config::OutputFormat,
     ) -> Result<()> {
-        let dim = self.input.dim();
-        let stride = self.input.stride();
         let vocab = &self.vocab;
-        let data = self.input.as_mut_slice();
+        let input = &self.input;
         slot.commit(|w| {
-            let rows =
-                (0..vocab.len()).map(|i| (vocab.word(i), &data[i * stride..i * stride + dim]));
-            crate::io::word2vec::write(w, format, dim, rows)
+            let rows = (0..vocab.len()).map(|i| (vocab.word(i), input.row(i)));
+            crate::io::word2vec::write(w, format, input.dim(), rows)
         })
     }
 }

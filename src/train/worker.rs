@@ -85,11 +85,6 @@ impl WorkerState {
             sentence: Vec::new(),
         }
     }
-
-    /// True once every epoch is done.
-    pub fn finished(&self, epochs: u32) -> bool {
-        self.epoch > epochs
-    }
 }
 
 /// Why a worker returned.

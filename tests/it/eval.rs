@@ -3,7 +3,7 @@
 
 use std::process::Command;
 
-use huffvec::config::OutputFormat;
+use huffvec::OutputFormat;
 use serde_json::Value;
 
 use crate::util::Dir;
@@ -13,7 +13,7 @@ fn vectors(format: OutputFormat, rows: &[(String, Vec<f32>)]) -> Vec<u8> {
     let dim = rows[0].1.len();
     let mut out = Vec::new();
     let it = rows.iter().map(|(w, v)| (w.as_bytes(), v.as_slice()));
-    huffvec::io::word2vec::write(&mut out, format, dim, it.collect::<Vec<_>>().into_iter())
+    huffvec::support::word2vec::write(&mut out, format, dim, it.collect::<Vec<_>>().into_iter())
         .expect("write to memory");
     out
 }

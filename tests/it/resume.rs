@@ -222,7 +222,7 @@ fn adagrad_stop_at_then_resume_equals_an_uninterrupted_run() {
         &["--optimizer", "adagrad", "--stop-at", "30"],
     ));
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let h = huffvec::train::checkpoint::read_header(&w.path("out.txt.ckpt")).unwrap();
+    let h = huffvec::support::checkpoint::read_header(&w.path("out.txt.ckpt")).unwrap();
     assert!(h.adagrad, "an adagrad checkpoint without accumulators");
     // Two more rounds, through a periodic checkpoint and another stop.
     let o = resume(
@@ -414,7 +414,7 @@ fn several_threads_pause_together_and_resume_to_a_complete_run() {
         "50",
     ]));
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let h = huffvec::train::checkpoint::read_header(&w.path("v.txt.ckpt")).unwrap();
+    let h = huffvec::support::checkpoint::read_header(&w.path("v.txt.ckpt")).unwrap();
     assert!(
         (50.0..100.0).contains(&h.progress_pct()),
         "{}",
