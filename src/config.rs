@@ -195,7 +195,7 @@ pub struct TrainConfig {
     pub run: RunControl,
 }
 
-/// Gradient telemetry settings: what to record and where (see [`crate::telemetry`]).
+/// Gradient telemetry settings: what to record and where (`docs/telemetry.md` describes the files).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StatsConfig {
     /// JSON Lines file of per-snapshot band x depth records (`--stats`).

@@ -45,7 +45,7 @@ pub trait Kernel: Copy + Send + Sync + 'static {
         self.hs_step2(ga, gb, va, vb, h, err);
         norms
     }
-    /// Per-node telemetry sums over a recorded HS path (see [`super::PathVisits`]): node d's
+    /// Per-node telemetry sums over a recorded HS path (see `PathVisits`): node d's
     /// added into lane d of `out`; returns the nodes with a saturated visit. `ONE`: the
     /// caller knows the path had a single input (CBOW), so no other case is compiled in.
     fn fold_path<const ONE: bool>(

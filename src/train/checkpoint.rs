@@ -235,7 +235,7 @@ pub fn read(path: &Path) -> Result<Checkpoint> {
 }
 
 /// Reads only the header of the checkpoint at `path` (the matrices and the checksum are
-/// verified by [`read`]).
+/// verified by `read`).
 pub fn read_header(path: &Path) -> Result<Header> {
     let f = File::open(path).map_err(|e| Error::io("cannot open checkpoint", path, e))?;
     let len = f
