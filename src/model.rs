@@ -187,3 +187,100 @@ fn step_input<K: Kernel, R: StepRule>(
         0.0
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::TrainConfig;
+    use crate::kernel::{count_allocations, Scalar};
+    use crate::loss::hs::HsLoss;
+    use crate::optim::Sgd;
+    use crate::probe::NoProbe;
+    use crate::tree::huffman;
+
+    /// Trains `sentence` ten times with kernel `k` and returns the allocations made.
+    fn allocations_per_ten<K: Kernel>(k: K, model: Model, top_rows: usize) -> u64 {
+        let counts: Vec<u64> = (1..=60u64).rev().map(|c| c * c).collect();
+        let tree = huffman::build(&counts);
+        let dim = 24;
+        let input = SharedMatrix::zeros(counts.len(), dim);
+        let inner = SharedMatrix::zeros(tree.n_inner(), dim);
+        let stride = input.stride();
+        for w in 0..counts.len() {
+            let row: Vec<f32> = (0..stride)
+                .map(|i| {
+                    if i < dim {
+                        ((w * 31 + i * 7) % 13) as f32 / 130.0 - 0.05
+                    } else {
+                        0.0
+                    }
+                })
+                .collect();
+            input.add_to_row(k, w, &row);
+        }
+        let sig = SigmoidTable::new();
+        let cfg = TrainConfig::for_corpus("unused".into(), model);
+        let steps = StepSettings::new(&cfg, tree.max_depth(), input.rows(), inner.rows());
+        let window = 5;
+        let shared = Shared {
+            input: &input,
+            inner: &inner,
+            tree: &tree,
+            sig: &sig,
+            model,
+            window,
+            steps: &steps,
+            negatives: None,
+            negative: 0,
+        };
+        let loss = HsLoss {
+            tree: &tree,
+            inner: &inner,
+            sig: &sig,
+        };
+        let mut scratch = Scratch::new(stride, window, top_rows);
+        let mut rng = Rng::new(7, 0);
+        let sentence: Vec<u32> = (0..300u32).map(|i| (i * 17 + i / 7) % 60).collect();
+        let mut rule = Sgd::<true>;
+        let mut probe = NoProbe;
+        let mut train = |rng: &mut Rng| {
+            train_sentence(
+                k,
+                &shared,
+                &loss,
+                &mut rule,
+                &sentence,
+                0.025,
+                rng,
+                &mut scratch,
+                &mut probe,
+            )
+        };
+        train(&mut rng);
+        let ((), n) = count_allocations(|| {
+            for _ in 0..10 {
+                train(&mut rng);
+            }
+        });
+        n
+    }
+
+    #[test]
+    fn training_sentences_allocates_nothing() {
+        for model in [Model::Skipgram, Model::Cbow] {
+            for top_rows in [0, 8] {
+                assert_eq!(allocations_per_ten(Scalar, model, top_rows), 0, "{model:?}");
+                #[cfg(target_arch = "x86_64")]
+                if let Some(k) = crate::kernel::Avx2Fma::detect() {
+                    assert_eq!(allocations_per_ten(k, model, top_rows), 0, "{model:?} AVX2");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_allocation_counter_sees_allocations() {
+        let (v, n) = count_allocations(|| vec![1u8; 100]);
+        assert_eq!((v.len(), n), (100, 1));
+    }
+}

@@ -191,7 +191,7 @@ impl IdCorpus {
         };
         let (header, vocab) = build(corpus, settings, &path, threads, on_progress)?;
         // Just written and checksummed as it was written: mapped without re-verification.
-        let map = kernel::map_file(&path)?;
+        let map = kernel::map_cache(&path)?;
         let expected = header
             .ids_offset()
             .and_then(|o| (o as u64).checked_add(header.n_ids * 4));
@@ -216,7 +216,7 @@ impl IdCorpus {
         if !path.exists() {
             return Err(CacheError::Missing);
         }
-        let map = kernel::map_file(path).map_err(CacheError::Fatal)?;
+        let map = kernel::map_cache(path).map_err(CacheError::Fatal)?;
         let (header, vocab) = parse(map.bytes()).ok_or(CacheError::Corrupt)?;
         let c = IdCorpus {
             map,

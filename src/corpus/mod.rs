@@ -61,7 +61,7 @@ impl Corpus {
             .ok()
             .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
             .map_or(0, |d| d.as_nanos() as u64);
-        let map = kernel::map_file(path)?;
+        let map = kernel::map_corpus(path)?;
         let head = &map.bytes()[..map.bytes().len().min(BINARY_SNIFF_BYTES)];
         if let Some(at) = head.iter().position(|&b| b == 0) {
             return Err(Error::Corpus {

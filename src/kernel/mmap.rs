@@ -22,7 +22,12 @@ impl Mapped {
 }
 
 /// Maps `path` read-only.
-pub fn map_file(path: &Path) -> Result<Mapped> {
+///
+/// # Safety
+/// The file must not be truncated or written while the mapping lives (by this process or
+/// another): the bytes behind `Mapped::bytes` would change under a shared reference, or
+/// vanish (SIGBUS).
+unsafe fn map_file(path: &Path) -> Result<Mapped> {
     let file = File::open(path).map_err(|e| Error::io("cannot open", path, e))?;
     let len = file
         .metadata()
@@ -31,12 +36,27 @@ pub fn map_file(path: &Path) -> Result<Mapped> {
     if len == 0 {
         return Ok(Mapped { map: None });
     }
-    // SAFETY: the module contract: huffvec never writes to a file it maps, the user's corpus
-    // is read only during counting/encoding, and the id cache is replaced only by rename.
+    // SAFETY: the caller's contract (above) is memmap2's.
     let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| Error::io("cannot map", path, e))?;
     #[cfg(unix)]
     let _ = map.advise(memmap2::Advice::Sequential);
     Ok(Mapped { map: Some(map) })
+}
+
+/// Maps the user's corpus `path` read-only, for the counting and encoding pass.
+pub(crate) fn map_corpus(path: &Path) -> Result<Mapped> {
+    // SAFETY: huffvec never writes to the corpus, and the user is told (README, `--help`)
+    // that the corpus must not change while it is read; this is the contract every
+    // mmap-based reader (ripgrep, word2vec tools) rests on and cannot check.
+    unsafe { map_file(path) }
+}
+
+/// Maps an encoded-corpus cache file that huffvec wrote, read-only.
+pub(crate) fn map_cache(path: &Path) -> Result<Mapped> {
+    // SAFETY: cache files live in huffvec's private cache directory, are written once to a
+    // temporary name and only ever replaced by an atomic rename, which leaves the mapped
+    // inode intact for readers; nothing writes to a published cache file.
+    unsafe { map_file(path) }
 }
 
 /// Tells the kernel that the pages of `range` (byte offsets) will not be needed soon, so

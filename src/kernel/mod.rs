@@ -24,6 +24,8 @@
 //! * Exclusive access (`&mut SharedMatrix`) is required to read rows as slices, which is how
 //!   vectors are written out after the worker threads have been joined.
 
+#[cfg(test)]
+mod alloc_count;
 mod fold;
 mod gemm;
 mod index;
@@ -32,6 +34,8 @@ mod mmap;
 mod scalars;
 mod simd;
 
+#[cfg(test)]
+pub use alloc_count::count_allocations;
 pub use fold::{
     next_norm2, saturated_nodes, LanesMut, NodeLanes, PairVisits, PathVisits, SaturatedNodes,
 };
@@ -39,7 +43,8 @@ pub use gemm::{matmul, matmul_transposed};
 pub use index::clamped_floor;
 
 pub use matrix::{AlignedBuf, FrozenMatrix, SharedMatrix};
-pub use mmap::{map_file, unmap_advice_dont_need, Mapped};
+pub(crate) use mmap::{map_cache, map_corpus};
+pub use mmap::{unmap_advice_dont_need, Mapped};
 pub use scalars::SharedScalars;
 pub use simd::{dispatch, Kernel, KernelTask, Scalar};
 

@@ -181,7 +181,7 @@ impl Kernel for Scalar {
     unsafe fn load_shared(self, dst: &mut [f32], src: *const f32) {
         for (i, d) in dst.iter_mut().enumerate() {
             // SAFETY: the caller guarantees `src` is valid for dst.len() reads.
-            *d = unsafe { src.add(i).read() };
+            *d = unsafe { shared_read(src.add(i)) };
         }
     }
 
@@ -191,7 +191,7 @@ impl Kernel for Scalar {
             // SAFETY: the caller guarantees `dst` is valid for src.len() reads and writes.
             unsafe {
                 let p = dst.add(i);
-                p.write(p.read() + s);
+                shared_write(p, shared_read(p) + s);
             }
         }
     }
@@ -202,9 +202,50 @@ impl Kernel for Scalar {
             // SAFETY: the caller guarantees `dst` is valid for new.len() reads and writes.
             unsafe {
                 let p = dst.add(i);
-                p.write(p.read() + (new[i] - old[i]));
+                shared_write(p, shared_read(p) + (new[i] - old[i]));
             }
         }
+    }
+}
+
+/// Reads one element of a shared row: a plain load, or with the `strict` feature a relaxed
+/// atomic load (the sound spelling of the same racy read, for ThreadSanitizer and Miri).
+///
+/// # Safety
+/// `p` must be valid for reads and aligned to 4 bytes.
+#[inline(always)]
+unsafe fn shared_read(p: *const f32) -> f32 {
+    #[cfg(feature = "strict")]
+    {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        // SAFETY: `p` is valid and 4-byte aligned (caller); with `strict` every access to
+        // shared rows goes through these two functions, so no non-atomic access races it.
+        f32::from_bits(unsafe { AtomicU32::from_ptr(p as *mut u32) }.load(Ordering::Relaxed))
+    }
+    #[cfg(not(feature = "strict"))]
+    // SAFETY: `p` is valid for reads (caller); a racing write is the documented Hogwild
+    // model (module docs).
+    unsafe {
+        p.read()
+    }
+}
+
+/// Writes one element of a shared row (see [`shared_read`]).
+///
+/// # Safety
+/// `p` must be valid for writes and aligned to 4 bytes.
+#[inline(always)]
+unsafe fn shared_write(p: *mut f32, x: f32) {
+    #[cfg(feature = "strict")]
+    {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        // SAFETY: as in `shared_read`.
+        unsafe { AtomicU32::from_ptr(p as *mut u32) }.store(x.to_bits(), Ordering::Relaxed)
+    }
+    #[cfg(not(feature = "strict"))]
+    // SAFETY: `p` is valid for writes (caller); racing accesses are the Hogwild model.
+    unsafe {
+        p.write(x)
     }
 }
 
@@ -714,19 +755,21 @@ mod avx {
     }
 
     #[target_feature(enable = "avx2,fma")]
+    #[cfg_attr(feature = "strict", allow(dead_code))]
     pub(super) unsafe fn run<T: super::KernelTask>(task: T, k: Avx2Fma) -> T::Output {
         task.run(k)
     }
 }
 
+#[cfg_attr(feature = "strict", allow(dead_code))]
 fn scalar_forced() -> bool {
     std::env::var("HUFFVEC_KERNEL").is_ok_and(|v| v.eq_ignore_ascii_case("scalar"))
 }
 
 /// Runs `task` with the fastest backend this CPU supports (`HUFFVEC_KERNEL=scalar` forces
-/// the portable one).
+/// the portable one; the `strict` build always uses it, with atomic shared-row accesses).
 pub fn dispatch<T: KernelTask>(task: T) -> T::Output {
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(all(target_arch = "x86_64", not(feature = "strict")))]
     if !scalar_forced() {
         if let Some(k) = Avx2Fma::detect() {
             // SAFETY: `k` proves the CPU supports AVX2 and FMA, the features `run` enables.
@@ -738,11 +781,15 @@ pub fn dispatch<T: KernelTask>(task: T) -> T::Output {
 
 /// Name of the backend [`dispatch`] picks.
 pub fn backend_name() -> &'static str {
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(all(target_arch = "x86_64", not(feature = "strict")))]
     if !scalar_forced() && Avx2Fma::detect().is_some() {
         return Avx2Fma::NAME;
     }
-    Scalar::NAME
+    if cfg!(feature = "strict") {
+        "scalar-strict"
+    } else {
+        Scalar::NAME
+    }
 }
 
 #[cfg(test)]
