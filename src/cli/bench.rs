@@ -4,16 +4,19 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 
-use crate::config::{self, Model, TrainConfig};
+use crate::config::TrainConfig;
 use crate::experiment::bench::{self, BenchPlan};
 use crate::{Error, Result};
 
 /// Options of `huffvec bench`.
 #[derive(Args, Debug)]
 pub struct BenchArgs {
-    /// Corpus [default: the bundled sample corpus]
-    #[arg(long, short = 'i')]
-    input: Option<PathBuf>,
+    #[command(flatten)]
+    corpus: super::args::CorpusArg,
+    #[command(flatten)]
+    shape: super::args::ModelArgs,
+    #[command(flatten)]
+    replicas: super::args::ReplicaArgs,
     /// Thread counts, comma-separated
     #[arg(long, value_delimiter = ',', default_value = "1,2")]
     threads: Vec<usize>,
@@ -23,31 +26,10 @@ pub struct BenchArgs {
     /// Runs per thread count (medians are reported)
     #[arg(long, default_value_t = 3)]
     repeat: usize,
-    /// Model architecture
-    #[arg(long, value_enum, default_value_t = Model::Skipgram)]
-    model: Model,
-    /// Vector dimension
-    #[arg(long, default_value_t = 100)]
-    dim: usize,
-    /// Window radius
-    #[arg(long, default_value_t = 5)]
-    window: usize,
-    /// Minimum count
-    #[arg(long, default_value_t = 5)]
-    min_count: u64,
-    /// Subsampling threshold
-    #[arg(long, default_value_t = 1e-3)]
-    sample: f64,
     /// Also train N independent one-thread models at once for each N > 1, to separate the
     /// cost of sharing one model from the machine's own limits
     #[arg(long)]
     contention: bool,
-    /// Top inner nodes replicated per thread (see `train --help`)
-    #[arg(long, default_value_t = config::DEFAULT_REPLICATE_TOP)]
-    replicate_top: usize,
-    /// Words between publishing the replicated nodes
-    #[arg(long, default_value_t = config::DEFAULT_REPLICATE_EVERY)]
-    replicate_every: u64,
     /// Measure what recording telemetry (`train --stats`) costs instead: every run
     /// alternates rounds of training without and with recording, and the table gives their
     /// throughput ratio (written to overhead.json and overhead.md)
@@ -66,24 +48,16 @@ pub struct BenchArgs {
 
 /// Runs the benchmark and writes its table and JSON.
 pub fn run(a: &BenchArgs) -> Result<()> {
-    let input = match &a.input {
-        Some(p) => p.clone(),
-        None => super::bundled_corpus()?,
-    };
+    let input = a.corpus.path()?;
     if a.threads.is_empty() || a.threads.contains(&0) {
         return Err(Error::Config(
             "--threads needs positive counts, e.g. 1,2,4".into(),
         ));
     }
-    let mut base = TrainConfig::new(input, a.out.join("unused.txt"), a.model);
+    let mut base = TrainConfig::for_corpus(input, a.shape.model);
+    a.shape.apply(&mut base);
+    a.replicas.apply(&mut base);
     base.params.epochs = a.epochs;
-    base.params.dim = a.dim;
-    base.params.window = a.window;
-    base.corpus.min_count = a.min_count;
-    base.params.sample = a.sample;
-    base.params.replicate_top = a.replicate_top;
-    base.params.replicate_every = a.replicate_every;
-    base.params.alpha = config::default_alpha(a.model);
     base.run.stats.sample = a.stats_sample;
     base.validate()?;
     if a.telemetry && a.segment_words == 0 {

@@ -1,5 +1,6 @@
 //! Sub-commands and their options; options become a typed [`crate::TrainConfig`].
 
+mod args;
 mod bench;
 mod eval;
 mod progress;
@@ -14,7 +15,7 @@ use clap::parser::ValueSource;
 use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::config::{
-    self, Init, Loss, Model, Optimizer, OutputFormat, SaturationPolicy, TrainConfig, TreeShape,
+    self, Init, Loss, Optimizer, OutputFormat, SaturationPolicy, TrainConfig, TreeShape,
 };
 use crate::io::OutputSlot;
 use crate::train::checkpoint;
@@ -51,34 +52,21 @@ enum Command {
 /// Options of `huffvec train` (defaults are word2vec.c's).
 #[derive(Args, Debug, Clone)]
 pub struct TrainArgs {
-    /// Corpus: text, words separated by whitespace, one sentence per line
-    /// [default: the bundled sample corpus]
-    #[arg(long, short = 'i')]
-    input: Option<PathBuf>,
+    #[command(flatten)]
+    corpus: args::CorpusArg,
+    #[command(flatten)]
+    shape: args::ModelArgs,
+    #[command(flatten)]
+    replicas: args::ReplicaArgs,
     /// Where to write the vectors [default: vectors.txt, or vectors.bin with --format binary]
     #[arg(long, short = 'o')]
     output: Option<PathBuf>,
     /// Output format
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     format: OutputFormat,
-    /// Model architecture
-    #[arg(long, value_enum, default_value_t = Model::Skipgram)]
-    model: Model,
-    /// Vector dimension
-    #[arg(long, default_value_t = 100)]
-    dim: usize,
-    /// Maximum context window radius (shrunk at random to 1..=window per word)
-    #[arg(long, default_value_t = 5)]
-    window: usize,
-    /// Discard words that occur fewer times
-    #[arg(long, default_value_t = 5)]
-    min_count: u64,
     /// Keep only the N most frequent words
     #[arg(long)]
     max_vocab: Option<usize>,
-    /// Subsampling threshold for frequent words (0 = off)
-    #[arg(long, default_value_t = 1e-3)]
-    sample: f64,
     /// Starting learning rate [default: 0.025 skip-gram, 0.05 CBOW]
     #[arg(long)]
     alpha: Option<f32>,
@@ -97,13 +85,6 @@ pub struct TrainArgs {
     /// Directory for encoded-corpus caches [default: ~/.cache/huffvec]
     #[arg(long)]
     cache_dir: Option<PathBuf>,
-    /// With several threads, replicate this many most visited inner nodes per thread
-    /// (0 = plain Hogwild on every node)
-    #[arg(long, default_value_t = config::DEFAULT_REPLICATE_TOP)]
-    replicate_top: usize,
-    /// Words between publishing the replicated nodes
-    #[arg(long, default_value_t = config::DEFAULT_REPLICATE_EVERY)]
-    replicate_every: u64,
     /// Where to save checkpoints [default: the output path with .ckpt appended]
     #[arg(long)]
     checkpoint: Option<PathBuf>,
@@ -180,45 +161,25 @@ fn default_output(format: OutputFormat) -> PathBuf {
     }
 }
 
-/// The corpus bundled with the source tree.
-fn bundled_corpus() -> Result<PathBuf> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("data")
-        .join("wiki-sample.txt");
-    if p.is_file() {
-        Ok(p)
-    } else {
-        Err(Error::Config(format!(
-            "no --input given and the bundled corpus {} is missing; pass --input FILE",
-            p.display()
-        )))
-    }
-}
-
 impl TrainArgs {
     fn to_config(&self) -> Result<TrainConfig> {
-        let input = match &self.input {
-            Some(p) => p.clone(),
-            None => bundled_corpus()?,
-        };
+        let input = self.corpus.path()?;
         let output = self
             .output
             .clone()
             .unwrap_or_else(|| default_output(self.format));
-        let mut c = TrainConfig::new(input, output, self.model);
+        let mut c = TrainConfig::new(input, output, self.shape.model);
+        self.shape.apply(&mut c);
+        self.replicas.apply(&mut c);
         c.run.format = self.format;
-        c.params.dim = self.dim;
-        c.params.window = self.window;
-        c.corpus.min_count = self.min_count;
         c.corpus.max_vocab = self.max_vocab;
-        c.params.sample = self.sample;
-        c.params.alpha = self.alpha.unwrap_or(config::default_alpha(self.model));
+        c.params.alpha = self
+            .alpha
+            .unwrap_or(config::default_alpha(self.shape.model));
         c.params.epochs = self.epochs;
         c.run.threads = self.threads.unwrap_or_else(config::default_threads);
         c.params.seed = self.seed;
         c.run.save_vocab = self.save_vocab.clone();
-        c.params.replicate_top = self.replicate_top;
-        c.params.replicate_every = self.replicate_every;
         if let Some(d) = &self.cache_dir {
             c.corpus.cache_dir = d.clone();
         }
@@ -262,7 +223,7 @@ impl TrainArgs {
         let mut c = header.config;
         c.params.alpha = f32::from_bits(header.alpha_bits);
         let given = |id: &str| m.value_source(id) == Some(ValueSource::CommandLine);
-        if let Some(p) = &self.input {
+        if let Some(p) = &self.corpus.input {
             c.corpus.input = p.clone();
         }
         if given("format") {
@@ -272,22 +233,22 @@ impl TrainArgs {
             c.run.output = Some(p.clone());
         }
         if given("model") {
-            c.params.model = self.model;
+            c.params.model = self.shape.model;
         }
         if given("dim") {
-            c.params.dim = self.dim;
+            c.params.dim = self.shape.dim;
         }
         if given("window") {
-            c.params.window = self.window;
+            c.params.window = self.shape.window;
         }
         if given("min_count") {
-            c.corpus.min_count = self.min_count;
+            c.corpus.min_count = self.shape.min_count;
         }
         if let Some(v) = self.max_vocab {
             c.corpus.max_vocab = Some(v);
         }
         if given("sample") {
-            c.params.sample = self.sample;
+            c.params.sample = self.shape.sample;
         }
         if let Some(a) = self.alpha {
             c.params.alpha = a;

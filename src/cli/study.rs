@@ -13,9 +13,8 @@ use super::TrainArgs;
 /// Options of `huffvec study`.
 #[derive(Args, Debug)]
 pub struct StudyArgs {
-    /// Corpus every configuration trains on [default: the bundled sample corpus]
-    #[arg(long, short = 'i')]
-    input: Option<PathBuf>,
+    #[command(flatten)]
+    corpus: super::args::CorpusArg,
     /// A built-in grid (mitigations: every knob of `train` against the default) or a TOML
     /// or JSON grid file (see the README)
     #[arg(long, default_value = "mitigations", value_name = "NAME|FILE")]
@@ -85,10 +84,7 @@ struct TrainLine {
 /// Runs the study and writes its report.
 pub fn run(a: &StudyArgs) -> Result<()> {
     let grid = StudyGrid::resolve(&a.grid)?;
-    let input = match &a.input {
-        Some(p) => p.clone(),
-        None => super::bundled_corpus()?,
-    };
+    let input = a.corpus.path()?;
     if !input.is_file() {
         return Err(Error::Config(format!(
             "input {} does not exist",
