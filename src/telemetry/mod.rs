@@ -38,6 +38,11 @@ pub mod snapshot;
 use std::sync::Arc;
 
 use crate::probe::{LanesMut, NodeSums, Probe, RunInfo};
+use crate::sampler::Rng;
+
+/// First random-stream number of the probes' path sampling (thread t uses this + t), far
+/// from the workers' streams 0..threads.
+const PROBE_STREAM: u64 = 1 << 32;
 use grid::{Grid, Layout, WordTotals};
 use pending::Pending;
 use snapshot::{Collector, SnapshotSchedule};
@@ -63,7 +68,8 @@ pub struct GridProbe<'a> {
     sampled: bool,
     /// A path is sampled when the next 32 random bits are below this (2^32 = always).
     sample_below: u64,
-    rng: u64,
+    /// The sampling stream, apart from the worker's own so recording never changes training.
+    rng: Rng,
     alpha: f32,
     next_boundary: u64,
     last_done: u64,
@@ -84,7 +90,7 @@ impl<'a> GridProbe<'a> {
             path_len: 0,
             sampled: true,
             sample_below: (cfg.sample * (1u64 << 32) as f64) as u64,
-            rng: (collector.seed() ^ (thread as u64 + 1)).wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1,
+            rng: Rng::new(collector.seed(), PROBE_STREAM + thread as u64),
             alpha: 0.0,
             next_boundary: u64::MAX,
             last_done: 0,
@@ -127,12 +133,7 @@ impl<'a> GridProbe<'a> {
 
     #[inline(always)]
     fn next_random(&mut self) -> u64 {
-        // 64-bit LCG (Knuth's MMIX constants); the high 32 bits are used.
-        self.rng = self
-            .rng
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        self.rng >> 32
+        self.rng.next_u64() >> 32
     }
 }
 
