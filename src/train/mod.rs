@@ -818,3 +818,47 @@ impl Trained {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Model, Optimizer};
+    use crate::test_support::zipf_corpus;
+
+    /// Several threads share one tiny model in every loop variant (the test the `strict`
+    /// build runs under ThreadSanitizer): each run finishes with finite, trained vectors.
+    #[test]
+    fn hogwild_threads_share_a_tiny_model() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let corpus = dir.path().join("corpus.txt");
+        zipf_corpus(&corpus, 120);
+        for (model, loss, optimizer, threads) in [
+            (Model::Skipgram, Loss::Hs, Optimizer::Sgd, 2),
+            (Model::Cbow, Loss::Hs, Optimizer::Sgd, 3),
+            (Model::Skipgram, Loss::Ns, Optimizer::Sgd, 2),
+            (Model::Skipgram, Loss::Hs, Optimizer::Adagrad, 2),
+        ] {
+            let mut cfg = TrainConfig::for_corpus(corpus.clone(), model);
+            cfg.corpus.min_count = 1;
+            cfg.corpus.cache_dir = dir.path().join("cache");
+            cfg.params.dim = 8;
+            cfg.params.epochs = 1;
+            cfg.params.loss = loss;
+            cfg.params.negative = if loss == Loss::Ns { 3 } else { 0 };
+            cfg.params.saturation = crate::config::default_saturation(loss);
+            cfg.params.optimizer = optimizer;
+            cfg.params.replicate_top = 4;
+            cfg.params.replicate_every = 16;
+            cfg.run.threads = threads;
+            let (t, report) = train(&cfg, &Silent).expect("training");
+            assert_eq!(report.threads, threads);
+            assert!(report.words > 0);
+            let input = t.input.as_slice();
+            assert!(input.iter().all(|x| x.is_finite()), "{model:?} {loss:?}");
+            assert!(
+                t.inner.as_slice().iter().any(|&x| x != 0.0),
+                "{model:?} {loss:?} {optimizer:?}: the output side never moved"
+            );
+        }
+    }
+}
