@@ -186,6 +186,21 @@ fn bundled_corpus() -> Result<PathBuf> {
     }
 }
 
+/// The evaluation sets bundled with the source tree (analogy and word-similarity files).
+fn bundled_eval_dir() -> Result<PathBuf> {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("data")
+        .join("eval");
+    if p.is_dir() {
+        Ok(p)
+    } else {
+        Err(Error::Config(format!(
+            "no evaluation sets given and the bundled ones ({}) are missing; pass --eval-dir DIR",
+            p.display()
+        )))
+    }
+}
+
 impl TrainArgs {
     fn to_config(&self) -> Result<TrainConfig> {
         let input = match &self.input {

@@ -336,6 +336,39 @@ fn neighbors_and_analogy_print_ranked_cosines() {
 }
 
 #[test]
+fn eval_without_sets_scores_the_bundled_ones() {
+    let dir = Dir::new();
+    royals(&dir);
+    let doc = json(
+        &dir.huffvec(&["eval", "--vectors", "v.txt", "--json"])
+            .ok()
+            .stdout,
+    );
+    // The Google set: of its 19,544 questions only "king queen man woman" and "man woman
+    // king queen" use the fixture's words, and the fixture answers both.
+    let a = &doc["analogy"]["questions-words"];
+    assert_eq!(
+        (&a["questions"], &a["seen"], &a["correct"]),
+        (&19544.into(), &2.into(), &2.into())
+    );
+    // Each similarity set, with its size and the pairs of fixture words in it.
+    for (set, total, known) in [
+        ("EN-WS-353-ALL", 353, 2),
+        ("EN-SIMLEX-999", 999, 1),
+        ("EN-MEN-TR-3k", 3000, 1),
+    ] {
+        let s = &doc["similarity"][set];
+        assert_eq!(
+            (&s["total"], &s["pairs"]),
+            (&total.into(), &known.into()),
+            "{set}"
+        );
+    }
+    // king-queen (8.58) above man-woman (8.30) in WS-353, as their cosines (0.5 and 0).
+    assert_eq!(doc["similarity"]["EN-WS-353-ALL"]["rho"], 1.0);
+}
+
+#[test]
 fn bands_by_count_with_vocab_and_by_rank_without() {
     let dir = Dir::new();
     royals(&dir);

@@ -2,7 +2,7 @@
 //! nonsense combinations are refused with one line naming the option.
 
 use crate::train::{relatedness_margin, train_sample};
-use crate::util::{sample_corpus, Dir};
+use crate::util::{bundled_eval_dir, sample_corpus, Dir};
 
 #[test]
 fn negative_sampling_baseline_learns() {
@@ -104,20 +104,9 @@ fn nonsense_combinations_are_refused_with_one_line() {
     }
 }
 
-/// The shared evaluation sets beside the checkout, if present.
-fn eval_dir() -> Option<std::path::PathBuf> {
-    let d = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/eval");
-    if d.is_dir() {
-        Some(d)
-    } else {
-        eprintln!("skipped: {} not found", d.display());
-        None
-    }
-}
-
 /// Runs `huffvec study` in `d` on the sample corpus with `grid.toml`, one epoch and two
 /// threads, into `out`, plus `extra` options; the run must succeed.
-fn run_study(d: &Dir, eval: &std::path::Path, extra: &[&str]) {
+fn run_study(d: &Dir, extra: &[&str]) {
     let corpus = sample_corpus();
     let mut args = vec![
         "study",
@@ -127,8 +116,6 @@ fn run_study(d: &Dir, eval: &std::path::Path, extra: &[&str]) {
         "grid.toml",
         "--out",
         "out",
-        "--eval-dir",
-        eval.to_str().expect("utf-8 path"),
         "--epochs",
         "1",
         "--threads",
@@ -141,15 +128,13 @@ fn run_study(d: &Dir, eval: &std::path::Path, extra: &[&str]) {
 
 #[test]
 fn study_writes_one_row_per_grid_config_with_seeds_telemetry_and_figures() {
-    let Some(eval) = eval_dir() else {
-        return;
-    };
     let d = Dir::new();
     d.write(
         "grid.toml",
         "base = \"--dim 12\"\n[[config]]\nname = \"default\"\n[[config]]\nname = \"clamp\"\nargs = \"--saturation clamp\"\n[[config]]\nname = \"ns\"\nargs = \"--loss ns --negative 2\"\n",
     );
-    run_study(&d, &eval, &["--seeds", "2"]);
+    // No --eval-dir: the bundled sets are the default.
+    run_study(&d, &["--seeds", "2"]);
     let out = d.path().join("out");
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("study.json")).expect("study.json"))
@@ -159,6 +144,20 @@ fn study_writes_one_row_per_grid_config_with_seeds_telemetry_and_figures() {
     assert_eq!(runs[1]["name"], "clamp");
     assert_eq!(json["base"], "--dim 12");
     assert_eq!(json["seeds"], serde_json::json!([1, 2]));
+    // The bundled sets: one analogy set and three similarity sets, each scored.
+    let sets = |kind: &str| -> Vec<String> {
+        runs[0]["summary"][kind]
+            .as_array()
+            .expect("scores")
+            .iter()
+            .map(|s| s["set"].as_str().expect("set name").to_string())
+            .collect()
+    };
+    assert_eq!(sets("analogy"), ["questions-words"]);
+    assert_eq!(
+        sets("similarity"),
+        ["EN-MEN-TR-3k", "EN-SIMLEX-999", "EN-WS-353-ALL"]
+    );
     for r in runs {
         let seeds: Vec<u64> = r["seeds"]
             .as_array()
@@ -233,12 +232,14 @@ fn study_writes_one_row_per_grid_config_with_seeds_telemetry_and_figures() {
 
 #[test]
 fn study_without_telemetry_writes_no_training_statistics() {
-    let Some(eval) = eval_dir() else {
-        return;
-    };
     let d = Dir::new();
     d.write("grid.toml", "[[config]]\nname = \"default\"\n");
-    run_study(&d, &eval, &["--train", "--dim 8", "--no-stats"]);
+    let eval = bundled_eval_dir();
+    let eval = eval.to_str().expect("utf-8 path");
+    run_study(
+        &d,
+        &["--eval-dir", eval, "--train", "--dim 8", "--no-stats"],
+    );
     let out = d.path().join("out");
     assert!(!out.join("stats").exists());
     let md = std::fs::read_to_string(out.join("report.md")).expect("report.md");

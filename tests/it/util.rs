@@ -97,6 +97,11 @@ pub fn sample_corpus() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("data/wiki-sample.txt")
 }
 
+/// The bundled evaluation sets (`data/eval`: the Google analogies, WS-353, SimLex-999, MEN).
+pub fn bundled_eval_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("data/eval")
+}
+
 /// Reads a word2vec text file into (word, vector) pairs.
 pub fn read_text_vectors(p: &Path) -> Vec<(String, Vec<f32>)> {
     let text = std::fs::read_to_string(p).expect("read vectors");
