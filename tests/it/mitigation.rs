@@ -2,11 +2,11 @@
 //! nonsense combinations are refused with one line naming the option.
 
 use crate::train::{relatedness_margin, train_sample};
-use crate::util::{bundled_eval_dir, sample_corpus, Dir};
+use crate::util::{bundled_eval_dir, sample_corpus, Scratch};
 
 #[test]
 fn negative_sampling_baseline_learns() {
-    let d = Dir::new();
+    let d = Scratch::new();
     let vecs = train_sample(&d, "ns.txt", &["--threads", "2", "--loss", "ns"]);
     // NS vectors share a strong common direction on this small corpus (word2vec.c gives
     // 0.89 related vs 0.72 unrelated mean cosine here), so the margin is smaller than HS's.
@@ -16,7 +16,7 @@ fn negative_sampling_baseline_learns() {
 
 #[test]
 fn every_mitigation_trains_to_finite_vectors() {
-    let d = Dir::new();
+    let d = Scratch::new();
     let vecs = train_sample(
         &d,
         "all.txt",
@@ -44,7 +44,7 @@ fn every_mitigation_trains_to_finite_vectors() {
 
 #[test]
 fn balanced_tree_summary_reports_ceil_log2_depth() {
-    let d = Dir::new();
+    let d = Scratch::new();
     let corpus = sample_corpus();
     let err = d
         .huffvec(&[
@@ -82,7 +82,7 @@ fn balanced_tree_summary_reports_ceil_log2_depth() {
 
 #[test]
 fn nonsense_combinations_are_refused_with_one_line() {
-    let d = Dir::new();
+    let d = Scratch::new();
     let corpus = sample_corpus();
     let input = corpus.to_str().expect("utf-8 path");
     for (extra, option) in [
@@ -100,13 +100,13 @@ fn nonsense_combinations_are_refused_with_one_line() {
         args.extend_from_slice(extra);
         let err = d.huffvec(&args).error_line();
         assert!(err.contains(option), "{extra:?}: {err}");
-        assert!(!d.path().join("x.txt").exists());
+        assert!(!d.path("x.txt").exists());
     }
 }
 
 /// Runs `huffvec study` in `d` on the sample corpus with `grid.toml`, one epoch and two
 /// threads, into `out`, plus `extra` options; the run must succeed.
-fn run_study(d: &Dir, extra: &[&str]) {
+fn run_study(d: &Scratch, extra: &[&str]) {
     let corpus = sample_corpus();
     let mut args = vec![
         "study",
@@ -128,14 +128,14 @@ fn run_study(d: &Dir, extra: &[&str]) {
 
 #[test]
 fn study_writes_one_row_per_grid_config_with_seeds_telemetry_and_figures() {
-    let d = Dir::new();
+    let d = Scratch::new();
     d.write(
         "grid.toml",
         "base = \"--dim 12\"\n[[config]]\nname = \"default\"\n[[config]]\nname = \"clamp\"\nargs = \"--saturation clamp\"\n[[config]]\nname = \"ns\"\nargs = \"--loss ns --negative 2\"\n",
     );
     // No --eval-dir: the bundled sets are the default.
     run_study(&d, &["--seeds", "2"]);
-    let out = d.path().join("out");
+    let out = d.path("out");
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("study.json")).expect("study.json"))
             .expect("valid JSON");
@@ -232,7 +232,7 @@ fn study_writes_one_row_per_grid_config_with_seeds_telemetry_and_figures() {
 
 #[test]
 fn study_without_telemetry_writes_no_training_statistics() {
-    let d = Dir::new();
+    let d = Scratch::new();
     d.write("grid.toml", "[[config]]\nname = \"default\"\n");
     let eval = bundled_eval_dir();
     let eval = eval.to_str().expect("utf-8 path");
@@ -240,7 +240,7 @@ fn study_without_telemetry_writes_no_training_statistics() {
         &d,
         &["--eval-dir", eval, "--train", "--dim 8", "--no-stats"],
     );
-    let out = d.path().join("out");
+    let out = d.path("out");
     assert!(!out.join("stats").exists());
     let md = std::fs::read_to_string(out.join("report.md")).expect("report.md");
     assert!(
@@ -253,7 +253,7 @@ fn study_without_telemetry_writes_no_training_statistics() {
 
 #[test]
 fn study_refuses_a_grid_that_changes_shared_options() {
-    let d = Dir::new();
+    let d = Scratch::new();
     d.write(
         "grid.toml",
         "[[config]]\nname = \"a\"\nargs = \"--threads 3\"\n",
@@ -289,14 +289,14 @@ fn study_refuses_a_grid_that_changes_shared_options() {
         err.contains("grid config 'a'") && err.contains("oak"),
         "{err}"
     );
-    assert!(!d.path().join("out").exists());
+    assert!(!d.path("out").exists());
 }
 
 #[test]
 fn negative_sampling_stopped_and_resumed_equals_an_uninterrupted_run() {
     // One thread and a seed make a run exact; NS draws its negatives from the worker's
     // random stream, which the checkpoint keeps.
-    let d = Dir::new();
+    let d = Scratch::new();
     let corpus = sample_corpus();
     let corpus = corpus.to_str().expect("utf-8 path");
     let common = [
@@ -323,8 +323,8 @@ fn negative_sampling_stopped_and_resumed_equals_an_uninterrupted_run() {
     d.huffvec(&args).ok();
     d.huffvec(&["train", "-q", "--resume", "parts.txt.ckpt"])
         .ok();
-    let whole = std::fs::read(d.path().join("whole.txt")).expect("whole");
-    let parts = std::fs::read(d.path().join("parts.txt")).expect("parts");
+    let whole = std::fs::read(d.path("whole.txt")).expect("whole");
+    let parts = std::fs::read(d.path("parts.txt")).expect("parts");
     assert!(
         whole == parts,
         "resumed NS run differs from the uninterrupted one"
