@@ -17,7 +17,7 @@ pub struct StudyArgs {
     #[arg(long, short = 'i')]
     input: Option<PathBuf>,
     /// A built-in grid (mitigations: every knob of `train` against the default) or a TOML
-    /// or JSON grid file (see the README)
+    /// or JSON grid file (see docs/study.md)
     #[arg(long, default_value = "mitigations", value_name = "NAME|FILE")]
     grid: String,
     /// Directory for report.md, index.html, study.json, plots/ and stats/ (created if
