@@ -2,8 +2,7 @@
 //! 30,000 words of dimension 100, every question seen (the question words are the most
 //! frequent words of a synthetic vocabulary), with 3CosAdd and 3CosMul.
 //!
-//! Needs `../shared/data/eval/questions-words.txt` beside the checkout; skips with a notice
-//! otherwise.
+//! Reads the bundled `data/eval/questions-words.txt`.
 
 use std::path::PathBuf;
 
@@ -15,16 +14,9 @@ use huffvec::{Embeddings, Method, OutputFormat, QuestionSet};
 const WORDS: usize = 30_000;
 const DIM: usize = 100;
 
-fn questions() -> Option<QuestionSet> {
-    let p =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/eval/questions-words.txt");
-    match QuestionSet::load(&p) {
-        Ok(q) => Some(q),
-        Err(e) => {
-            eprintln!("SKIPPED eval bench: {e}");
-            None
-        }
-    }
+fn questions() -> QuestionSet {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data/eval/questions-words.txt");
+    QuestionSet::load(&p).expect("the bundled Google analogy set")
 }
 
 /// 30,000 words: every question word first (so every question is seen), then fillers;
@@ -62,9 +54,7 @@ fn embeddings(set: &QuestionSet) -> Embeddings {
 }
 
 fn bench_analogy(c: &mut Criterion) {
-    let Some(set) = questions() else {
-        return;
-    };
+    let set = questions();
     let emb = embeddings(&set);
     let mut g = c.benchmark_group("analogy_google_30k");
     g.sample_size(10);

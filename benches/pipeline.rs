@@ -5,18 +5,11 @@ use std::path::Path;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use huffvec::support::{default_threads, huffman, Corpus, IdCorpus, VocabSettings};
 
-/// `$HUFFVEC_BENCH_CORPUS`, else gcide.txt when ../shared is present, else the bundled
-/// sample.
+/// `$HUFFVEC_BENCH_CORPUS`, else the bundled sample corpus.
 fn corpus_path() -> std::path::PathBuf {
-    if let Some(p) = std::env::var_os("HUFFVEC_BENCH_CORPUS") {
-        return p.into();
-    }
-    let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/corpora/gcide.txt");
-    if shared.is_file() {
-        shared
-    } else {
-        eprintln!("note: ../shared not found, benchmarking the bundled sample corpus");
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("data/wiki-sample.txt")
+    match std::env::var_os("HUFFVEC_BENCH_CORPUS") {
+        Some(p) => p.into(),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("data/wiki-sample.txt"),
     }
 }
 

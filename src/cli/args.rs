@@ -39,6 +39,19 @@ pub fn bundled_corpus() -> Result<PathBuf> {
     }
 }
 
+/// The evaluation sets bundled with the source tree (analogy and word-similarity files).
+pub fn bundled_eval_dir() -> Result<PathBuf> {
+    let p = bundled_data().join("eval");
+    if p.is_dir() {
+        Ok(p)
+    } else {
+        Err(Error::Config(format!(
+            "no evaluation sets given and the bundled ones ({}) are missing; pass --eval-dir DIR",
+            p.display()
+        )))
+    }
+}
+
 /// The `data/` directory of the source tree.
 pub fn bundled_data() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data")

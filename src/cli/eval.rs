@@ -27,7 +27,8 @@ pub struct EvalArgs {
     #[arg(long, value_name = "FILE")]
     similarity: Vec<PathBuf>,
     /// Directory of eval files: `questions-words*.txt` are analogy sets, other `*.txt`
-    /// similarity sets; repeatable
+    /// similarity sets; repeatable [default, with no --analogy or --similarity either: the
+    /// bundled sets, data/eval]
     #[arg(long, value_name = "DIR")]
     eval_dir: Vec<PathBuf>,
     /// Analogies use only the N most frequent words (the first N of the file)
@@ -166,7 +167,14 @@ fn print_ranked(out: &mut impl Write, emb: &Embeddings, ranked: &[(usize, f32)])
 fn eval_files(args: &EvalArgs) -> Result<(Vec<PathBuf>, Vec<PathBuf>)> {
     let mut analogy_files = args.analogy.clone();
     let mut similarity_files = args.similarity.clone();
-    for dir in &args.eval_dir {
+    let nothing_given =
+        analogy_files.is_empty() && similarity_files.is_empty() && args.eval_dir.is_empty();
+    let dirs = if nothing_given {
+        vec![super::args::bundled_eval_dir()?]
+    } else {
+        args.eval_dir.clone()
+    };
+    for dir in &dirs {
         let mut names: Vec<PathBuf> = std::fs::read_dir(dir)
             .map_err(|e| Error::io("cannot list eval directory", dir, e))?
             .filter_map(|e| e.ok().map(|e| e.path()))

@@ -16,7 +16,7 @@ pub struct StudyArgs {
     #[command(flatten)]
     corpus: super::args::CorpusArg,
     /// A built-in grid (mitigations: every knob of `train` against the default) or a TOML
-    /// or JSON grid file (see the README)
+    /// or JSON grid file (see docs/study.md)
     #[arg(long, default_value = "mitigations", value_name = "NAME|FILE")]
     grid: String,
     /// Directory for report.md, index.html, study.json, plots/ and stats/ (created if
@@ -24,7 +24,7 @@ pub struct StudyArgs {
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
     /// Evaluation files: questions-words*.txt are analogy sets, other *.txt similarity
-    /// sets [default: ../shared/data/eval]
+    /// sets [default: the bundled sets, data/eval]
     #[arg(long, value_name = "DIR")]
     eval_dir: Option<PathBuf>,
     /// Analogies consider only the N most frequent words
@@ -91,10 +91,10 @@ pub fn run(a: &StudyArgs) -> Result<()> {
             input.display()
         )));
     }
-    let eval_dir = a
-        .eval_dir
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("../shared/data/eval"));
+    let eval_dir = match &a.eval_dir {
+        Some(d) => d.clone(),
+        None => super::args::bundled_eval_dir()?,
+    };
     if !eval_dir.is_dir() {
         return Err(Error::Config(format!(
             "eval directory {} does not exist; pass --eval-dir DIR",

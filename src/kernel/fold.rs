@@ -311,9 +311,8 @@ pub(super) mod avx {
         }
     }
 
-    /// [`inputs`] for several inputs, out of line: inlined too, it cost skip-gram, the
-    /// dearer model to record, 0.4% more instructions per recorded epoch under callgrind
-    /// (and saved CBOW 0.7%).
+    /// [`inputs`] for several inputs, out of line: inlined too, it made recorded skip-gram
+    /// epochs execute more instructions (docs/performance.md).
     ///
     /// # Safety
     /// As [`fold`].

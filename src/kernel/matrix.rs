@@ -157,8 +157,8 @@ impl SharedMatrix {
         let p = self.row_ptr(row);
         #[cfg(target_arch = "x86_64")]
         {
-            // A counted loop, not a `step_by` range: the range's bookkeeping cost 1.0% of a
-            // stats-off CBOW epoch's instructions under callgrind, 1.7% with stats on.
+            // A counted loop, not a `step_by` range, whose bookkeeping costs instructions
+            // on every prefetched row (docs/performance.md).
             let mut line = 0;
             while line < self.stride {
                 // SAFETY: `line < stride`, so the address lies inside row `row` of the

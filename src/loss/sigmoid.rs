@@ -5,7 +5,7 @@
 //! steps by nothing, a disagreeing one by the full gradient. (The table's edge value,
 //! sigmoid(±6) = 0.0025 from the limit, would instead push every agreeing saturated score a
 //! little further on each visit, which over several epochs inflates frequent words' output
-//! vectors and costs negative sampling 0.14 Spearman on WS-353.)
+//! vectors and measurably costs negative sampling quality; see docs/performance.md.)
 
 use crate::kernel::clamped_floor;
 

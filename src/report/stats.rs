@@ -809,6 +809,6 @@ fn index_html(s: &StatsFile, sum: &Summary) -> String {
             opt(b.input_norm_final, 3),
         );
     }
-    o.push_str("</table>\n<p>Field definitions: see the <code>fields</code> table in the stats file's header record and the README section “Telemetry”.</p>\n</body></html>\n");
+    o.push_str("</table>\n<p>Field definitions: see the <code>fields</code> table in the stats file's header record and huffvec's docs/telemetry.md.</p>\n</body></html>\n");
     o
 }

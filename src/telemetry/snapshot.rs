@@ -9,7 +9,7 @@
 //!
 //! The file is self-describing: the first line is a `header` record with the schema name,
 //! version, the run's full config, the band and depth tables and a description of every
-//! field of every record; see the README section "Telemetry".
+//! field of every record; see docs/telemetry.md.
 
 use std::collections::BTreeMap;
 use std::fs::File;

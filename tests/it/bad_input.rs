@@ -4,10 +4,10 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use crate::util::{is_root, run, synthetic_corpus, Work};
+use crate::util::{is_root, run, synthetic_corpus, Scratch};
 
 /// Builds a case's files in the scratch directory and returns the arguments.
-type Setup = Box<dyn Fn(&Work) -> Vec<String>>;
+type Setup = Box<dyn Fn(&Scratch) -> Vec<String>>;
 
 /// What a case hands to huffvec: the arguments after `train`.
 struct Case {
@@ -22,8 +22,8 @@ struct Case {
 
 const OLD_OUTPUT: &[u8] = b"previous vectors, must survive\n";
 
-fn good_corpus(w: &Work) -> String {
-    w.write("corpus.txt", &synthetic_corpus(3000, 50, 1));
+fn good_corpus(w: &Scratch) -> String {
+    w.write("corpus.txt", synthetic_corpus(3000, 50, 1));
     "corpus.txt".into()
 }
 
@@ -46,7 +46,7 @@ fn option_case(name: &'static str, option: &'static [&'static str], message: &'s
     }
 }
 
-fn case(name: &'static str, setup: fn(&Work) -> Vec<String>, message: &'static str) -> Case {
+fn case(name: &'static str, setup: fn(&Scratch) -> Vec<String>, message: &'static str) -> Case {
     Case {
         name,
         setup: Box::new(setup),
@@ -242,22 +242,16 @@ fn cases() -> Vec<Case> {
 /// Runs one case in a fresh directory where `out.txt` already holds [`OLD_OUTPUT`], and
 /// checks the status, the single line, and that the directory holds what it held before.
 fn check(case: &Case) {
-    let w = Work::new();
+    let w = Scratch::new();
     let argv = (case.setup)(&w);
     let premade = !w.path("out.txt").exists();
     if premade {
         w.write("out.txt", OLD_OUTPUT);
     }
     let before = w.files();
-    let o = run(w.huffvec().arg("train").args(&argv));
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(
-        o.status.code(),
-        Some(case.code),
-        "{}: status {:?}, stderr: {stderr}",
-        case.name,
-        o.status
-    );
+    let o = run(w.command().arg("train").args(&argv));
+    let stderr = &o.stderr;
+    assert_eq!(o.code, Some(case.code), "{}: stderr: {stderr}", case.name);
     let lines: Vec<&str> = stderr.lines().collect();
     assert_eq!(
         lines.len(),
@@ -292,8 +286,8 @@ fn every_bad_input_gets_one_line_and_leaves_files_alone() {
 
 #[test]
 fn unreadable_input_is_refused() {
-    let w = Work::new();
-    let p = w.write("secret.txt", &synthetic_corpus(3000, 50, 1));
+    let w = Scratch::new();
+    let p = w.write("secret.txt", synthetic_corpus(3000, 50, 1));
     let arg = if is_root() {
         // Root ignores permission bits, so chmod 000 cannot make a file unreadable here;
         // a path through /proc/self/root/proc/1/mem-like files is not portable either.
@@ -305,9 +299,9 @@ fn unreadable_input_is_refused() {
         std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o000)).unwrap();
         "secret.txt".to_string()
     };
-    let o = run(w.huffvec().arg("train").args(args(&arg, &[])));
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    let o = run(w.command().arg("train").args(args(&arg, &[])));
+    let stderr = &o.stderr;
+    assert_eq!(o.code, Some(1), "{stderr}");
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(
         stderr.contains("cannot read corpus") || stderr.contains("does not exist"),
@@ -318,7 +312,7 @@ fn unreadable_input_is_refused() {
 
 #[test]
 fn read_only_output_directory_is_refused_before_training() {
-    let w = Work::new();
+    let w = Scratch::new();
     good_corpus(&w);
     let (out, dir): (PathBuf, Option<PathBuf>) = if is_root() {
         // Root may write into a mode-555 directory; /proc refuses new files even to root.
@@ -332,11 +326,11 @@ fn read_only_output_directory_is_refused_before_training() {
         (d.join("out.txt"), Some(d))
     };
     let o = run(w
-        .huffvec()
+        .command()
         .args(["train", "--input", "corpus.txt", "--quiet", "--output"])
         .arg(&out));
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    let stderr = &o.stderr;
+    assert_eq!(o.code, Some(1), "{stderr}");
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains("cannot write to directory"), "{stderr}");
     assert!(!out.exists());
@@ -347,7 +341,7 @@ fn read_only_output_directory_is_refused_before_training() {
 
 #[test]
 fn output_that_is_a_pipe_is_refused() {
-    let w = Work::new();
+    let w = Scratch::new();
     good_corpus(&w);
     if !Command::new("mkfifo")
         .arg(w.path("fifo"))
@@ -359,9 +353,9 @@ fn output_that_is_a_pipe_is_refused() {
     }
     let mut a = args("corpus.txt", &[]);
     a[3] = "fifo".into();
-    let o = run(w.huffvec().arg("train").args(a));
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    let o = run(w.command().arg("train").args(a));
+    let stderr = &o.stderr;
+    assert_eq!(o.code, Some(1), "{stderr}");
     assert!(
         stderr.contains("exists and is not a regular file"),
         "{stderr}"
@@ -392,7 +386,7 @@ impl Drop for TinyFs {
 
 #[test]
 fn full_disk_is_reported_and_the_previous_output_survives() {
-    let w = Work::new();
+    let w = Scratch::new();
     good_corpus(&w);
     let Some(fs) = TinyFs::mount(w.path("tiny"), "64k") else {
         println!("notice: cannot mount a tmpfs (needs root), skipping the full-disk test");
@@ -401,7 +395,7 @@ fn full_disk_is_reported_and_the_previous_output_survives() {
     let out = fs.0.join("vectors.txt");
     std::fs::write(&out, OLD_OUTPUT).unwrap();
     let o = run(w
-        .huffvec()
+        .command()
         .args([
             "train",
             "--input",
@@ -412,8 +406,8 @@ fn full_disk_is_reported_and_the_previous_output_survives() {
         ])
         .args(["--dim", "100", "--epochs", "1", "--output"])
         .arg(&out));
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    let stderr = &o.stderr;
+    assert_eq!(o.code, Some(1), "{stderr}");
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(
         stderr.contains("no space left on device (disk full)"),
@@ -429,15 +423,15 @@ fn full_disk_is_reported_and_the_previous_output_survives() {
 
 #[test]
 fn divergence_stops_with_the_epoch_and_writes_nothing() {
-    let w = Work::new();
+    let w = Scratch::new();
     w.write("out.txt", OLD_OUTPUT);
     let o = run(w
-        .huffvec()
+        .command()
         .args(["train", "--output", "out.txt", "--quiet", "--alpha", "1000"])
         .args(["--threads", "1", "--epochs", "2", "--dim", "20", "--input"])
         .arg(crate::util::sample_corpus()));
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    let stderr = &o.stderr;
+    assert_eq!(o.code, Some(1), "{stderr}");
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(
         stderr.contains("training diverged (NaN, infinite or beyond ±10000) in epoch 1 at"),
@@ -449,17 +443,17 @@ fn divergence_stops_with_the_epoch_and_writes_nothing() {
 
 #[test]
 fn invalid_utf8_words_are_kept_byte_for_byte() {
-    let w = Work::new();
+    let w = Scratch::new();
     let mut text = Vec::new();
     for _ in 0..20 {
         text.extend_from_slice(b"caf\xe9 na\xefve \xff\xfe plain \xc3\x28 ok\n");
     }
     w.write("latin1.txt", &text);
-    let o = run(w
-        .huffvec()
+    run(w
+        .command()
         .arg("train")
-        .args(args("latin1.txt", &["--min-count", "1", "--dim", "8"])));
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        .args(args("latin1.txt", &["--min-count", "1", "--dim", "8"])))
+    .ok();
     let out = std::fs::read(w.path("out.txt")).unwrap();
     for word in [&b"caf\xe9"[..], b"na\xefve", b"\xff\xfe", b"\xc3\x28"] {
         let mut line_start = b"\n".to_vec();
@@ -476,7 +470,7 @@ fn invalid_utf8_words_are_kept_byte_for_byte() {
 fn one_line_of_many_megabytes_is_trained_in_pieces() {
     // About 8 MB and 1.5M words without a single newline: the worker cuts it into
     // sentences of MAX_SENTENCE kept words (src/train/worker.rs).
-    let w = Work::new();
+    let w = Scratch::new();
     let mut text = synthetic_corpus(1_500_000, 3000, 5);
     for b in &mut text {
         if *b == b'\n' {
@@ -484,11 +478,11 @@ fn one_line_of_many_megabytes_is_trained_in_pieces() {
         }
     }
     w.write("oneline.txt", &text);
-    let o = run(w.huffvec().arg("train").args(args(
+    run(w.command().arg("train").args(args(
         "oneline.txt",
         &["--epochs", "1", "--dim", "16", "--threads", "2"],
-    )));
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    )))
+    .ok();
     let out = std::fs::read(w.path("out.txt")).unwrap();
     let header = out.split(|&b| b == b'\n').next().unwrap();
     let words: usize = std::str::from_utf8(header)

@@ -6,7 +6,7 @@ use std::process::Command;
 use huffvec::OutputFormat;
 use serde_json::Value;
 
-use crate::util::Dir;
+use crate::util::Scratch;
 
 /// Writes word2vec vectors with the library's own writer.
 fn vectors(format: OutputFormat, rows: &[(String, Vec<f32>)]) -> Vec<u8> {
@@ -172,7 +172,7 @@ fn close(ours: &Value, theirs: &Value, tol: f64, what: &str) {
 
 #[test]
 fn analogy_and_similarity_equal_gensims() {
-    let dir = Dir::new();
+    let dir = Scratch::new();
     let f = fixture();
     dir.write("v.txt", vectors(OutputFormat::Text, &f.rows));
     dir.write("v.bin", vectors(OutputFormat::Binary, &f.rows));
@@ -238,7 +238,7 @@ fn analogy_and_similarity_equal_gensims() {
             "pairs.txt",
             "70",
         ])
-        .current_dir(dir.path())
+        .current_dir(dir.root())
         .output()
         .expect("run python3");
     assert!(
@@ -276,7 +276,7 @@ fn analogy_and_similarity_equal_gensims() {
 
 /// man (1,0,0), king (1,1,0)/√2, woman (0,0,1), queen (0,1,1)/√2, a case variant and a
 /// distractor; king - man + woman points at queen.
-fn royals(dir: &Dir) {
+fn royals(dir: &Scratch) {
     let s = std::f32::consts::FRAC_1_SQRT_2;
     let rows: Vec<(String, Vec<f32>)> = [
         ("man", [1.0, 0.0, 0.0]),
@@ -294,7 +294,7 @@ fn royals(dir: &Dir) {
 
 #[test]
 fn neighbors_and_analogy_print_ranked_cosines() {
-    let dir = Dir::new();
+    let dir = Scratch::new();
     royals(&dir);
     let out = dir
         .huffvec(&["neighbors", "--vectors", "v.txt", "queen", "-k", "2"])
@@ -336,8 +336,41 @@ fn neighbors_and_analogy_print_ranked_cosines() {
 }
 
 #[test]
+fn eval_without_sets_scores_the_bundled_ones() {
+    let dir = Scratch::new();
+    royals(&dir);
+    let doc = json(
+        &dir.huffvec(&["eval", "--vectors", "v.txt", "--json"])
+            .ok()
+            .stdout,
+    );
+    // The Google set: of its 19,544 questions only "king queen man woman" and "man woman
+    // king queen" use the fixture's words, and the fixture answers both.
+    let a = &doc["analogy"]["questions-words"];
+    assert_eq!(
+        (&a["questions"], &a["seen"], &a["correct"]),
+        (&19544.into(), &2.into(), &2.into())
+    );
+    // Each similarity set, with its size and the pairs of fixture words in it.
+    for (set, total, known) in [
+        ("EN-WS-353-ALL", 353, 2),
+        ("EN-SIMLEX-999", 999, 1),
+        ("EN-MEN-TR-3k", 3000, 1),
+    ] {
+        let s = &doc["similarity"][set];
+        assert_eq!(
+            (&s["total"], &s["pairs"]),
+            (&total.into(), &known.into()),
+            "{set}"
+        );
+    }
+    // king-queen (8.58) above man-woman (8.30) in WS-353, as their cosines (0.5 and 0).
+    assert_eq!(doc["similarity"]["EN-WS-353-ALL"]["rho"], 1.0);
+}
+
+#[test]
 fn bands_by_count_with_vocab_and_by_rank_without() {
-    let dir = Dir::new();
+    let dir = Scratch::new();
     royals(&dir);
     dir.write("q.txt", ": family\nman king woman queen\n");
     dir.write(
@@ -410,7 +443,7 @@ fn bands_by_count_with_vocab_and_by_rank_without() {
 
 #[test]
 fn json_can_go_to_a_file_beside_the_tables() {
-    let dir = Dir::new();
+    let dir = Scratch::new();
     royals(&dir);
     dir.write(
         "q.txt",
@@ -432,8 +465,7 @@ fn json_can_go_to_a_file_beside_the_tables() {
         "{}",
         run.stdout
     );
-    let doc: Value =
-        serde_json::from_slice(&std::fs::read(dir.path().join("out.json")).unwrap()).unwrap();
+    let doc: Value = serde_json::from_slice(&std::fs::read(dir.path("out.json")).unwrap()).unwrap();
     let a = &doc["analogy"]["q"];
     assert_eq!(
         (a["seen"].as_u64(), a["questions"].as_u64()),
@@ -449,7 +481,7 @@ fn json_can_go_to_a_file_beside_the_tables() {
 
 #[test]
 fn malformed_vector_files_give_one_located_line() {
-    let dir = Dir::new();
+    let dir = Scratch::new();
     dir.write("sim.txt", "a\tb\t1\n");
     let mut truncated_bin = b"2 2\na ".to_vec();
     truncated_bin.extend_from_slice(&[0, 0, 0, 0x3f, 0, 0, 0x80, 0x3f, b'\n', b'b', b' ', 0, 0]);

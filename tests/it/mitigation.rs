@@ -2,11 +2,11 @@
 //! nonsense combinations are refused with one line naming the option.
 
 use crate::train::{relatedness_margin, train_sample};
-use crate::util::{sample_corpus, Dir};
+use crate::util::{bundled_eval_dir, sample_corpus, Scratch};
 
 #[test]
 fn negative_sampling_baseline_learns() {
-    let d = Dir::new();
+    let d = Scratch::new();
     let vecs = train_sample(&d, "ns.txt", &["--threads", "2", "--loss", "ns"]);
     // NS vectors share a strong common direction on this small corpus (word2vec.c gives
     // 0.89 related vs 0.72 unrelated mean cosine here), so the margin is smaller than HS's.
@@ -16,7 +16,7 @@ fn negative_sampling_baseline_learns() {
 
 #[test]
 fn every_mitigation_trains_to_finite_vectors() {
-    let d = Dir::new();
+    let d = Scratch::new();
     let vecs = train_sample(
         &d,
         "all.txt",
@@ -44,7 +44,7 @@ fn every_mitigation_trains_to_finite_vectors() {
 
 #[test]
 fn balanced_tree_summary_reports_ceil_log2_depth() {
-    let d = Dir::new();
+    let d = Scratch::new();
     let corpus = sample_corpus();
     let err = d
         .huffvec(&[
@@ -82,7 +82,7 @@ fn balanced_tree_summary_reports_ceil_log2_depth() {
 
 #[test]
 fn nonsense_combinations_are_refused_with_one_line() {
-    let d = Dir::new();
+    let d = Scratch::new();
     let corpus = sample_corpus();
     let input = corpus.to_str().expect("utf-8 path");
     for (extra, option) in [
@@ -100,24 +100,13 @@ fn nonsense_combinations_are_refused_with_one_line() {
         args.extend_from_slice(extra);
         let err = d.huffvec(&args).error_line();
         assert!(err.contains(option), "{extra:?}: {err}");
-        assert!(!d.path().join("x.txt").exists());
-    }
-}
-
-/// The shared evaluation sets beside the checkout, if present.
-fn eval_dir() -> Option<std::path::PathBuf> {
-    let d = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/eval");
-    if d.is_dir() {
-        Some(d)
-    } else {
-        eprintln!("skipped: {} not found", d.display());
-        None
+        assert!(!d.path("x.txt").exists());
     }
 }
 
 /// Runs `huffvec study` in `d` on the sample corpus with `grid.toml`, one epoch and two
 /// threads, into `out`, plus `extra` options; the run must succeed.
-fn run_study(d: &Dir, eval: &std::path::Path, extra: &[&str]) {
+fn run_study(d: &Scratch, extra: &[&str]) {
     let corpus = sample_corpus();
     let mut args = vec![
         "study",
@@ -127,8 +116,6 @@ fn run_study(d: &Dir, eval: &std::path::Path, extra: &[&str]) {
         "grid.toml",
         "--out",
         "out",
-        "--eval-dir",
-        eval.to_str().expect("utf-8 path"),
         "--epochs",
         "1",
         "--threads",
@@ -141,16 +128,14 @@ fn run_study(d: &Dir, eval: &std::path::Path, extra: &[&str]) {
 
 #[test]
 fn study_writes_one_row_per_grid_config_with_seeds_telemetry_and_figures() {
-    let Some(eval) = eval_dir() else {
-        return;
-    };
-    let d = Dir::new();
+    let d = Scratch::new();
     d.write(
         "grid.toml",
         "base = \"--dim 12\"\n[[config]]\nname = \"default\"\n[[config]]\nname = \"clamp\"\nargs = \"--saturation clamp\"\n[[config]]\nname = \"ns\"\nargs = \"--loss ns --negative 2\"\n",
     );
-    run_study(&d, &eval, &["--seeds", "2"]);
-    let out = d.path().join("out");
+    // No --eval-dir: the bundled sets are the default.
+    run_study(&d, &["--seeds", "2"]);
+    let out = d.path("out");
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("study.json")).expect("study.json"))
             .expect("valid JSON");
@@ -159,6 +144,20 @@ fn study_writes_one_row_per_grid_config_with_seeds_telemetry_and_figures() {
     assert_eq!(runs[1]["name"], "clamp");
     assert_eq!(json["base"], "--dim 12");
     assert_eq!(json["seeds"], serde_json::json!([1, 2]));
+    // The bundled sets: one analogy set and three similarity sets, each scored.
+    let sets = |kind: &str| -> Vec<String> {
+        runs[0]["summary"][kind]
+            .as_array()
+            .expect("scores")
+            .iter()
+            .map(|s| s["set"].as_str().expect("set name").to_string())
+            .collect()
+    };
+    assert_eq!(sets("analogy"), ["questions-words"]);
+    assert_eq!(
+        sets("similarity"),
+        ["EN-MEN-TR-3k", "EN-SIMLEX-999", "EN-WS-353-ALL"]
+    );
     for r in runs {
         let seeds: Vec<u64> = r["seeds"]
             .as_array()
@@ -233,13 +232,15 @@ fn study_writes_one_row_per_grid_config_with_seeds_telemetry_and_figures() {
 
 #[test]
 fn study_without_telemetry_writes_no_training_statistics() {
-    let Some(eval) = eval_dir() else {
-        return;
-    };
-    let d = Dir::new();
+    let d = Scratch::new();
     d.write("grid.toml", "[[config]]\nname = \"default\"\n");
-    run_study(&d, &eval, &["--train", "--dim 8", "--no-stats"]);
-    let out = d.path().join("out");
+    let eval = bundled_eval_dir();
+    let eval = eval.to_str().expect("utf-8 path");
+    run_study(
+        &d,
+        &["--eval-dir", eval, "--train", "--dim 8", "--no-stats"],
+    );
+    let out = d.path("out");
     assert!(!out.join("stats").exists());
     let md = std::fs::read_to_string(out.join("report.md")).expect("report.md");
     assert!(
@@ -252,7 +253,7 @@ fn study_without_telemetry_writes_no_training_statistics() {
 
 #[test]
 fn study_refuses_a_grid_that_changes_shared_options() {
-    let d = Dir::new();
+    let d = Scratch::new();
     d.write(
         "grid.toml",
         "[[config]]\nname = \"a\"\nargs = \"--threads 3\"\n",
@@ -288,14 +289,14 @@ fn study_refuses_a_grid_that_changes_shared_options() {
         err.contains("grid config 'a'") && err.contains("oak"),
         "{err}"
     );
-    assert!(!d.path().join("out").exists());
+    assert!(!d.path("out").exists());
 }
 
 #[test]
 fn negative_sampling_stopped_and_resumed_equals_an_uninterrupted_run() {
     // One thread and a seed make a run exact; NS draws its negatives from the worker's
     // random stream, which the checkpoint keeps.
-    let d = Dir::new();
+    let d = Scratch::new();
     let corpus = sample_corpus();
     let corpus = corpus.to_str().expect("utf-8 path");
     let common = [
@@ -322,8 +323,8 @@ fn negative_sampling_stopped_and_resumed_equals_an_uninterrupted_run() {
     d.huffvec(&args).ok();
     d.huffvec(&["train", "-q", "--resume", "parts.txt.ckpt"])
         .ok();
-    let whole = std::fs::read(d.path().join("whole.txt")).expect("whole");
-    let parts = std::fs::read(d.path().join("parts.txt")).expect("parts");
+    let whole = std::fs::read(d.path("whole.txt")).expect("whole");
+    let parts = std::fs::read(d.path("parts.txt")).expect("parts");
     assert!(
         whole == parts,
         "resumed NS run differs from the uninterrupted one"

@@ -10,7 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use crate::util::{run, sample_corpus, synthetic_corpus, Work};
+use crate::util::{run, sample_corpus, synthetic_corpus, Run, Scratch};
 
 /// Settings of every deterministic run here: one thread, fixed seed, several epochs so
 /// that a run lasts a few seconds and a signal lands mid-run.
@@ -32,19 +32,19 @@ const SETTINGS: &[&str] = &[
 fn reference() -> &'static [u8] {
     static REF: OnceLock<Vec<u8>> = OnceLock::new();
     REF.get_or_init(|| {
-        let w = Work::new();
-        let o = run(w
-            .huffvec()
+        let w = Scratch::new();
+        run(w
+            .command()
             .args(["train", "--output", "ref.txt", "--input"])
             .arg(sample_corpus())
-            .args(SETTINGS));
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+            .args(SETTINGS))
+        .ok();
         std::fs::read(w.path("ref.txt")).unwrap()
     })
 }
 
-fn train(w: &Work, corpus: &Path, extra: &[&str]) -> Command {
-    let mut c = w.huffvec();
+fn train(w: &Scratch, corpus: &Path, extra: &[&str]) -> Command {
+    let mut c = w.command();
     c.args(["train", "--output", "out.txt", "--input"])
         .arg(corpus)
         .args(SETTINGS)
@@ -52,9 +52,9 @@ fn train(w: &Work, corpus: &Path, extra: &[&str]) -> Command {
     c
 }
 
-fn resume(w: &Work, ckpt: &str, extra: &[&str]) -> std::process::Output {
+fn resume(w: &Scratch, ckpt: &str, extra: &[&str]) -> Run {
     run(w
-        .huffvec()
+        .command()
         .args(["train", "--quiet", "--resume", ckpt])
         .args(extra))
 }
@@ -83,19 +83,15 @@ fn signal(child: &Child, sig: &str) {
 }
 
 fn stderr_of(child: Child) -> (Option<i32>, String) {
-    let o = child.wait_with_output().unwrap();
-    (
-        o.status.code(),
-        String::from_utf8_lossy(&o.stderr).into_owned(),
-    )
+    let o = Run::from(child.wait_with_output().unwrap());
+    (o.code, o.stderr)
 }
 
 #[test]
 fn stop_at_then_resume_equals_an_uninterrupted_run() {
-    let w = Work::new();
+    let w = Scratch::new();
     let o = run(&mut train(&w, &sample_corpus(), &["--stop-at", "35"]));
-    let msg = String::from_utf8_lossy(&o.stderr);
-    assert!(o.status.success(), "{msg}");
+    let msg = o.ok().stderr;
     assert!(
         msg.contains("resume with `huffvec train --resume out.txt.ckpt`"),
         "{msg}"
@@ -106,18 +102,18 @@ fn stop_at_then_resume_equals_an_uninterrupted_run() {
     );
     // Resume in two more rounds (a periodic checkpoint, another stop) to cross several
     // pause points, from another directory to show the checkpoint's paths are absolute.
-    let o = resume(
+    resume(
         &w,
         "out.txt.ckpt",
         &["--stop-at", "70", "--checkpoint-every", "20"],
-    );
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let o = run(w
-        .huffvec()
+    )
+    .ok();
+    run(w
+        .command()
         .current_dir("/")
         .args(["train", "--quiet", "--resume"])
-        .arg(w.path("out.txt.ckpt")));
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        .arg(w.path("out.txt.ckpt")))
+    .ok();
     assert!(
         std::fs::read(w.path("out.txt")).unwrap() == reference(),
         "resumed vectors differ"
@@ -130,7 +126,7 @@ fn stop_at_then_resume_equals_an_uninterrupted_run() {
 
 #[test]
 fn sigint_checkpoints_and_resume_equals_an_uninterrupted_run() {
-    let w = Work::new();
+    let w = Scratch::new();
     let mut child = train(
         &w,
         &sample_corpus(),
@@ -149,8 +145,7 @@ fn sigint_checkpoints_and_resume_equals_an_uninterrupted_run() {
     );
     assert_eq!(msg.lines().count(), 1, "{msg}");
     assert!(!w.path("out.txt").exists());
-    let o = resume(&w, "run.ckpt", &[]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    resume(&w, "run.ckpt", &[]).ok();
     assert!(
         std::fs::read(w.path("out.txt")).unwrap() == reference(),
         "resumed vectors differ"
@@ -159,12 +154,11 @@ fn sigint_checkpoints_and_resume_equals_an_uninterrupted_run() {
 
 #[test]
 fn sigterm_checkpoints_to_the_default_path_and_resume_equals_an_uninterrupted_run() {
-    let w = Work::new();
+    let w = Scratch::new();
     // A stop at 5% proves training has begun; the resumed run is then terminated.
-    let o = run(&mut train(&w, &sample_corpus(), &["--stop-at", "5"]));
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    run(&mut train(&w, &sample_corpus(), &["--stop-at", "5"])).ok();
     let mut child = w
-        .huffvec()
+        .command()
         .args([
             "train",
             "--quiet",
@@ -197,8 +191,7 @@ fn sigterm_checkpoints_to_the_default_path_and_resume_equals_an_uninterrupted_ru
     let (code, msg) = stderr_of(child);
     assert_eq!(code, Some(143), "{msg}");
     assert!(msg.contains("huffvec train --resume out.txt.ckpt"), "{msg}");
-    let o = resume(&w, "out.txt.ckpt", &[]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    resume(&w, "out.txt.ckpt", &[]).ok();
     assert!(
         std::fs::read(w.path("out.txt")).unwrap() == reference(),
         "resumed vectors differ"
@@ -207,32 +200,31 @@ fn sigterm_checkpoints_to_the_default_path_and_resume_equals_an_uninterrupted_ru
 
 #[test]
 fn adagrad_stop_at_then_resume_equals_an_uninterrupted_run() {
-    let w = Work::new();
-    let o = run(w
-        .huffvec()
+    let w = Scratch::new();
+    run(w
+        .command()
         .args(["train", "--output", "ref.txt", "--input"])
         .arg(sample_corpus())
         .args(SETTINGS)
-        .args(["--optimizer", "adagrad"]));
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        .args(["--optimizer", "adagrad"]))
+    .ok();
     let reference = std::fs::read(w.path("ref.txt")).unwrap();
-    let o = run(&mut train(
+    run(&mut train(
         &w,
         &sample_corpus(),
         &["--optimizer", "adagrad", "--stop-at", "30"],
-    ));
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    ))
+    .ok();
     let h = huffvec::support::checkpoint::read_header(&w.path("out.txt.ckpt")).unwrap();
     assert!(h.adagrad, "an adagrad checkpoint without accumulators");
     // Two more rounds, through a periodic checkpoint and another stop.
-    let o = resume(
+    resume(
         &w,
         "out.txt.ckpt",
         &["--stop-at", "70", "--checkpoint-every", "20"],
-    );
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let o = resume(&w, "out.txt.ckpt", &[]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    )
+    .ok();
+    resume(&w, "out.txt.ckpt", &[]).ok();
     assert!(
         std::fs::read(w.path("out.txt")).unwrap() == reference,
         "resumed adagrad vectors differ"
@@ -241,7 +233,7 @@ fn adagrad_stop_at_then_resume_equals_an_uninterrupted_run() {
 
 #[test]
 fn a_failed_periodic_checkpoint_warns_with_path_and_cause_and_training_goes_on() {
-    let w = Work::new();
+    let w = Scratch::new();
     std::fs::create_dir(w.path("sub")).unwrap();
     let mut child = train(
         &w,
@@ -280,8 +272,8 @@ fn a_failed_periodic_checkpoint_warns_with_path_and_cause_and_training_goes_on()
 
 #[test]
 fn truncating_the_corpus_during_training_changes_nothing() {
-    let w = Work::new();
-    let corpus = w.write("corpus.txt", &std::fs::read(sample_corpus()).unwrap());
+    let w = Scratch::new();
+    let corpus = w.write("corpus.txt", std::fs::read(sample_corpus()).unwrap());
     let mut child = train(
         &w,
         &corpus,
@@ -314,8 +306,8 @@ fn truncating_the_corpus_during_training_changes_nothing() {
 
 #[test]
 fn checkpoints_of_other_runs_are_refused_with_the_reason() {
-    let w = Work::new();
-    let corpus = w.write("small.txt", &synthetic_corpus(60_000, 400, 3));
+    let w = Scratch::new();
+    let corpus = w.write("small.txt", synthetic_corpus(60_000, 400, 3));
     let quick = [
         "--threads",
         "1",
@@ -327,8 +319,8 @@ fn checkpoints_of_other_runs_are_refused_with_the_reason() {
         "--min-count",
         "1",
     ];
-    let o = run(w
-        .huffvec()
+    run(w
+        .command()
         .args([
             "train",
             "--input",
@@ -338,12 +330,12 @@ fn checkpoints_of_other_runs_are_refused_with_the_reason() {
             "--stop-at",
             "50",
         ])
-        .args(quick));
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        .args(quick))
+    .ok();
     let refused = |extra: &[&str], want: &str| {
         let o = resume(&w, "v.txt.ckpt", extra);
-        let msg = String::from_utf8_lossy(&o.stderr);
-        assert_eq!(o.status.code(), Some(1), "{extra:?}: {msg}");
+        let msg = &o.stderr;
+        assert_eq!(o.code, Some(1), "{extra:?}: {msg}");
         assert_eq!(msg.lines().count(), 1, "{msg}");
         assert!(msg.contains(want), "{extra:?}: {msg:?} lacks {want:?}");
         assert!(!w.path("v.txt").exists());
@@ -361,17 +353,17 @@ fn checkpoints_of_other_runs_are_refused_with_the_reason() {
         &["--stop-at", "10"],
         "--stop-at 10% is not past the checkpoint's progress",
     );
-    w.write("other.txt", &synthetic_corpus(60_000, 400, 4));
+    w.write("other.txt", synthetic_corpus(60_000, 400, 4));
     refused(
         &["--input", "other.txt"],
         "checkpoint was made from another corpus",
     );
     // A fresh run must not overwrite the interrupted run's checkpoint.
     let o = run(w
-        .huffvec()
+        .command()
         .args(["train", "--input", "small.txt", "--output", "v.txt"])
         .args(quick));
-    let msg = String::from_utf8_lossy(&o.stderr);
+    let msg = &o.stderr;
     assert!(
         msg.contains("already exists and a new run would overwrite it"),
         "{msg}"
@@ -393,17 +385,16 @@ fn checkpoints_of_other_runs_are_refused_with_the_reason() {
     refused(&[], "another corpus or another version of it");
     text.swap(0, 1);
     std::fs::write(&corpus, &text).unwrap();
-    let o = resume(&w, "v.txt.ckpt", &[]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    resume(&w, "v.txt.ckpt", &[]).ok();
     assert!(w.path("v.txt").exists());
 }
 
 #[test]
 fn several_threads_pause_together_and_resume_to_a_complete_run() {
-    let w = Work::new();
-    w.write("c.txt", &synthetic_corpus(200_000, 2000, 9));
+    let w = Scratch::new();
+    w.write("c.txt", synthetic_corpus(200_000, 2000, 9));
     let base = ["train", "--input", "c.txt", "--output", "v.txt", "--quiet"];
-    let o = run(w.huffvec().args(base).args([
+    run(w.command().args(base).args([
         "--threads",
         "2",
         "--dim",
@@ -412,8 +403,8 @@ fn several_threads_pause_together_and_resume_to_a_complete_run() {
         "2",
         "--stop-at",
         "50",
-    ]));
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    ]))
+    .ok();
     let h = huffvec::support::checkpoint::read_header(&w.path("v.txt.ckpt")).unwrap();
     assert!(
         (50.0..100.0).contains(&h.progress_pct()),
@@ -424,8 +415,7 @@ fn several_threads_pause_together_and_resume_to_a_complete_run() {
     for s in &h.workers {
         assert!(s.epoch > 1 || s.pos > 0, "a worker made no progress: {s:?}");
     }
-    let o = resume(&w, "v.txt.ckpt", &[]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    resume(&w, "v.txt.ckpt", &[]).ok();
     let text = std::fs::read_to_string(w.path("v.txt")).unwrap();
     let mut lines = text.lines();
     let header: Vec<usize> = lines

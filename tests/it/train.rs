@@ -2,9 +2,9 @@
 
 use std::collections::HashMap;
 
-use crate::util::{cosine, read_text_vectors, sample_corpus, Dir};
+use crate::util::{cosine, read_text_vectors, sample_corpus, Scratch};
 
-pub(crate) fn train_sample(d: &Dir, out: &str, extra: &[&str]) -> Vec<(String, Vec<f32>)> {
+pub(crate) fn train_sample(d: &Scratch, out: &str, extra: &[&str]) -> Vec<(String, Vec<f32>)> {
     let corpus = sample_corpus();
     let mut args = vec![
         "train",
@@ -20,7 +20,7 @@ pub(crate) fn train_sample(d: &Dir, out: &str, extra: &[&str]) -> Vec<(String, V
     ];
     args.extend_from_slice(extra);
     d.huffvec(&args).ok();
-    read_text_vectors(&d.path().join(out))
+    read_text_vectors(&d.path(out))
 }
 
 /// Mean cosine of related pairs minus mean cosine of unrelated pairs.
@@ -53,7 +53,7 @@ pub(crate) fn relatedness_margin(vecs: &[(String, Vec<f32>)]) -> f32 {
 
 #[test]
 fn skipgram_puts_related_words_closer_than_unrelated() {
-    let d = Dir::new();
+    let d = Scratch::new();
     let vecs = train_sample(&d, "sg.txt", &["--threads", "2"]);
     let margin = relatedness_margin(&vecs);
     assert!(margin > 0.15, "related-unrelated cosine margin {margin}");
@@ -61,7 +61,7 @@ fn skipgram_puts_related_words_closer_than_unrelated() {
 
 #[test]
 fn cbow_puts_related_words_closer_than_unrelated() {
-    let d = Dir::new();
+    let d = Scratch::new();
     let vecs = train_sample(&d, "cbow.txt", &["--model", "cbow", "--threads", "2"]);
     let margin = relatedness_margin(&vecs);
     assert!(margin > 0.15, "related-unrelated cosine margin {margin}");
@@ -69,7 +69,7 @@ fn cbow_puts_related_words_closer_than_unrelated() {
 
 #[test]
 fn one_thread_with_a_seed_is_bit_reproducible() {
-    let d = Dir::new();
+    let d = Scratch::new();
     let corpus = sample_corpus();
     let c = corpus.to_str().expect("utf-8 path");
     let run = |out: &str, seed: &str| {
@@ -90,7 +90,7 @@ fn one_thread_with_a_seed_is_bit_reproducible() {
             "-q",
         ])
         .ok();
-        std::fs::read(d.path().join(out)).expect("vectors")
+        std::fs::read(d.path(out)).expect("vectors")
     };
     let a = run("a.txt", "7");
     let b = run("b.txt", "7");
@@ -101,7 +101,7 @@ fn one_thread_with_a_seed_is_bit_reproducible() {
 
 #[test]
 fn binary_and_text_outputs_hold_the_same_vectors() {
-    let d = Dir::new();
+    let d = Scratch::new();
     let corpus = d.write(
         "c.txt",
         "the cat sat on the mat\nthe dog sat on the log\n"
@@ -130,8 +130,8 @@ fn binary_and_text_outputs_hold_the_same_vectors() {
         ])
         .ok();
     }
-    let text = read_text_vectors(&d.path().join("v.txt"));
-    let bin = std::fs::read(d.path().join("v.bin")).expect("binary vectors");
+    let text = read_text_vectors(&d.path("v.txt"));
+    let bin = std::fs::read(d.path("v.bin")).expect("binary vectors");
     let header_end = bin.iter().position(|b| *b == b'\n').expect("header") + 1;
     assert_eq!(&bin[..header_end], format!("{} 8\n", text.len()).as_bytes());
     let mut pos = header_end;
@@ -155,7 +155,7 @@ fn binary_and_text_outputs_hold_the_same_vectors() {
 
 #[test]
 fn invalid_utf8_words_are_written_back_byte_for_byte() {
-    let d = Dir::new();
+    let d = Scratch::new();
     let corpus = d.write("c.txt", b"caf\xe9 na\xefve caf\xe9 word\n".repeat(20));
     d.huffvec(&[
         "train",
@@ -176,10 +176,10 @@ fn invalid_utf8_words_are_written_back_byte_for_byte() {
         "vocab.txt",
     ])
     .ok();
-    let out = std::fs::read(d.path().join("v.txt")).expect("vectors");
+    let out = std::fs::read(d.path("v.txt")).expect("vectors");
     assert!(out.windows(5).any(|w| w == b"caf\xe9 "));
     assert!(out.windows(6).any(|w| w == b"na\xefve "));
-    let vocab = std::fs::read(d.path().join("vocab.txt")).expect("vocab");
+    let vocab = std::fs::read(d.path("vocab.txt")).expect("vocab");
     assert!(
         vocab.starts_with(b"caf\xe9 40\n"),
         "{:?}",
@@ -196,7 +196,7 @@ fn gensim_loads_the_binary_output() {
         eprintln!("skipped: python3 with gensim is not available");
         return;
     }
-    let d = Dir::new();
+    let d = Scratch::new();
     let corpus = d.write(
         "c.txt",
         "alpha beta gamma delta\nbeta gamma alpha\n"
@@ -247,8 +247,8 @@ fn gensim_loads_the_binary_output() {
         print(' '.join(b.index_to_key))\n";
     let out = std::process::Command::new("python3")
         .args(["-c", script])
-        .arg(d.path().join("v.bin"))
-        .arg(d.path().join("v.txt"))
+        .arg(d.path("v.bin"))
+        .arg(d.path("v.txt"))
         .output()
         .expect("python3");
     assert!(
@@ -262,7 +262,7 @@ fn gensim_loads_the_binary_output() {
 
 #[test]
 fn bench_writes_its_table_json_and_scaling_plot() {
-    let d = Dir::new();
+    let d = Scratch::new();
     let corpus = d.write("c.txt", crate::util::synthetic_corpus(20_000, 300, 3));
     let r = d
         .huffvec(&[
@@ -281,7 +281,7 @@ fn bench_writes_its_table_json_and_scaling_plot() {
         .ok();
     assert!(r.stdout.contains("| threads | words/s"), "{}", r.stdout);
     let json: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(d.path().join("b/bench.json")).expect("bench.json"))
+        serde_json::from_slice(&std::fs::read(d.path("b/bench.json")).expect("bench.json"))
             .expect("valid JSON");
     let threads: Vec<u64> = json["rows"]
         .as_array()
@@ -291,15 +291,15 @@ fn bench_writes_its_table_json_and_scaling_plot() {
         .collect();
     assert_eq!(threads, vec![1, 2]);
     assert_eq!(json["rows"][0]["speedup"].as_f64(), Some(1.0));
-    let svg = std::fs::read_to_string(d.path().join("b/bench.svg")).expect("bench.svg");
+    let svg = std::fs::read_to_string(d.path("b/bench.svg")).expect("bench.svg");
     assert!(svg.starts_with("<svg") && svg.contains("parallel efficiency"));
-    let png = std::fs::read(d.path().join("b/bench.png")).expect("bench.png");
+    let png = std::fs::read(d.path("b/bench.png")).expect("bench.png");
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
 }
 
 #[test]
 fn stats_and_word_stats_files_are_written_and_reported() {
-    let d = Dir::new();
+    let d = Scratch::new();
     let corpus = d.write("c.txt", crate::util::synthetic_corpus(20_000, 300, 5));
     let c = corpus.to_str().expect("utf-8 path");
     d.huffvec(&[
@@ -321,15 +321,15 @@ fn stats_and_word_stats_files_are_written_and_reported() {
         "25",
     ])
     .ok();
-    let stats = std::fs::read_to_string(d.path().join("s.jsonl")).expect("stats file");
+    let stats = std::fs::read_to_string(d.path("s.jsonl")).expect("stats file");
     let records: Vec<serde_json::Value> = stats
         .lines()
         .map(|l| serde_json::from_str(l).expect("one JSON record per line"))
         .collect();
     assert!(records.len() > 2, "{} records", records.len());
-    let words = std::fs::read_to_string(d.path().join("w.tsv")).expect("word stats file");
+    let words = std::fs::read_to_string(d.path("w.tsv")).expect("word stats file");
     assert!(words.lines().count() > 100);
     d.huffvec(&["report", "--stats", "s.jsonl", "--out", "rep"])
         .ok();
-    assert!(d.path().join("rep/index.html").is_file());
+    assert!(d.path("rep/index.html").is_file());
 }

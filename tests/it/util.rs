@@ -3,8 +3,9 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-/// A temporary working directory, removed when dropped.
-pub struct Dir {
+/// One test's scratch directory, removed when dropped. `huffvec` runs inside it and caches
+/// encoded corpora in its `.cache/`, so tests share no state.
+pub struct Scratch {
     tmp: tempfile::TempDir,
 }
 
@@ -18,10 +19,13 @@ pub struct Run {
     pub stderr: String,
 }
 
-impl Dir {
+/// The encoded-corpus cache inside a [`Scratch`] (left out of [`Scratch::files`]).
+const CACHE: &str = ".cache";
+
+impl Scratch {
     /// A fresh empty directory.
-    pub fn new() -> Dir {
-        Dir {
+    pub fn new() -> Scratch {
+        Scratch {
             tmp: tempfile::Builder::new()
                 .prefix("huffvec-it-")
                 .tempdir()
@@ -29,26 +33,61 @@ impl Dir {
         }
     }
 
-    /// The directory's path.
-    pub fn path(&self) -> &Path {
+    /// The directory itself.
+    pub fn root(&self) -> &Path {
         self.tmp.path()
+    }
+
+    /// `name` inside the directory.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.root().join(name)
     }
 
     /// Writes `bytes` to `name` inside the directory and returns its path.
     pub fn write(&self, name: &str, bytes: impl AsRef<[u8]>) -> PathBuf {
-        let p = self.path().join(name);
+        let p = self.path(name);
         std::fs::write(&p, bytes).expect("write a test file");
         p
     }
 
-    /// Runs `huffvec ARGS` with the directory as working directory.
+    /// `huffvec`, to be run in the directory with its own cache; for tests that need the
+    /// process itself (signals, piped output). [`Scratch::huffvec`] runs it to the end.
+    pub fn command(&self) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_huffvec"));
+        c.current_dir(self.root())
+            .env("HUFFVEC_CACHE", self.path(CACHE));
+        c
+    }
+
+    /// Runs `huffvec ARGS` in the directory and waits for it.
     pub fn huffvec<S: AsRef<std::ffi::OsStr>>(&self, args: &[S]) -> Run {
-        let out = Command::new(env!("CARGO_BIN_EXE_huffvec"))
-            .args(args)
-            .current_dir(self.path())
-            .env("HUFFVEC_CACHE", self.path().join(".cache"))
-            .output()
-            .expect("run the huffvec binary");
+        run(self.command().args(args))
+    }
+
+    /// Names of the files in the directory (sorted), the cache excluded.
+    pub fn files(&self) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(self.root())
+            .expect("list the scratch directory")
+            .map(|e| {
+                e.expect("directory entry")
+                    .file_name()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .filter(|n| n != CACHE)
+            .collect();
+        v.sort();
+        v
+    }
+}
+
+/// Runs `cmd` (made by [`Scratch::command`]) and waits for it.
+pub fn run(cmd: &mut Command) -> Run {
+    Run::from(cmd.output().expect("run the huffvec binary"))
+}
+
+impl From<Output> for Run {
+    fn from(out: Output) -> Run {
         Run {
             code: out.status.code(),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -97,6 +136,11 @@ pub fn sample_corpus() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("data/wiki-sample.txt")
 }
 
+/// The bundled evaluation sets (`data/eval`: the Google analogies, WS-353, SimLex-999, MEN).
+pub fn bundled_eval_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("data/eval")
+}
+
 /// Reads a word2vec text file into (word, vector) pairs.
 pub fn read_text_vectors(p: &Path) -> Vec<(String, Vec<f32>)> {
     let text = std::fs::read_to_string(p).expect("read vectors");
@@ -125,61 +169,6 @@ pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
     let na: f32 = a.iter().map(|x| x * x).sum::<f32>().sqrt();
     let nb: f32 = b.iter().map(|x| x * x).sum::<f32>().sqrt();
     dot / (na * nb)
-}
-
-/// A scratch directory with its own encoded-corpus cache, removed when dropped.
-pub struct Work {
-    dir: tempfile::TempDir,
-}
-
-impl Work {
-    /// A fresh scratch directory.
-    pub fn new() -> Self {
-        Work {
-            dir: tempfile::tempdir().expect("create a scratch directory"),
-        }
-    }
-
-    /// `name` inside the directory.
-    pub fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    /// Writes `bytes` to `name` and returns its path.
-    pub fn write(&self, name: &str, bytes: &[u8]) -> PathBuf {
-        let p = self.path(name);
-        std::fs::write(&p, bytes).expect("write a scratch file");
-        p
-    }
-
-    /// `huffvec ARGS` run in the directory, caching encoded corpora inside it.
-    pub fn huffvec(&self) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_huffvec"));
-        c.current_dir(self.dir.path())
-            .env("HUFFVEC_CACHE", self.path("cache"));
-        c
-    }
-
-    /// Names of the files in the directory (sorted), the cache directory excluded.
-    pub fn files(&self) -> Vec<String> {
-        let mut v: Vec<String> = std::fs::read_dir(self.dir.path())
-            .expect("list the scratch directory")
-            .map(|e| {
-                e.expect("directory entry")
-                    .file_name()
-                    .to_string_lossy()
-                    .into_owned()
-            })
-            .filter(|n| n != "cache")
-            .collect();
-        v.sort();
-        v
-    }
-}
-
-/// Runs `cmd` and returns its output.
-pub fn run(cmd: &mut Command) -> Output {
-    cmd.output().expect("run huffvec")
 }
 
 /// A deterministic text of `tokens` words drawn from `vocab` spellings with a roughly
