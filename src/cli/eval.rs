@@ -465,6 +465,7 @@ impl Report<'_> {
             .map_err(stdout_err)
     }
 
+    /// The whole report as text: the vectors line, then each table.
     fn render(&self, s: &mut String) {
         use std::fmt::Write as _;
         let e = self.emb;
@@ -482,68 +483,44 @@ impl Report<'_> {
             }
         );
         for (name, r, secs) in self.analogy {
-            let t = r.total();
-            let method = match r.method {
-                Method::Add => "3CosAdd",
-                Method::Mul => "3CosMul",
-            };
-            let _ = writeln!(
-                s,
-                "\nanalogy {name} ({method}, top {} words, {secs:.2}s): {:.2}% total, \
-                 {:.2}% semantic, {:.2}% syntactic; seen {}/{} ({:.1}%)",
-                r.restrict,
-                t.accuracy_pct(),
-                r.semantic.accuracy_pct(),
-                r.syntactic.accuracy_pct(),
-                t.seen,
-                t.questions,
-                t.coverage_pct()
-            );
-            let width = r
-                .sections
-                .iter()
-                .map(|(n, _)| n.len())
-                .max()
-                .unwrap_or(7)
-                .max(7);
-            let _ = writeln!(
-                s,
-                "  {:<width$}  {:>7}  {:>13}  {:>9}",
-                "section", "acc", "correct/seen", "questions"
-            );
-            for (name, t) in &r.sections {
-                let _ = writeln!(
-                    s,
-                    "  {name:<width$}  {:>6.2}%  {:>13}  {:>9}",
-                    t.accuracy_pct(),
-                    format!("{}/{}", t.correct, t.seen),
-                    t.questions
-                );
-            }
+            render_analogy(s, name, r, *secs);
         }
-        if !self.similarity.is_empty() {
-            let width = self
-                .similarity
-                .iter()
-                .map(|(n, ..)| n.len())
-                .max()
-                .unwrap_or(0)
-                .max(10);
+        self.render_similarity(s);
+        self.render_bands(s);
+    }
+
+    /// The similarity table: each set's rho, pairs and coverage.
+    fn render_similarity(&self, s: &mut String) {
+        use std::fmt::Write as _;
+        if self.similarity.is_empty() {
+            return;
+        }
+        let width = self
+            .similarity
+            .iter()
+            .map(|(n, ..)| n.len())
+            .max()
+            .unwrap_or(0)
+            .max(10);
+        let _ = writeln!(
+            s,
+            "\n{:<width$}  {:>7}  {:>11}  {:>8}",
+            "similarity", "rho", "pairs", "coverage"
+        );
+        for (name, r, _) in self.similarity {
             let _ = writeln!(
                 s,
-                "\n{:<width$}  {:>7}  {:>11}  {:>8}",
-                "similarity", "rho", "pairs", "coverage"
+                "{name:<width$}  {:>7.4}  {:>11}  {:>7.1}%",
+                r.overall.rho,
+                format!("{}/{}", r.overall.pairs, r.total),
+                r.coverage_pct()
             );
-            for (name, r, _) in self.similarity {
-                let _ = writeln!(
-                    s,
-                    "{name:<width$}  {:>7.4}  {:>11}  {:>7.1}%",
-                    r.overall.rho,
-                    format!("{}/{}", r.overall.pairs, r.total),
-                    r.coverage_pct()
-                );
-            }
         }
+    }
+
+    /// The band table: per band, its words and every set's score, after the bands' basis.
+    fn render_bands(&self, s: &mut String) {
+        use std::fmt::Write as _;
         let _ = writeln!(s, "\n{}", self.basis_note());
         if self.unbanded > 0 {
             let _ = writeln!(
@@ -590,5 +567,48 @@ impl Report<'_> {
             }
             let _ = writeln!(s);
         }
+    }
+}
+
+/// The table of analogy set `name`: its totals, then one row per section.
+fn render_analogy(s: &mut String, name: &str, r: &AnalogyResult, secs: f64) {
+    use std::fmt::Write as _;
+    let t = r.total();
+    let method = match r.method {
+        Method::Add => "3CosAdd",
+        Method::Mul => "3CosMul",
+    };
+    let _ = writeln!(
+        s,
+        "\nanalogy {name} ({method}, top {} words, {secs:.2}s): {:.2}% total, \
+         {:.2}% semantic, {:.2}% syntactic; seen {}/{} ({:.1}%)",
+        r.restrict,
+        t.accuracy_pct(),
+        r.semantic.accuracy_pct(),
+        r.syntactic.accuracy_pct(),
+        t.seen,
+        t.questions,
+        t.coverage_pct()
+    );
+    let width = r
+        .sections
+        .iter()
+        .map(|(n, _)| n.len())
+        .max()
+        .unwrap_or(7)
+        .max(7);
+    let _ = writeln!(
+        s,
+        "  {:<width$}  {:>7}  {:>13}  {:>9}",
+        "section", "acc", "correct/seen", "questions"
+    );
+    for (name, t) in &r.sections {
+        let _ = writeln!(
+            s,
+            "  {name:<width$}  {:>6.2}%  {:>13}  {:>9}",
+            t.accuracy_pct(),
+            format!("{}/{}", t.correct, t.seen),
+            t.questions
+        );
     }
 }

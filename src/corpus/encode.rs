@@ -552,26 +552,75 @@ fn build(
     let dir = path.parent().unwrap_or(Path::new("."));
     let spill_err = |e| Error::io("cannot write temporary ids in", dir, e);
     let spill = tempfile::tempfile_in(dir).map_err(spill_err)?;
+    let prov = count_and_spill(corpus, threads, &spill, dir, on_progress)?;
+    let (vocab, table, tokens, sentences) = choose_vocab(corpus, settings, prov)?;
+
+    let tmp = tempfile::NamedTempFile::new_in(dir)
+        .map_err(|e| Error::io("cannot create cache in", dir, e))?;
+    let werr = |e| Error::io("cannot write cache", path, e);
+    let mut w = BufWriter::with_capacity(1 << 20, tmp.as_file());
+    let mut header = write_vocab_section(&mut w, corpus, settings, &vocab, sentences, path)?;
+    let spilled_ids = tokens + sentences;
+    remap_spill(
+        &spill,
+        dir,
+        &table,
+        spilled_ids,
+        corpus,
+        &mut w,
+        &mut header,
+        path,
+        on_progress,
+    )?;
+    w.flush().map_err(werr)?;
+    drop(w);
+    let mut f = tmp.as_file();
+    f.seek(SeekFrom::Start(0)).map_err(werr)?;
+    header.write(&mut f).map_err(werr)?;
+    tmp.persist(path)
+        .map_err(|e| Error::io("cannot rename cache to", path, e.error))?;
+    Ok((header, vocab))
+}
+
+/// The first pass: counts the words of `corpus` under provisional ids and spills the ids,
+/// in corpus order, to `spill` (a temporary file in `dir`).
+fn count_and_spill(
+    corpus: &Corpus,
+    threads: usize,
+    spill: &std::fs::File,
+    dir: &Path,
+    on_progress: &(dyn Fn(&str, u64) + Sync),
+) -> Result<Provisional> {
+    let spill_err = |e| Error::io("cannot write temporary ids in", dir, e);
     let mut prov = Provisional::default();
-    {
-        let mut w = BufWriter::with_capacity(1 << 20, &spill);
-        let mut done = 0u64;
-        corpus.for_each_window(|text| {
-            let parts = tokenize::split_at_spaces(text, threads.max(1) * 8);
-            let mut pieces: Vec<Piece> = parts.par_iter().map(|p| Piece::scan(p)).collect();
-            for piece in &mut pieces {
-                prov.absorb(piece);
-                w.write_all(bytemuck::cast_slice(&ids_to_le(std::mem::take(
-                    &mut piece.ids,
-                ))))
-                .map_err(spill_err)?;
-            }
-            done += text.len() as u64;
-            on_progress("counting", done);
-            Ok(())
-        })?;
-        w.flush().map_err(spill_err)?;
-    }
+    let mut w = BufWriter::with_capacity(1 << 20, spill);
+    let mut done = 0u64;
+    corpus.for_each_window(|text| {
+        let parts = tokenize::split_at_spaces(text, threads.max(1) * 8);
+        let mut pieces: Vec<Piece> = parts.par_iter().map(|p| Piece::scan(p)).collect();
+        for piece in &mut pieces {
+            prov.absorb(piece);
+            w.write_all(bytemuck::cast_slice(&ids_to_le(std::mem::take(
+                &mut piece.ids,
+            ))))
+            .map_err(spill_err)?;
+        }
+        done += text.len() as u64;
+        on_progress("counting", done);
+        Ok(())
+    })?;
+    w.flush().map_err(spill_err)?;
+    Ok(prov)
+}
+
+/// The vocabulary of the counted words under `settings`, the provisional-to-final id table
+/// ([`DROPPED`] for a word left out), and the tokens and sentences counted; an error when
+/// the corpus holds no words or fewer than two make the vocabulary.
+fn choose_vocab(
+    corpus: &Corpus,
+    settings: VocabSettings,
+    prov: Provisional,
+) -> Result<(Vocab, Vec<u32>, u64, u64)> {
     if prov.tokens == 0 {
         return Err(Error::Corpus {
             path: corpus.path().into(),
@@ -609,12 +658,20 @@ fn build(
         });
     }
     let table: Vec<u32> = kept.iter().map(|id| id.unwrap_or(DROPPED)).collect();
-    drop(kept);
+    Ok((vocab, table, tokens, sentences))
+}
 
-    let tmp = tempfile::NamedTempFile::new_in(dir)
-        .map_err(|e| Error::io("cannot create cache in", dir, e))?;
+/// Writes the cache's provisional header (no ids yet), the vocabulary section and the
+/// padding before the ids into `w`; returns the header.
+fn write_vocab_section(
+    w: &mut impl Write,
+    corpus: &Corpus,
+    settings: VocabSettings,
+    vocab: &Vocab,
+    sentences: u64,
+    path: &Path,
+) -> Result<Header> {
     let werr = |e| Error::io("cannot write cache", path, e);
-    let mut w = BufWriter::with_capacity(1 << 20, tmp.as_file());
     let mut vocab_section = Vec::new();
     for (word, c) in vocab.words().iter().zip(vocab.counts()) {
         vocab_section
@@ -623,7 +680,7 @@ fn build(
         vocab_section.extend_from_slice(word);
         vocab_section.write_u64::<LittleEndian>(*c).map_err(werr)?;
     }
-    let mut header = Header {
+    let header = Header {
         corpus: corpus.fingerprint(),
         min_count: settings.min_count,
         max_vocab: max_vocab_code(settings.max_vocab),
@@ -634,18 +691,37 @@ fn build(
         ids_checksum: 0,
         sentences,
     };
-    header.write(&mut w).map_err(werr)?;
+    header.write(w).map_err(werr)?;
     w.write_all(&vocab_section).map_err(werr)?;
     let ids_at = header
         .ids_offset()
         .expect("the vocabulary section fits in memory");
     let pad = ids_at - HEADER_BYTES - vocab_section.len();
     w.write_all(&vec![0u8; pad]).map_err(werr)?;
+    Ok(header)
+}
 
-    let mut spilled = std::io::BufReader::with_capacity(1 << 20, &spill);
+/// The second pass: reads the `spilled_ids` provisional ids back from `spill`, maps them
+/// through `table` (dropping the words left out) and appends them to `w`, counting and
+/// checksumming them into `header`.
+#[allow(clippy::too_many_arguments)]
+fn remap_spill(
+    spill: &std::fs::File,
+    dir: &Path,
+    table: &[u32],
+    spilled_ids: u64,
+    corpus: &Corpus,
+    w: &mut impl Write,
+    header: &mut Header,
+    path: &Path,
+    on_progress: &(dyn Fn(&str, u64) + Sync),
+) -> Result<()> {
+    let spill_err = |e| Error::io("cannot write temporary ids in", dir, e);
+    let werr = |e| Error::io("cannot write cache", path, e);
+    let mut spilled = std::io::BufReader::with_capacity(1 << 20, spill);
     spilled.seek(SeekFrom::Start(0)).map_err(spill_err)?;
     let mut buf = vec![0u32; REMAP_IDS];
-    let (spilled_ids, text_bytes) = (tokens + sentences, corpus.bytes().len() as u64);
+    let text_bytes = corpus.bytes().len() as u64;
     let mut read = 0u64;
     loop {
         let n = read_ids(&mut spilled, &mut buf).map_err(spill_err)?;
@@ -681,14 +757,7 @@ fn build(
             (text_bytes as u128 * read as u128 / spilled_ids.max(1) as u128) as u64,
         );
     }
-    w.flush().map_err(werr)?;
-    drop(w);
-    let mut f = tmp.as_file();
-    f.seek(SeekFrom::Start(0)).map_err(werr)?;
-    header.write(&mut f).map_err(werr)?;
-    tmp.persist(path)
-        .map_err(|e| Error::io("cannot rename cache to", path, e.error))?;
-    Ok((header, vocab))
+    Ok(())
 }
 
 /// Fills `buf` with little-endian `u32`s from `r`; returns how many were read (fewer only

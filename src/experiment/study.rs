@@ -489,12 +489,12 @@ pub fn evaluate(
     (analogy, similarity)
 }
 
+/// One configuration for one seed: its train config and its telemetry file, relative to the
+/// study's output.
+type SeedConfig = (TrainConfig, Option<String>);
+
 /// `run`'s configuration for `seed`, recording telemetry as `plan` says.
-fn seed_config(
-    run: &PlannedRun,
-    seed: u64,
-    plan: &StudyPlan,
-) -> Result<(TrainConfig, Option<String>)> {
+fn seed_config(run: &PlannedRun, seed: u64, plan: &StudyPlan) -> Result<SeedConfig> {
     let mut cfg = run.cfg.clone();
     cfg.params.seed = seed;
     let mut rel = None;
@@ -526,34 +526,8 @@ pub fn run(
     let first = runs
         .first()
         .ok_or_else(|| Error::Config("the study has no configuration".into()))?;
-    let seed0 = first.cfg.params.seed;
-    let seeds: Vec<u64> = (0..plan.seeds.max(1))
-        .map(|k| {
-            seed0.checked_add(k).ok_or_else(|| {
-                Error::Config(format!("--seed {seed0} + --seeds {} overflows", plan.seeds))
-            })
-        })
-        .collect::<Result<_>>()?;
-    if let Some(t) = &plan.telemetry {
-        // The study's own telemetry options, checked once with their own names.
-        let stats = StatsConfig {
-            path: Some(t.out.join(STATS_DIR).join("check.jsonl")),
-            every_pct: t.every_pct,
-            sample: t.sample,
-            band_base: STATS_BAND_BASE,
-            word_stats: None,
-        };
-        stats.validate(&first.cfg)?;
-    }
-    // Every configuration is checked before the first one trains.
-    let mut planned = Vec::with_capacity(runs.len());
-    for r in runs {
-        let per_seed = seeds
-            .iter()
-            .map(|&s| seed_config(r, s, plan))
-            .collect::<Result<Vec<_>>>()?;
-        planned.push(per_seed);
-    }
+    let seeds = study_seeds(first.cfg.params.seed, plan.seeds)?;
+    let planned = plan_configs(runs, &seeds, plan)?;
     if let Some(t) = &plan.telemetry {
         let dir = t.out.join(STATS_DIR);
         std::fs::create_dir_all(&dir)
@@ -594,56 +568,11 @@ pub fn run(
                     r.args.join(" ")
                 }
             ));
-            let t0 = Instant::now();
-            let outcome = super::train_as_configured(cfg, &Silent);
-            let mut row = SeedRun {
-                seed: cfg.params.seed,
-                words_per_sec: None,
-                train_seconds: t0.elapsed().as_secs_f64(),
-                failed: None,
-                analogy: Vec::new(),
-                similarity: Vec::new(),
-                training: None,
-                stats_file: stats_file.clone(),
-            };
-            match outcome {
-                Ok((trained, report)) => {
-                    // The reference's bands for every run, so that the columns line up
-                    // even when a configuration changes --min-count.
-                    let wb = bands_for(trained.vocab.counts(), first.cfg.corpus.min_count);
-                    n_bands = wb.bands().len();
-                    if result.bands.is_empty() {
-                        result.bands = wb.bands().labels();
-                        result.band_words = (0..n_bands)
-                            .map(|b| {
-                                (0..trained.vocab.len())
-                                    .filter(|&w| wb.band(w) == Some(b))
-                                    .count()
-                            })
-                            .collect();
-                        result.tokens_per_epoch = report.tokens_per_epoch;
-                    }
-                    row.words_per_sec = Some(report.words_per_sec);
-                    row.train_seconds = report.train_seconds;
-                    if let Some(p) = &cfg.run.stats.path {
-                        row.training = Some(band_training(&snapshot::read(p)?, wb.bands()));
-                    }
-                    let emb = Embeddings::from_trained(&trained);
-                    drop(trained);
-                    let (a, s) = evaluate(&emb, suite, &wb);
-                    row.analogy = a;
-                    row.similarity = s;
-                    note(&format!(
-                        "{tag}: {:.0} words/s; {}",
-                        report.words_per_sec,
-                        headline(&row)
-                    ));
-                }
-                Err(e @ Error::Diverged { .. }) => {
-                    note(&format!("{tag}: {e}"));
-                    row.failed = Some(e.to_string());
-                }
-                Err(e) => return Err(e),
+            let min_count = first.cfg.corpus.min_count;
+            let (row, bands) =
+                run_seed(cfg, stats_file, min_count, suite, &mut result, &tag, note)?;
+            if let Some(n) = bands {
+                n_bands = n;
             }
             seed_runs.push(row);
         }
@@ -657,6 +586,111 @@ pub fn run(
         });
     }
     Ok(result)
+}
+
+/// The study's seeds: `seed0` and the next `count - 1` (at least one).
+fn study_seeds(seed0: u64, count: u64) -> Result<Vec<u64>> {
+    (0..count.max(1))
+        .map(|k| {
+            seed0
+                .checked_add(k)
+                .ok_or_else(|| Error::Config(format!("--seed {seed0} + --seeds {count} overflows")))
+        })
+        .collect()
+}
+
+/// Every configuration of `runs` for every seed, all checked before the first one trains
+/// (the study's own telemetry options first, with their own names).
+fn plan_configs(
+    runs: &[PlannedRun],
+    seeds: &[u64],
+    plan: &StudyPlan,
+) -> Result<Vec<Vec<SeedConfig>>> {
+    if let (Some(t), Some(first)) = (&plan.telemetry, runs.first()) {
+        let stats = StatsConfig {
+            path: Some(t.out.join(STATS_DIR).join("check.jsonl")),
+            every_pct: t.every_pct,
+            sample: t.sample,
+            band_base: STATS_BAND_BASE,
+            word_stats: None,
+        };
+        stats.validate(&first.cfg)?;
+    }
+    runs.iter()
+        .map(|r| {
+            seeds
+                .iter()
+                .map(|&s| seed_config(r, s, plan))
+                .collect::<Result<Vec<_>>>()
+        })
+        .collect()
+}
+
+/// Trains and evaluates one configuration `cfg` for one seed (telemetry into `stats_file`),
+/// banding words by the reference's `min_count`; the first run that trains sets `result`'s
+/// bands. Returns the seed's row and, unless it diverged, its number of bands.
+fn run_seed(
+    cfg: &TrainConfig,
+    stats_file: &Option<String>,
+    min_count: u64,
+    suite: &EvalSuite,
+    result: &mut StudyResult,
+    tag: &str,
+    note: &dyn Fn(&str),
+) -> Result<(SeedRun, Option<usize>)> {
+    let t0 = Instant::now();
+    let outcome = super::train_as_configured(cfg, &Silent);
+    let mut row = SeedRun {
+        seed: cfg.params.seed,
+        words_per_sec: None,
+        train_seconds: t0.elapsed().as_secs_f64(),
+        failed: None,
+        analogy: Vec::new(),
+        similarity: Vec::new(),
+        training: None,
+        stats_file: stats_file.clone(),
+    };
+    let mut n_bands = None;
+    match outcome {
+        Ok((trained, report)) => {
+            // The reference's bands for every run, so that the columns line up even when a
+            // configuration changes --min-count.
+            let wb = bands_for(trained.vocab.counts(), min_count);
+            n_bands = Some(wb.bands().len());
+            if result.bands.is_empty() {
+                result.bands = wb.bands().labels();
+                result.band_words = (0..wb.bands().len())
+                    .map(|b| {
+                        (0..trained.vocab.len())
+                            .filter(|&w| wb.band(w) == Some(b))
+                            .count()
+                    })
+                    .collect();
+                result.tokens_per_epoch = report.tokens_per_epoch;
+            }
+            row.words_per_sec = Some(report.words_per_sec);
+            row.train_seconds = report.train_seconds;
+            if let Some(p) = &cfg.run.stats.path {
+                row.training = Some(band_training(&snapshot::read(p)?, wb.bands()));
+            }
+            let emb = Embeddings::from_trained(&trained);
+            drop(trained);
+            let (a, s) = evaluate(&emb, suite, &wb);
+            row.analogy = a;
+            row.similarity = s;
+            note(&format!(
+                "{tag}: {:.0} words/s; {}",
+                report.words_per_sec,
+                headline(&row)
+            ));
+        }
+        Err(e @ Error::Diverged { .. }) => {
+            note(&format!("{tag}: {e}"));
+            row.failed = Some(e.to_string());
+        }
+        Err(e) => return Err(e),
+    }
+    Ok((row, n_bands))
 }
 
 /// "analogy 20.1%, MEN 0.62, ..." for one seed.

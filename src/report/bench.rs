@@ -89,6 +89,23 @@ impl Figure for ScalingFigure<'_> {
         ))?;
         let (left, right) = body.split_horizontally(body.dim_in_pixel().0 / 2);
         let max_t = r.rows.iter().map(|x| x.threads).max().unwrap_or(1).max(2) as f64;
+        self.draw_speedup(&left, max_t)?;
+        self.draw_efficiency(&right, max_t)
+    }
+}
+
+impl ScalingFigure<'_> {
+    /// The speed-up panel: every single run, the medians and the ideal line, up to `max_t`
+    /// threads.
+    fn draw_speedup<DB: DrawingBackend>(
+        &self,
+        area: &DrawingArea<DB, Shift>,
+        max_t: f64,
+    ) -> DrawResult
+    where
+        DB::ErrorType: 'static,
+    {
+        let r = self.0;
         let base = r
             .rows
             .iter()
@@ -108,21 +125,15 @@ impl Figure for ScalingFigure<'_> {
             .iter()
             .map(|x| (x.threads as f64, x.speedup))
             .collect();
-        let eff: Vec<(f64, f64)> = r
-            .rows
-            .iter()
-            .map(|x| (x.threads as f64, x.efficiency))
-            .collect();
         let line = viridis(0.15);
         let dots = viridis(0.6);
-
         let top = speed
             .iter()
             .chain(&single)
             .map(|p| p.1)
             .fold(max_t, f64::max)
             * 1.05;
-        let mut c = ChartBuilder::on(&left)
+        let mut c = ChartBuilder::on(area)
             .margin(15)
             .x_label_area_size(45)
             .y_label_area_size(55)
@@ -159,8 +170,27 @@ impl Figure for ScalingFigure<'_> {
             .border_style(BLACK)
             .label_font(("sans-serif", 13))
             .draw()?;
+        Ok(())
+    }
 
-        let mut c = ChartBuilder::on(&right)
+    /// The parallel-efficiency panel: the medians against the ideal 1, up to `max_t`
+    /// threads.
+    fn draw_efficiency<DB: DrawingBackend>(
+        &self,
+        area: &DrawingArea<DB, Shift>,
+        max_t: f64,
+    ) -> DrawResult
+    where
+        DB::ErrorType: 'static,
+    {
+        let eff: Vec<(f64, f64)> = self
+            .0
+            .rows
+            .iter()
+            .map(|x| (x.threads as f64, x.efficiency))
+            .collect();
+        let line = viridis(0.15);
+        let mut c = ChartBuilder::on(area)
             .margin(15)
             .x_label_area_size(45)
             .y_label_area_size(55)

@@ -463,11 +463,28 @@ pub fn render(stats: &Path, out: &Path) -> Result<Summary> {
     std::fs::create_dir_all(out)
         .map_err(|e| Error::io("cannot create report directory", out, e))?;
     let (sum, ser) = aggregate(&s);
-    let nd = ser.nd;
-    let ns = ser.spans.len();
-    let heat = |pick: fn(&Cell) -> Option<f64>| -> Vec<Option<f64>> {
-        (0..ns * nd).map(|i| pick(&ser.by_depth[i])).collect()
-    };
+    write_g_heatmap(out, &ser)?;
+    write_input_grad_heatmap(out, &ser)?;
+    write_gradient_by_depth(out, &sum, ser.nd)?;
+    write_saturation_by_depth(out, &sum, ser.nd)?;
+    let used = used_bands(&sum);
+    write_input_step_by_band(out, &used, &ser)?;
+    write_updates_per_word(out, &s, &used)?;
+    write_depth_csv(out, &sum)?;
+    write_band_csv(out, &sum)?;
+    write_index(out, &s, &sum)?;
+    Ok(sum)
+}
+
+/// Per snapshot and depth (`s * nd + d`), `pick` of the depth's sums.
+fn depth_heat(ser: &Series2d, pick: fn(&Cell) -> Option<f64>) -> Vec<Option<f64>> {
+    (0..ser.spans.len() * ser.nd)
+        .map(|i| pick(&ser.by_depth[i]))
+        .collect()
+}
+
+/// `g_heatmap`: mean |g| per depth over training progress.
+fn write_g_heatmap(out: &Path, ser: &Series2d) -> Result<()> {
     save_figure(
         out,
         "g_heatmap",
@@ -476,11 +493,15 @@ pub fn render(stats: &Path, out: &Path) -> Result<Summary> {
             title: "Mean |g| = |t − σ(f)| per tree depth over training".into(),
             colour_desc: "mean |g| (unitless, before learning rate)".into(),
             spans: ser.spans.clone(),
-            nd,
-            values: heat(|c| mean(c.abs_g, c.sampled)),
+            nd: ser.nd,
+            values: depth_heat(ser, |c| mean(c.abs_g, c.sampled)),
             log: false,
         },
-    )?;
+    )
+}
+
+/// `input_grad_heatmap`: mean gradient sent to the input per depth over progress.
+fn write_input_grad_heatmap(out: &Path, ser: &Series2d) -> Result<()> {
     save_figure(
         out,
         "input_grad_heatmap",
@@ -489,19 +510,28 @@ pub fn render(stats: &Path, out: &Path) -> Result<Summary> {
             title: "Mean gradient sent to the input, α|g|·|v_n|, per depth".into(),
             colour_desc: "mean α|g|·|v_n| (log scale)".into(),
             spans: ser.spans.clone(),
-            nd,
-            values: heat(|c| mean(c.input_grad, c.sampled)),
+            nd: ser.nd,
+            values: depth_heat(ser, |c| mean(c.input_grad, c.sampled)),
             log: true,
         },
-    )?;
+    )
+}
 
-    let depth_pts = |f: fn(&DepthRow) -> Option<f64>| -> Vec<(f64, f64)> {
-        sum.depths
-            .iter()
-            .filter_map(|d| f(d).map(|v| (d.depth as f64, v)))
-            .collect()
-    };
-    let xdepth = Some((-0.5, nd as f64 - 0.5));
+/// (depth, `f` of the depth) for every depth where `f` has a value.
+fn depth_points(sum: &Summary, f: impl Fn(&DepthRow) -> Option<f64>) -> Vec<(f64, f64)> {
+    sum.depths
+        .iter()
+        .filter_map(|d| f(d).map(|v| (d.depth as f64, v)))
+        .collect()
+}
+
+/// The x range of a per-depth figure over `nd` depths.
+fn depth_range(nd: usize) -> Option<(f64, f64)> {
+    Some((-0.5, nd as f64 - 0.5))
+}
+
+/// `gradient_by_depth`: mean |g|, node step and input gradient per depth, whole run.
+fn write_gradient_by_depth(out: &Path, sum: &Summary, nd: usize) -> Result<()> {
     save_figure(
         out,
         "gradient_by_depth",
@@ -512,26 +542,26 @@ pub fn render(stats: &Path, out: &Path) -> Result<Summary> {
             y_desc: "mean per node visit (log scale)".into(),
             x_log: false,
             y_log: true,
-            x_range: xdepth,
+            x_range: depth_range(nd),
             x_ticks: None,
             lines: vec![
                 Line::new(
                     "|g| (no learning rate)",
-                    depth_pts(DepthRow::abs_g),
+                    depth_points(sum, DepthRow::abs_g),
                     viridis(0.0),
                     Dash::Solid,
                     Marker::Circle,
                 ),
                 Line::new(
                     "node step α|g|·|h|",
-                    depth_pts(DepthRow::node_step),
+                    depth_points(sum, DepthRow::node_step),
                     viridis(0.45),
                     Dash::Dashed,
                     Marker::Square,
                 ),
                 Line::new(
                     "to input α|g|·|v_n|",
-                    depth_pts(DepthRow::input_grad),
+                    depth_points(sum, DepthRow::input_grad),
                     viridis(0.75),
                     Dash::Solid,
                     Marker::Triangle,
@@ -539,7 +569,11 @@ pub fn render(stats: &Path, out: &Path) -> Result<Summary> {
             ],
             legend_title: "quantity".into(),
         },
-    )?;
+    )
+}
+
+/// `saturation_by_depth`: share of visits saturated, agreeing vs disagreeing, per depth.
+fn write_saturation_by_depth(out: &Path, sum: &Summary, nd: usize) -> Result<()> {
     save_figure(
         out,
         "saturation_by_depth",
@@ -550,19 +584,19 @@ pub fn render(stats: &Path, out: &Path) -> Result<Summary> {
             y_desc: "share of visits (%)".into(),
             x_log: false,
             y_log: false,
-            x_range: xdepth,
+            x_range: depth_range(nd),
             x_ticks: None,
             lines: vec![
                 Line::new(
                     "agreeing (g ≈ 0)",
-                    depth_pts(|d| d.sat_agree().map(|x| 100.0 * x)),
+                    depth_points(sum, |d| d.sat_agree().map(|x| 100.0 * x)),
                     viridis(0.0),
                     Dash::Solid,
                     Marker::Circle,
                 ),
                 Line::new(
                     "disagreeing (lost)",
-                    depth_pts(|d| d.sat_disagree().map(|x| 100.0 * x)),
+                    depth_points(sum, |d| d.sat_disagree().map(|x| 100.0 * x)),
                     viridis(0.6),
                     Dash::Dashed,
                     Marker::Square,
@@ -570,10 +604,16 @@ pub fn render(stats: &Path, out: &Path) -> Result<Summary> {
             ],
             legend_title: "saturated and".into(),
         },
-    )?;
+    )
+}
 
-    let used: Vec<&BandRow> = sum.bands.iter().filter(|b| b.words > 0).collect();
-    let nb_used = used.len();
+/// The bands that hold words, rarest first.
+fn used_bands(sum: &Summary) -> Vec<&BandRow> {
+    sum.bands.iter().filter(|b| b.words > 0).collect()
+}
+
+/// `input_step_by_band`: mean input-step norm per frequency band over progress.
+fn write_input_step_by_band(out: &Path, used: &[&BandRow], ser: &Series2d) -> Result<()> {
     let band_lines: Vec<Line> = used
         .iter()
         .enumerate()
@@ -581,14 +621,14 @@ pub fn render(stats: &Path, out: &Path) -> Result<Summary> {
             let style = series_style(i);
             Line::new(
                 band_label(b),
-                (0..ns)
+                (0..ser.spans.len())
                     .filter_map(|k| {
                         let c = &ser.by_band[k * ser.nb + b.band];
                         let (lo, hi) = ser.spans[k];
                         mean(c.input_step, c.input_sampled).map(|v| ((lo + hi) / 2.0, v))
                     })
                     .collect(),
-                ordered_colour(i, nb_used),
+                ordered_colour(i, used.len()),
                 style.0,
                 style.1,
             )
@@ -609,7 +649,11 @@ pub fn render(stats: &Path, out: &Path) -> Result<Summary> {
             lines: band_lines,
             legend_title: "band (corpus count)".into(),
         },
-    )?;
+    )
+}
+
+/// `updates_per_word`: input updates, own-path examples and occurrences per word, per band.
+fn write_updates_per_word(out: &Path, s: &StatsFile, used: &[&BandRow]) -> Result<()> {
     let epochs = s
         .header
         .config
@@ -664,21 +708,23 @@ pub fn render(stats: &Path, out: &Path) -> Result<Summary> {
             ],
             legend_title: "per word".into(),
         },
-    )?;
+    )
+}
 
-    write_csv(out, &sum)?;
-    let html = index_html(&s, &sum);
+/// `index.html`: the summary, every figure with its caption, and both tables.
+fn write_index(out: &Path, s: &StatsFile, sum: &Summary) -> Result<()> {
+    let html = index_html(s, sum);
     crate::io::write_atomic(&out.join("index.html"), |w| {
         std::io::Write::write_all(w, html.as_bytes())
-    })?;
-    Ok(sum)
+    })
 }
 
 fn csv_opt(x: Option<f64>) -> String {
     x.map(|v| v.to_string()).unwrap_or_default()
 }
 
-fn write_csv(out: &Path, sum: &Summary) -> Result<()> {
+/// `depth.csv`: the per-depth table, whole run.
+fn write_depth_csv(out: &Path, sum: &Summary) -> Result<()> {
     let mut d = String::from("depth,inner_nodes,updates,sampled,abs_g_mean,node_step_mean,input_grad_mean,loss_mean,sat_agree_frac,sat_disagree_frac,skipped,never_updated,v_norm_final_mean\n");
     for r in &sum.depths {
         let _ = writeln!(
@@ -701,7 +747,11 @@ fn write_csv(out: &Path, sum: &Summary) -> Result<()> {
     }
     crate::io::write_atomic(&out.join("depth.csv"), |w| {
         std::io::Write::write_all(w, d.as_bytes())
-    })?;
+    })
+}
+
+/// `band.csv`: the per-band table, whole run.
+fn write_band_csv(out: &Path, sum: &Summary) -> Result<()> {
     let mut b = String::from("band,count_lo,count_hi,words,mean_depth,target_examples_per_word,target_abs_g_mean,input_updates_per_word,input_step_mean,input_path_len_mean,input_norm_final_mean\n");
     for r in &sum.bands {
         let _ = writeln!(

@@ -165,12 +165,28 @@ impl StudyResult {
 
     /// The report's tables, cells in Markdown.
     fn tables(&self) -> Vec<Table> {
-        let mut out = Vec::new();
-        let runs = &self.runs;
-        let Some(reference) = runs.first() else {
-            return out;
+        let Some(reference) = self.runs.first() else {
+            return Vec::new();
         };
         let rs = &reference.summary;
+        let mut out = vec![self.overall_table(rs)];
+        for (k, set) in rs.analogy.iter().enumerate() {
+            out.push(self.analogy_band_table(reference, k, set));
+        }
+        if !rs.similarity.is_empty() {
+            out.push(self.similarity_band_table(reference));
+        }
+        if self.runs.iter().any(|r| r.summary.training.is_some()) {
+            for (title, about, pick) in TRAINING_TABLES {
+                out.push(self.training_table(title, about, pick));
+            }
+        }
+        out
+    }
+
+    /// "Overall": throughput and every set's overall score per run; `rs` is the
+    /// reference's summary, whose sets make the columns.
+    fn overall_table(&self, rs: &RunSummary) -> Table {
         let sd = self.multi_seed();
         let mut header = vec!["config".to_string(), "options".into(), "words/s".into()];
         header.extend(
@@ -179,7 +195,8 @@ impl StudyResult {
                 .chain(&rs.similarity)
                 .map(|s| s.set.clone()),
         );
-        let rows = runs
+        let rows = self
+            .runs
             .iter()
             .map(|r| {
                 let s = &r.summary;
@@ -215,7 +232,7 @@ impl StudyResult {
                 row
             })
             .collect();
-        out.push(Table {
+        Table {
             title: "Overall".into(),
             about: format!(
                 "Throughput over all threads (words per wall-clock second{}), analogy accuracy \
@@ -234,282 +251,113 @@ impl StudyResult {
             ),
             header,
             rows,
-        });
+        }
+    }
 
-        for (k, set) in rs.analogy.iter().enumerate() {
-            let header = self.band_header(&|b| set.band_n.get(b).copied().unwrap_or(0));
-            let rows = self.band_rows(|r, b| {
-                let v = r
-                    .summary
-                    .analogy
-                    .get(k)
-                    .and_then(|s| s.bands.get(b).copied().flatten());
-                let rv = set.bands.get(b).copied().flatten();
-                self.score_cell(v, rv, true, r.name == reference.name)
-            });
-            out.push(Table {
-                title: format!("Analogy accuracy by band of the answer: {}", set.set),
-                about: format!(
-                    "Accuracy in % over the questions whose expected word falls in the band \
-                     (n = questions answered by the reference){}; other rows show the change \
-                     from the reference in points.",
-                    if sd {
-                        ", mean ± sd over the seeds"
-                    } else {
-                        ""
-                    }
-                ),
-                header,
-                rows,
-            });
+    /// Accuracy of analogy set `k` (the reference's `set`) by band of the answer.
+    fn analogy_band_table(&self, reference: &RunResult, k: usize, set: &ScoreSummary) -> Table {
+        let header = self.band_header(&|b| set.band_n.get(b).copied().unwrap_or(0));
+        let rows = self.band_rows(|r, b| {
+            let v = r
+                .summary
+                .analogy
+                .get(k)
+                .and_then(|s| s.bands.get(b).copied().flatten());
+            let rv = set.bands.get(b).copied().flatten();
+            self.score_cell(v, rv, true, r.name == reference.name)
+        });
+        Table {
+            title: format!("Analogy accuracy by band of the answer: {}", set.set),
+            about: format!(
+                "Accuracy in % over the questions whose expected word falls in the band \
+                 (n = questions answered by the reference){}; other rows show the change \
+                 from the reference in points.",
+                if self.multi_seed() {
+                    ", mean ± sd over the seeds"
+                } else {
+                    ""
+                }
+            ),
+            header,
+            rows,
         }
-        if !rs.similarity.is_empty() {
-            let header = self.band_header(&|b| rs.similarity_band_n.get(b).copied().unwrap_or(0));
-            let rows = self.band_rows(|r, b| {
-                let v = r.summary.similarity_bands.get(b).copied().flatten();
-                let rv = rs.similarity_bands.get(b).copied().flatten();
-                self.score_cell(v, rv, false, r.name == reference.name)
-            });
-            out.push(Table {
-                title: "Similarity by band of the rarer word (all sets)".into(),
-                about: format!(
-                    "Spearman's rho per band of the rarer word of each pair, averaged over \
-                     the similarity sets weighted by their pairs in the band (n){}; change \
-                     from the reference in brackets.",
-                    if sd {
-                        ", mean ± sd over the seeds (each seed pooled first)"
-                    } else {
-                        ""
-                    }
-                ),
-                header,
-                rows,
-            });
+    }
+
+    /// Spearman's rho pooled over the similarity sets, by band of the rarer word.
+    fn similarity_band_table(&self, reference: &RunResult) -> Table {
+        let rs = &reference.summary;
+        let header = self.band_header(&|b| rs.similarity_band_n.get(b).copied().unwrap_or(0));
+        let rows = self.band_rows(|r, b| {
+            let v = r.summary.similarity_bands.get(b).copied().flatten();
+            let rv = rs.similarity_bands.get(b).copied().flatten();
+            self.score_cell(v, rv, false, r.name == reference.name)
+        });
+        Table {
+            title: "Similarity by band of the rarer word (all sets)".into(),
+            about: format!(
+                "Spearman's rho per band of the rarer word of each pair, averaged over \
+                 the similarity sets weighted by their pairs in the band (n){}; change \
+                 from the reference in brackets.",
+                if self.multi_seed() {
+                    ", mean ± sd over the seeds (each seed pooled first)"
+                } else {
+                    ""
+                }
+            ),
+            header,
+            rows,
         }
-        if runs.iter().any(|r| r.summary.training.is_some()) {
-            for (title, about, pick) in TRAINING_TABLES {
-                let header = self.band_header(&|b| self.band_words.get(b).copied().unwrap_or(0));
-                let rows = self.band_rows(|r, b| {
-                    fmt_sig(
-                        r.summary
-                            .training
-                            .as_ref()
-                            .and_then(|t| t.get(b))
-                            .and_then(pick),
-                    )
-                });
-                out.push(Table {
-                    title: title.into(),
-                    about: format!(
-                        "{about} From each run's telemetry{}.",
-                        if sd { ", mean over the seeds" } else { "" }
-                    ),
-                    header,
-                    rows,
-                });
-            }
+    }
+
+    /// One training statistic, `pick`, by band, from each run's telemetry.
+    fn training_table(&self, title: &str, about: &str, pick: Pick) -> Table {
+        let header = self.band_header(&|b| self.band_words.get(b).copied().unwrap_or(0));
+        let rows = self.band_rows(|r, b| {
+            fmt_sig(
+                r.summary
+                    .training
+                    .as_ref()
+                    .and_then(|t| t.get(b))
+                    .and_then(pick),
+            )
+        });
+        Table {
+            title: title.into(),
+            about: format!(
+                "{about} From each run's telemetry{}.",
+                if self.multi_seed() {
+                    ", mean over the seeds"
+                } else {
+                    ""
+                }
+            ),
+            header,
+            rows,
         }
-        out
     }
 
     /// The figures: similarity and analogy by band, the change from the reference, and
     /// the training statistics by band (each only when there is data for it).
     fn plots(&self) -> Vec<Plot> {
-        let mut out = Vec::new();
         let Some(reference) = self.runs.first() else {
-            return out;
+            return Vec::new();
         };
-        let nb = self.bands.len();
-        if nb == 0 {
-            return out;
+        if self.bands.is_empty() {
+            return Vec::new();
         }
-        let sd = self.multi_seed();
-        let runs: Vec<&RunResult> = self
-            .runs
-            .iter()
-            .filter(|r| r.summary.finished > 0)
-            .collect();
-        let n = runs.len();
-        // Lines side by side within a band, so that markers and error bars do not overlap.
-        let step = (0.5 / n.max(1) as f64).min(0.06);
-        let x = |i: usize, b: usize| b as f64 + (i as f64 - (n as f64 - 1.0) / 2.0) * step;
-        let style = |i: usize, r: &RunResult| -> (RGBColor, Dash, Marker, u32) {
-            if r.name == reference.name {
-                (BLACK, Dash::Solid, Marker::Circle, 3)
-            } else {
-                let (d, m) = series_style(i);
-                (ordered_colour(i.saturating_sub(1), n), d, m, 2)
-            }
-        };
-        let lines = |value: &dyn Fn(&RunResult, usize) -> Option<Spread>, bars: bool| {
-            runs.iter()
-                .enumerate()
-                .map(|(i, r)| {
-                    let (colour, dash, marker, width) = style(i, r);
-                    let vals: Vec<(usize, Spread)> = (0..nb)
-                        .filter_map(|b| value(r, b).map(|v| (b, v)))
-                        .collect();
-                    let mut l = Line::new(
-                        r.name.clone(),
-                        vals.iter().map(|&(b, v)| (x(i, b), v.mean)).collect(),
-                        colour,
-                        dash,
-                        marker,
-                    );
-                    l.width = width;
-                    if bars && sd {
-                        l.errors = vals
-                            .iter()
-                            .filter_map(|&(b, v)| v.sd.map(|s| (x(i, b), v.mean - s, v.mean + s)))
-                            .collect();
-                    }
-                    l
-                })
-                .collect::<Vec<Line>>()
-        };
-        let chart = |title: String, x_desc: &str, y_desc: String, y_log: bool, lines: Vec<Line>| {
-            // Only the bands with data: rare sets have no pairs among the most frequent words.
-            let xs = lines
-                .iter()
-                .flat_map(|l| l.points.iter().map(|p| p.0.round()));
-            let (lo, hi) = xs.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
-                (a.min(v), b.max(v))
-            });
-            let (lo, hi) = if lo <= hi {
-                (lo, hi)
-            } else {
-                (0.0, nb as f64 - 1.0)
-            };
-            Lines {
-                title,
-                x_desc: x_desc.into(),
-                y_desc,
-                x_log: false,
-                y_log,
-                x_range: Some((lo - 0.5, hi + 0.5)),
-                x_ticks: Some(self.bands.clone()),
-                lines,
-                legend_title: "configuration".into(),
-            }
-        };
-        let spread_note = if sd {
-            format!(
-                " Mean over {} seeds; bars span ± one sample standard deviation.",
-                self.seeds.len()
-            )
-        } else {
-            String::new()
-        };
-        let rarer = "frequency band of the rarer word (corpus count)";
+        let figures = BandFigures::new(self, reference);
+        let mut out = Vec::new();
         let rs = &reference.summary;
         if !rs.similarity.is_empty() {
-            out.push(Plot {
-                name: "similarity_by_band",
-                caption: format!(
-                    "Spearman's rho by band of the rarer word of each pair, pooled over the \
-                     similarity sets (weighted by pairs); the reference `{}` is the thick \
-                     black line.{spread_note}",
-                    reference.name
-                ),
-                chart: chart(
-                    "Word similarity by frequency band".into(),
-                    rarer,
-                    "Spearman's rho (pooled over sets)".into(),
-                    false,
-                    lines(
-                        &|r, b| r.summary.similarity_bands.get(b).copied().flatten(),
-                        true,
-                    ),
-                ),
-            });
-            let ref_mean = |b: usize| rs.similarity_bands.get(b).copied().flatten();
-            out.push(Plot {
-                name: "similarity_change_by_band",
-                caption: format!(
-                    "Change of the pooled Spearman's rho from the reference `{}` (the thick \
-                     black line at 0) per band; above 0 is better.{}",
-                    reference.name,
-                    if sd {
-                        " Differences of the means over the seeds; see the previous figure \
-                         for their spread."
-                    } else {
-                        ""
-                    }
-                ),
-                chart: chart(
-                    "Similarity change from the reference, by band".into(),
-                    rarer,
-                    "Δ Spearman's rho (configuration − reference)".into(),
-                    false,
-                    lines(
-                        &|r, b| {
-                            let v = r.summary.similarity_bands.get(b).copied().flatten()?;
-                            let rv = ref_mean(b)?;
-                            Spread::of([Some(v.mean - rv.mean)])
-                        },
-                        false,
-                    ),
-                ),
-            });
+            out.push(figures.similarity_by_band());
+            out.push(figures.similarity_change_by_band());
         }
         if let Some(set) = rs.analogy.first() {
-            out.push(Plot {
-                name: "analogy_by_band",
-                caption: format!(
-                    "Analogy accuracy ({}) by band of the expected answer; bands without \
-                     questions are left out.{spread_note}",
-                    set.set
-                ),
-                chart: chart(
-                    format!("Analogy accuracy by frequency band: {}", set.set),
-                    "frequency band of the expected answer (corpus count)",
-                    "accuracy (%)".into(),
-                    false,
-                    lines(
-                        &|r, b| {
-                            r.summary
-                                .analogy
-                                .first()
-                                .and_then(|s| s.bands.get(b).copied().flatten())
-                        },
-                        true,
-                    ),
-                ),
-            });
+            out.push(figures.analogy_by_band(set));
         }
         if self.runs.iter().any(|r| r.summary.training.is_some()) {
-            let training = |pick: Pick| {
-                move |r: &RunResult, b: usize| {
-                    let v = r.summary.training.as_ref()?.get(b).and_then(pick)?;
-                    Spread::of([Some(v)])
-                }
-            };
-            out.push(Plot {
-                name: "updates_per_word_by_band",
-                caption: "Input-vector updates per vocabulary word over the run, by band of \
-                          the word whose vector moves (log scale; exact counts)."
-                    .into(),
-                chart: chart(
-                    "Input-vector updates per word, by band".into(),
-                    "frequency band of the input word (corpus count)",
-                    "updates per word over the run (log scale)".into(),
-                    true,
-                    lines(&training(|t| t.updates_per_word), false),
-                ),
-            });
-            out.push(Plot {
-                name: "input_step_by_band",
-                caption: "Mean norm of one input-vector update (learning rate included), by \
-                          band of the word whose vector moves (log scale)."
-                    .into(),
-                chart: chart(
-                    "Mean input-step norm, by band".into(),
-                    "frequency band of the input word (corpus count)",
-                    "mean |Δ input vector| per update (log scale)".into(),
-                    true,
-                    lines(&training(|t| t.mean_step_norm), false),
-                ),
-            });
+            out.push(figures.updates_per_word_by_band());
+            out.push(figures.input_step_by_band());
         }
         out
     }
@@ -809,6 +657,261 @@ impl StudyResult {
             serde_json::to_writer_pretty(&mut *w, self).map_err(std::io::Error::other)?;
             std::io::Write::write_all(w, b"\n")
         })
+    }
+}
+
+/// The study's by-band figures: one line per finished run, the reference thick and black.
+struct BandFigures<'a> {
+    study: &'a StudyResult,
+    reference: &'a RunResult,
+    /// The runs that finished with at least one seed.
+    runs: Vec<&'a RunResult>,
+    /// Offset between the lines within a band.
+    step: f64,
+    /// " Mean over N seeds; ..." with several seeds, else empty.
+    spread_note: String,
+}
+
+/// The x axis of the figures by band of the rarer word of a pair.
+const RARER: &str = "frequency band of the rarer word (corpus count)";
+
+impl<'a> BandFigures<'a> {
+    /// The figures of `study`, whose reference run is `reference`.
+    fn new(study: &'a StudyResult, reference: &'a RunResult) -> Self {
+        let runs: Vec<&RunResult> = study
+            .runs
+            .iter()
+            .filter(|r| r.summary.finished > 0)
+            .collect();
+        // Lines side by side within a band, so that markers and error bars do not overlap.
+        let step = (0.5 / runs.len().max(1) as f64).min(0.06);
+        let spread_note = if study.multi_seed() {
+            format!(
+                " Mean over {} seeds; bars span ± one sample standard deviation.",
+                study.seeds.len()
+            )
+        } else {
+            String::new()
+        };
+        BandFigures {
+            study,
+            reference,
+            runs,
+            step,
+            spread_note,
+        }
+    }
+
+    /// Where run `i` draws its point of band `b`.
+    fn x(&self, i: usize, b: usize) -> f64 {
+        let n = self.runs.len();
+        b as f64 + (i as f64 - (n as f64 - 1.0) / 2.0) * self.step
+    }
+
+    /// Colour, dash, marker and width of run `i`'s line.
+    fn style(&self, i: usize, r: &RunResult) -> (RGBColor, Dash, Marker, u32) {
+        if r.name == self.reference.name {
+            (BLACK, Dash::Solid, Marker::Circle, 3)
+        } else {
+            let (d, m) = series_style(i);
+            (
+                ordered_colour(i.saturating_sub(1), self.runs.len()),
+                d,
+                m,
+                2,
+            )
+        }
+    }
+
+    /// One line per run through `value(run, band)`, with error bars when `bars` and there
+    /// are several seeds.
+    fn lines(&self, value: &dyn Fn(&RunResult, usize) -> Option<Spread>, bars: bool) -> Vec<Line> {
+        let nb = self.study.bands.len();
+        self.runs
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let (colour, dash, marker, width) = self.style(i, r);
+                let vals: Vec<(usize, Spread)> = (0..nb)
+                    .filter_map(|b| value(r, b).map(|v| (b, v)))
+                    .collect();
+                let mut l = Line::new(
+                    r.name.clone(),
+                    vals.iter().map(|&(b, v)| (self.x(i, b), v.mean)).collect(),
+                    colour,
+                    dash,
+                    marker,
+                );
+                l.width = width;
+                if bars && self.study.multi_seed() {
+                    l.errors = vals
+                        .iter()
+                        .filter_map(|&(b, v)| v.sd.map(|s| (self.x(i, b), v.mean - s, v.mean + s)))
+                        .collect();
+                }
+                l
+            })
+            .collect()
+    }
+
+    /// A chart of `lines` over the bands with data.
+    fn chart(
+        &self,
+        title: String,
+        x_desc: &str,
+        y_desc: String,
+        y_log: bool,
+        lines: Vec<Line>,
+    ) -> Lines {
+        // Only the bands with data: rare sets have no pairs among the most frequent words.
+        let xs = lines
+            .iter()
+            .flat_map(|l| l.points.iter().map(|p| p.0.round()));
+        let (lo, hi) = xs.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+            (a.min(v), b.max(v))
+        });
+        let (lo, hi) = if lo <= hi {
+            (lo, hi)
+        } else {
+            (0.0, self.study.bands.len() as f64 - 1.0)
+        };
+        Lines {
+            title,
+            x_desc: x_desc.into(),
+            y_desc,
+            x_log: false,
+            y_log,
+            x_range: Some((lo - 0.5, hi + 0.5)),
+            x_ticks: Some(self.study.bands.clone()),
+            lines,
+            legend_title: "configuration".into(),
+        }
+    }
+
+    /// `similarity_by_band`: pooled Spearman's rho by band of the rarer word.
+    fn similarity_by_band(&self) -> Plot {
+        Plot {
+            name: "similarity_by_band",
+            caption: format!(
+                "Spearman's rho by band of the rarer word of each pair, pooled over the \
+                 similarity sets (weighted by pairs); the reference `{}` is the thick \
+                 black line.{}",
+                self.reference.name, self.spread_note
+            ),
+            chart: self.chart(
+                "Word similarity by frequency band".into(),
+                RARER,
+                "Spearman's rho (pooled over sets)".into(),
+                false,
+                self.lines(
+                    &|r, b| r.summary.similarity_bands.get(b).copied().flatten(),
+                    true,
+                ),
+            ),
+        }
+    }
+
+    /// `similarity_change_by_band`: change of the pooled rho from the reference's, by band.
+    fn similarity_change_by_band(&self) -> Plot {
+        let rs = &self.reference.summary;
+        let ref_mean = |b: usize| rs.similarity_bands.get(b).copied().flatten();
+        Plot {
+            name: "similarity_change_by_band",
+            caption: format!(
+                "Change of the pooled Spearman's rho from the reference `{}` (the thick \
+                 black line at 0) per band; above 0 is better.{}",
+                self.reference.name,
+                if self.study.multi_seed() {
+                    " Differences of the means over the seeds; see the previous figure \
+                     for their spread."
+                } else {
+                    ""
+                }
+            ),
+            chart: self.chart(
+                "Similarity change from the reference, by band".into(),
+                RARER,
+                "Δ Spearman's rho (configuration − reference)".into(),
+                false,
+                self.lines(
+                    &|r, b| {
+                        let v = r.summary.similarity_bands.get(b).copied().flatten()?;
+                        let rv = ref_mean(b)?;
+                        Spread::of([Some(v.mean - rv.mean)])
+                    },
+                    false,
+                ),
+            ),
+        }
+    }
+
+    /// `analogy_by_band`: accuracy of the first analogy set, `set`, by band of the answer.
+    fn analogy_by_band(&self, set: &ScoreSummary) -> Plot {
+        Plot {
+            name: "analogy_by_band",
+            caption: format!(
+                "Analogy accuracy ({}) by band of the expected answer; bands without \
+                 questions are left out.{}",
+                set.set, self.spread_note
+            ),
+            chart: self.chart(
+                format!("Analogy accuracy by frequency band: {}", set.set),
+                "frequency band of the expected answer (corpus count)",
+                "accuracy (%)".into(),
+                false,
+                self.lines(
+                    &|r, b| {
+                        r.summary
+                            .analogy
+                            .first()
+                            .and_then(|s| s.bands.get(b).copied().flatten())
+                    },
+                    true,
+                ),
+            ),
+        }
+    }
+
+    /// `updates_per_word_by_band`: input-vector updates per word, by band.
+    fn updates_per_word_by_band(&self) -> Plot {
+        Plot {
+            name: "updates_per_word_by_band",
+            caption: "Input-vector updates per vocabulary word over the run, by band of \
+                      the word whose vector moves (log scale; exact counts)."
+                .into(),
+            chart: self.chart(
+                "Input-vector updates per word, by band".into(),
+                "frequency band of the input word (corpus count)",
+                "updates per word over the run (log scale)".into(),
+                true,
+                self.lines(&training_value(|t| t.updates_per_word), false),
+            ),
+        }
+    }
+
+    /// `input_step_by_band`: mean input-step norm, by band.
+    fn input_step_by_band(&self) -> Plot {
+        Plot {
+            name: "input_step_by_band",
+            caption: "Mean norm of one input-vector update (learning rate included), by \
+                      band of the word whose vector moves (log scale)."
+                .into(),
+            chart: self.chart(
+                "Mean input-step norm, by band".into(),
+                "frequency band of the input word (corpus count)",
+                "mean |Δ input vector| per update (log scale)".into(),
+                true,
+                self.lines(&training_value(|t| t.mean_step_norm), false),
+            ),
+        }
+    }
+}
+
+/// A run's training statistic `pick` in a band, as a figure's value.
+fn training_value(pick: Pick) -> impl Fn(&RunResult, usize) -> Option<Spread> {
+    move |r: &RunResult, b: usize| {
+        let v = r.summary.training.as_ref()?.get(b).and_then(pick)?;
+        Spread::of([Some(v)])
     }
 }
 

@@ -390,6 +390,97 @@ struct Prepared {
     start: Instant,
 }
 
+impl Prepared {
+    /// `n` per word of band `b`.
+    fn per_word(&self, n: u64, b: usize) -> f64 {
+        n as f64 / self.layout.bands[b].words.max(1) as f64
+    }
+
+    /// Appends the records of snapshot slot `i`, grid `g` (first filled `wall_seconds` into
+    /// the run), to `out`: the snapshot's totals, then its non-empty cells and bands.
+    fn snapshot_records(
+        &self,
+        i: usize,
+        g: &Grid,
+        wall_seconds: Option<f64>,
+        out: &mut Vec<Record>,
+    ) {
+        let layout = &self.layout;
+        let k = i as u32 + 1;
+        let t = g.total();
+        out.push(Record::Snapshot(SnapshotRecord {
+            snapshot: k,
+            progress_lo: self.schedule.progress(k - 1),
+            progress_hi: self.schedule.progress(k),
+            words_hi: self.schedule.boundary(k),
+            alpha_hi: self.alpha.alpha_at(self.schedule.boundary(k)) as f64,
+            wall_seconds,
+            abs_g_mean: ratio(t.abs_g, t.sampled),
+            loss_mean: ratio(t.loss, t.sampled),
+            examples: g.bands.iter().map(|b| b.target_examples).sum(),
+            sums: t,
+        }));
+        for band in 0..layout.bands.len() {
+            for depth in 0..layout.n_depths {
+                let c = *g.cell(band, depth);
+                if c.updates == 0 && c.sat_agree + c.sat_disagree == 0 {
+                    continue;
+                }
+                out.push(Record::Cell(CellRecord {
+                    snapshot: k,
+                    band,
+                    depth,
+                    abs_g_mean: ratio(c.abs_g, c.sampled),
+                    node_step_mean: ratio(c.node_step, c.sampled),
+                    input_grad_mean: ratio(c.input_grad, c.sampled),
+                    loss_mean: ratio(c.loss, c.sampled),
+                    sums: c,
+                }));
+            }
+        }
+        for (band, b) in g.bands.iter().enumerate() {
+            if b.target_examples == 0 && b.input_updates == 0 {
+                continue;
+            }
+            out.push(Record::Band(BandRecord {
+                snapshot: k,
+                band,
+                sums: *b,
+                input_step_mean: ratio(b.input_step, b.input_sampled),
+                input_path_len_mean: ratio(b.input_path_len as f64, b.input_updates),
+                input_alpha_mean: ratio(b.input_alpha, b.input_updates),
+                input_updates_per_word: self.per_word(b.input_updates, band),
+                target_examples_per_word: self.per_word(b.target_examples, band),
+            }));
+        }
+    }
+
+    /// Appends one end-of-run record per band to `out`: the mean final |input vector| of
+    /// its words (`fin`) and its totals over the run (`total`).
+    fn band_final_records(&self, fin: &FinalState, total: &Grid, out: &mut Vec<Record>) {
+        let layout = &self.layout;
+        for (band, info) in layout.bands.iter().enumerate() {
+            let b = &total.bands[band];
+            let (mut sum, mut n) = (0.0f64, 0u64);
+            for (w, &wb) in layout.band_of_word.iter().enumerate() {
+                if wb as usize == band {
+                    sum += fin.input_norm[w] as f64;
+                    n += 1;
+                }
+            }
+            out.push(Record::BandFinal(BandFinalRecord {
+                band,
+                input_norm_mean: sum / n.max(1) as f64,
+                input_updates: b.input_updates,
+                target_examples: b.target_examples,
+                input_updates_per_word: self.per_word(b.input_updates, band),
+                target_examples_per_word: self.per_word(b.target_examples, band),
+            }));
+            debug_assert_eq!(n, info.words);
+        }
+    }
+}
+
 #[derive(Default)]
 struct State {
     prepared: Option<Prepared>,
@@ -518,10 +609,33 @@ impl Collector {
         let Some(p) = &st.prepared else {
             return Err(Error::Config("telemetry was never started".into()));
         };
+        let mut out = vec![self.header_record(p)?];
+        for (i, g) in st.slots.iter().enumerate() {
+            p.snapshot_records(i, g, st.first_seen[i], &mut out);
+        }
+        if let Some(fin) = fin {
+            let mut total = p.layout.grid();
+            for g in &st.slots {
+                total.merge(g);
+            }
+            out.extend(depth_final(&p.depths, &p.node_depth, fin, &total));
+            p.band_final_records(fin, &total, &mut out);
+        }
+        out.push(Record::End(EndRecord {
+            status: status.into(),
+            words: report.map(|r| r.words),
+            train_seconds: report.map(|r| r.train_seconds),
+            words_per_sec: report.map(|r| r.words_per_sec),
+        }));
+        Ok(out)
+    }
+
+    /// The header record: the run's configuration, sizes, bands and depths.
+    fn header_record(&self, p: &Prepared) -> Result<Record> {
         let layout = &p.layout;
         let config = serde_json::to_value(&self.cfg)
             .map_err(|e| Error::Config(format!("cannot serialise the config: {e}")))?;
-        let mut out = vec![Record::Header(Box::new(Header {
+        Ok(Record::Header(Box::new(Header {
             schema: SCHEMA.into(),
             version: VERSION,
             huffvec_version: env!("CARGO_PKG_VERSION").into(),
@@ -537,90 +651,7 @@ impl Collector {
             bands: layout.bands.clone(),
             depths: p.depths.clone(),
             fields: field_docs(),
-        }))];
-        let per_word = |n: u64, b: usize| n as f64 / layout.bands[b].words.max(1) as f64;
-        for (i, g) in st.slots.iter().enumerate() {
-            let k = i as u32 + 1;
-            let t = g.total();
-            out.push(Record::Snapshot(SnapshotRecord {
-                snapshot: k,
-                progress_lo: p.schedule.progress(k - 1),
-                progress_hi: p.schedule.progress(k),
-                words_hi: p.schedule.boundary(k),
-                alpha_hi: p.alpha.alpha_at(p.schedule.boundary(k)) as f64,
-                wall_seconds: st.first_seen[i],
-                abs_g_mean: ratio(t.abs_g, t.sampled),
-                loss_mean: ratio(t.loss, t.sampled),
-                examples: g.bands.iter().map(|b| b.target_examples).sum(),
-                sums: t,
-            }));
-            for band in 0..layout.bands.len() {
-                for depth in 0..layout.n_depths {
-                    let c = *g.cell(band, depth);
-                    if c.updates == 0 && c.sat_agree + c.sat_disagree == 0 {
-                        continue;
-                    }
-                    out.push(Record::Cell(CellRecord {
-                        snapshot: k,
-                        band,
-                        depth,
-                        abs_g_mean: ratio(c.abs_g, c.sampled),
-                        node_step_mean: ratio(c.node_step, c.sampled),
-                        input_grad_mean: ratio(c.input_grad, c.sampled),
-                        loss_mean: ratio(c.loss, c.sampled),
-                        sums: c,
-                    }));
-                }
-            }
-            for (band, b) in g.bands.iter().enumerate() {
-                if b.target_examples == 0 && b.input_updates == 0 {
-                    continue;
-                }
-                out.push(Record::Band(BandRecord {
-                    snapshot: k,
-                    band,
-                    sums: *b,
-                    input_step_mean: ratio(b.input_step, b.input_sampled),
-                    input_path_len_mean: ratio(b.input_path_len as f64, b.input_updates),
-                    input_alpha_mean: ratio(b.input_alpha, b.input_updates),
-                    input_updates_per_word: per_word(b.input_updates, band),
-                    target_examples_per_word: per_word(b.target_examples, band),
-                }));
-            }
-        }
-        if let Some(fin) = fin {
-            let mut total = layout.grid();
-            for g in &st.slots {
-                total.merge(g);
-            }
-            out.extend(depth_final(&p.depths, &p.node_depth, fin, &total));
-            for (band, info) in layout.bands.iter().enumerate() {
-                let b = &total.bands[band];
-                let (mut sum, mut n) = (0.0f64, 0u64);
-                for (w, &wb) in layout.band_of_word.iter().enumerate() {
-                    if wb as usize == band {
-                        sum += fin.input_norm[w] as f64;
-                        n += 1;
-                    }
-                }
-                out.push(Record::BandFinal(BandFinalRecord {
-                    band,
-                    input_norm_mean: sum / n.max(1) as f64,
-                    input_updates: b.input_updates,
-                    target_examples: b.target_examples,
-                    input_updates_per_word: per_word(b.input_updates, band),
-                    target_examples_per_word: per_word(b.target_examples, band),
-                }));
-                debug_assert_eq!(n, info.words);
-            }
-        }
-        out.push(Record::End(EndRecord {
-            status: status.into(),
-            words: report.map(|r| r.words),
-            train_seconds: report.map(|r| r.train_seconds),
-            words_per_sec: report.map(|r| r.words_per_sec),
-        }));
-        Ok(out)
+        })))
     }
 
     /// Writes the `--stats` JSON Lines file into `slot`.
