@@ -218,32 +218,26 @@ impl<P: Probe> Worker<'_, P> {
                         scratch.sync_top(k, shared.inner);
                     }
                     if local >= PUBLISH_EVERY {
-                        let total = progress.publish(local);
-                        alpha = schedule.alpha_at(total);
-                        probe.publish(total, alpha);
+                        let total;
+                        (total, alpha) = publish(progress, &schedule, probe, local);
                         local = 0;
-                        if !scratch.last_inputs().iter().all(|&x| super::is_sane(x)) {
-                            progress.diverged.store(true, Ordering::Relaxed);
-                            progress.stop.store(true, Ordering::Relaxed);
-                            return WorkerEnd::Diverged(epoch);
-                        }
-                        if progress.should_stop() {
-                            if sync {
-                                scratch.sync_top(k, shared.inner);
-                            }
-                            return WorkerEnd::Stopped;
-                        }
-                        if progress.should_pause(total) {
-                            if sync {
-                                scratch.sync_top(k, shared.inner);
-                            }
-                            return WorkerEnd::Paused(WorkerState {
-                                epoch,
-                                pos: (base + i) as u64 + 1,
-                                rng: rng.state(),
-                                alpha_bits: alpha.to_bits(),
-                                sentence,
-                            });
+                        let at = Resume {
+                            epoch,
+                            pos: (base + i) as u64 + 1,
+                            rng: &rng,
+                            alpha,
+                        };
+                        if let Some(end) = check_point(
+                            k,
+                            shared,
+                            progress,
+                            &mut scratch,
+                            sync,
+                            total,
+                            at,
+                            &mut sentence,
+                        ) {
+                            return end;
                         }
                         if i - released >= RELEASE_EVERY {
                             corpus.release(block.start + released..block.start + i);
@@ -260,9 +254,8 @@ impl<P: Probe> Worker<'_, P> {
             if sync {
                 scratch.sync_top(k, shared.inner);
             }
-            let total = progress.publish(local);
-            alpha = schedule.alpha_at(total);
-            probe.publish(total, alpha);
+            let total;
+            (total, alpha) = publish(progress, &schedule, probe, local);
             start = 0;
             if epoch < epochs && progress.should_pause(total) {
                 return WorkerEnd::Paused(WorkerState {
@@ -276,4 +269,67 @@ impl<P: Probe> Worker<'_, P> {
         }
         WorkerEnd::Done
     }
+}
+
+/// Publishes `local` words to the shared counter; returns the new total and the learning
+/// rate for it, which the probe hears too.
+#[inline(always)]
+fn publish<P: Probe>(
+    progress: &Progress,
+    schedule: &Schedule,
+    probe: &mut P,
+    local: u64,
+) -> (u64, f32) {
+    let total = progress.publish(local);
+    let alpha = schedule.alpha_at(total);
+    probe.publish(total, alpha);
+    (total, alpha)
+}
+
+/// Where a paused worker would resume: its epoch, position, random stream and rate.
+struct Resume<'a> {
+    epoch: u32,
+    pos: u64,
+    rng: &'a Rng,
+    alpha: f32,
+}
+
+/// At a publish point, after `total` words in all: ends the worker when its inputs
+/// diverged, a stop was requested, or the run pauses there (handing `sentence`, the kept
+/// ids not yet trained, to the paused state); `None` to go on.
+#[allow(clippy::too_many_arguments)]
+#[inline(never)]
+fn check_point<K: Kernel>(
+    k: K,
+    shared: &Shared,
+    progress: &Progress,
+    scratch: &mut Scratch,
+    sync: bool,
+    total: u64,
+    at: Resume,
+    sentence: &mut Vec<u32>,
+) -> Option<WorkerEnd> {
+    if !scratch.last_inputs().iter().all(|&x| super::is_sane(x)) {
+        progress.diverged.store(true, Ordering::Relaxed);
+        progress.stop.store(true, Ordering::Relaxed);
+        return Some(WorkerEnd::Diverged(at.epoch));
+    }
+    let stop = progress.should_stop();
+    if !stop && !progress.should_pause(total) {
+        return None;
+    }
+    if sync {
+        scratch.sync_top(k, shared.inner);
+    }
+    Some(if stop {
+        WorkerEnd::Stopped
+    } else {
+        WorkerEnd::Paused(WorkerState {
+            epoch: at.epoch,
+            pos: at.pos,
+            rng: at.rng.state(),
+            alpha_bits: at.alpha.to_bits(),
+            sentence: std::mem::take(sentence),
+        })
+    })
 }
