@@ -82,7 +82,8 @@ pub struct TrainArgs {
     /// Also write the vocabulary as `word count` lines
     #[arg(long)]
     save_vocab: Option<PathBuf>,
-    /// Directory for encoded-corpus caches [default: ~/.cache/huffvec]
+    /// Directory for encoded-corpus caches [default: $HUFFVEC_CACHE, else
+    /// $XDG_CACHE_HOME/huffvec, else ~/.cache/huffvec]
     #[arg(long)]
     cache_dir: Option<PathBuf>,
     /// Where to save checkpoints [default: the output path with .ckpt appended]

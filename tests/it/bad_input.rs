@@ -348,7 +348,7 @@ fn output_that_is_a_pipe_is_refused() {
         .status()
         .is_ok_and(|s| s.success())
     {
-        println!("notice: mkfifo unavailable, skipping");
+        crate::util::skip_unless_required("mkfifo is unavailable");
         return;
     }
     let mut a = args("corpus.txt", &[]);
@@ -389,7 +389,7 @@ fn full_disk_is_reported_and_the_previous_output_survives() {
     let w = Scratch::new();
     good_corpus(&w);
     let Some(fs) = TinyFs::mount(w.path("tiny"), "64k") else {
-        println!("notice: cannot mount a tmpfs (needs root), skipping the full-disk test");
+        crate::util::skip_unless_required("cannot mount a tmpfs (needs root)");
         return;
     };
     let out = fs.0.join("vectors.txt");

@@ -226,7 +226,7 @@ fn analogy_and_similarity_equal_gensims() {
     );
 
     if !have_gensim() {
-        println!("SKIPPED gensim comparison: python3 with gensim is not importable");
+        crate::util::skip_unless_required("python3 with gensim is not importable");
         return;
     }
     let out = Command::new("python3")

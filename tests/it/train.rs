@@ -193,7 +193,7 @@ fn gensim_loads_the_binary_output() {
         .args(["-c", "import gensim"])
         .output();
     if !probe.is_ok_and(|o| o.status.success()) {
-        eprintln!("skipped: python3 with gensim is not available");
+        crate::util::skip_unless_required("python3 with gensim is not importable");
         return;
     }
     let d = Scratch::new();
