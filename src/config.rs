@@ -167,6 +167,12 @@ pub struct TrainConfig {
     /// Gradient telemetry (off by default).
     #[serde(default)]
     pub stats: StatsConfig,
+    /// Words kept whatever their count: a word list or a `PROBES.tsv` (`--keep`).
+    #[serde(default)]
+    pub keep: Option<PathBuf>,
+    /// Where to save the whole model as safetensors (`--save-model`).
+    #[serde(default)]
+    pub save_model: Option<PathBuf>,
 }
 
 /// Gradient telemetry settings: what to record and where (see [`crate::telemetry`]).
@@ -277,6 +283,8 @@ impl TrainConfig {
             stop_at: None,
             resume: None,
             stats: StatsConfig::default(),
+            keep: None,
+            save_model: None,
         }
     }
 
@@ -315,6 +323,14 @@ impl TrainConfig {
         }
         if self.replicate_every == 0 {
             return bad("--replicate-every must be at least 1".into());
+        }
+        if let Some(m) = &self.save_model {
+            if *m == self.output || *m == self.input || Some(m) == self.save_vocab.as_ref() {
+                return bad(format!(
+                    "--save-model {} collides with another input or output file",
+                    m.display()
+                ));
+            }
         }
         if self.threads == 0 || self.threads > 1024 {
             return bad(format!(
@@ -529,6 +545,7 @@ mod tests {
             |c| c.stats.sample = 0.0,
             |c| c.stats.sample = 1.5,
             |c| c.stats.band_base = 1,
+            |c| c.save_model = Some("b".into()),
             |c| c.stats.path = Some("b".into()),
             |c| c.stats.word_stats = Some("a".into()),
             |c| {

@@ -7,6 +7,7 @@ use std::path::Path;
 use hashbrown::HashMap;
 use rayon::prelude::*;
 
+use crate::corpus::keep::KeepList;
 use crate::corpus::tokenize::{self, Token, EOS};
 use crate::error::{Error, Result};
 
@@ -84,17 +85,20 @@ impl Vocab {
             map, sentence_ends, ..
         } = counts;
         let (words, counts): (Vec<_>, Vec<_>) = map.into_iter().unzip();
-        Self::from_distinct(words, counts, sentence_ends, min_count, max_vocab).0
+        let none = KeepList::none();
+        Self::from_distinct(words, counts, sentence_ends, min_count, max_vocab, &none).0
     }
 
     /// As [`Vocab::from_counts`], from distinct `words` with their `counts`; also returns,
-    /// per input word, its id or `None` when it was not kept.
+    /// per input word, its id or `None` when it was not kept. Words on `keep` are kept
+    /// whatever their count, beyond `max_vocab` too, in their place by count.
     pub fn from_distinct(
         mut words: Vec<Box<[u8]>>,
         mut counts: Vec<u64>,
         sentence_ends: u64,
         min_count: u64,
         max_vocab: Option<usize>,
+        keep: &KeepList,
     ) -> (Self, Vec<Option<u32>>) {
         let n_in = words.len();
         if sentence_ends > 0 {
@@ -107,7 +111,7 @@ impl Vocab {
             }
         }
         let mut order: Vec<u32> = (0..words.len() as u32)
-            .filter(|&i| counts[i as usize] >= min_count)
+            .filter(|&i| counts[i as usize] >= min_count || keep.contains(&words[i as usize]))
             .collect();
         order.par_sort_unstable_by(|&a, &b| {
             let (a, b) = (a as usize, b as usize);
@@ -116,7 +120,11 @@ impl Vocab {
                 .then_with(|| words[a].cmp(&words[b]))
         });
         if let Some(m) = max_vocab {
-            order.truncate(m);
+            let mut rank = 0;
+            order.retain(|&i| {
+                rank += 1;
+                rank <= m || keep.contains(&words[i as usize])
+            });
         }
         let mut ids = vec![None; n_in];
         let entries = order
@@ -326,6 +334,29 @@ mod tests {
         };
         assert_eq!(v.words().len(), 2);
         assert_eq!(v.word(1), b"b");
+    }
+
+    #[test]
+    fn kept_words_skip_min_count_and_max_vocab_in_their_place_by_count() {
+        let mut c = Counts::default();
+        c.add_text(b"a a a a b b b c c d e\n", 1);
+        let (words, counts): (Vec<_>, Vec<_>) = c.map.into_iter().unzip();
+        let keep = KeepList::from_words([&b"d"[..], b"zz"]);
+        let (v, ids) = Vocab::from_distinct(words.clone(), counts.clone(), 1, 3, Some(1), &keep);
+        let got: Vec<(&[u8], u64)> = v
+            .words()
+            .iter()
+            .map(|w| &w[..])
+            .zip(v.counts().iter().copied())
+            .collect();
+        assert_eq!(got, vec![(&b"a"[..], 4), (b"d", 1)]);
+        let d = words
+            .iter()
+            .position(|w| &w[..] == b"d")
+            .expect("d was counted");
+        assert_eq!(ids[d], Some(1));
+        let (plain, _) = Vocab::from_distinct(words, counts, 1, 3, None, &KeepList::none());
+        assert_eq!(plain.len(), 2, "a and b reach min-count 3: {plain:?}");
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 mod bench;
 mod eval;
+mod plant;
 mod progress;
 mod stats;
 mod study;
@@ -45,6 +46,9 @@ enum Command {
     /// Train every configuration of a grid on one corpus, evaluate each by frequency band,
     /// and write a comparison report.
     Study(study::StudyArgs),
+    /// Plant rare probe words with known answers: exactly k occurrences of a frequent word
+    /// rewritten to `word__k`, for chosen levels k; optionally hold out sentences.
+    Plant(plant::PlantArgs),
 }
 
 /// Options of `huffvec train` (defaults are word2vec.c's).
@@ -93,6 +97,14 @@ pub struct TrainArgs {
     /// Also write the vocabulary as `word count` lines
     #[arg(long)]
     save_vocab: Option<PathBuf>,
+    /// Keep these words whatever their count: one word per line, or a PROBES.tsv from
+    /// `huffvec plant` (its first column); placed in the tree by their real counts
+    #[arg(long, value_name = "FILE")]
+    keep: Option<PathBuf>,
+    /// Also save the whole model (vectors, output vectors, tree, vocabulary, settings) as
+    /// safetensors, for `huffvec eval --model` and Python
+    #[arg(long, value_name = "FILE")]
+    save_model: Option<PathBuf>,
     /// Directory for encoded-corpus caches [default: ~/.cache/huffvec]
     #[arg(long)]
     cache_dir: Option<PathBuf>,
@@ -208,6 +220,8 @@ impl TrainArgs {
         c.threads = self.threads.unwrap_or_else(config::default_threads);
         c.seed = self.seed;
         c.save_vocab = self.save_vocab.clone();
+        c.keep = self.keep.clone();
+        c.save_model = self.save_model.clone();
         c.replicate_top = self.replicate_top;
         c.replicate_every = self.replicate_every;
         if let Some(d) = &self.cache_dir {
@@ -295,6 +309,12 @@ impl TrainArgs {
         if let Some(v) = &self.save_vocab {
             c.save_vocab = Some(v.clone());
         }
+        if let Some(m) = &self.save_model {
+            c.save_model = Some(m.clone());
+        }
+        if let Some(k) = &self.keep {
+            c.keep = Some(k.clone());
+        }
         if let Some(d) = &self.cache_dir {
             c.cache_dir = d.clone();
         }
@@ -330,6 +350,7 @@ pub fn run() -> Result<()> {
         Command::Analogy(args) => eval::analogy(&args),
         Command::Report(args) => stats::report(&args),
         Command::Study(args) => study::run(&args),
+        Command::Plant(args) => plant::run(&args),
     }
 }
 
@@ -382,6 +403,10 @@ fn train(args: &TrainArgs, m: &ArgMatches) -> Result<()> {
     if let Some(v) = &cfg.save_vocab {
         OutputSlot::reserve(v, &[&cfg.input, &cfg.output])?;
     }
+    let model_slot = match &cfg.save_model {
+        Some(m) => Some(OutputSlot::reserve(m, &[&cfg.input, &cfg.output])?),
+        None => None,
+    };
     let bar = progress::Bar::new(args.quiet, watch_signals()?);
     bar.println(&format!(
         "huffvec {}: {:?} {}, dim {}, window {}, {} epochs, {} threads, corpus {}",
@@ -399,6 +424,17 @@ fn train(args: &TrainArgs, m: &ArgMatches) -> Result<()> {
     ));
     let (mut trained, report) = huffvec::telemetry::train_as_configured(&cfg, &bar)?;
     trained.write_vectors(slot, cfg.format)?;
+    if let Some(slot) = model_slot {
+        let t = &mut trained;
+        huffvec::io::model_file::save_shared(
+            slot,
+            &t.vocab,
+            &mut t.input,
+            &mut t.inner,
+            &t.tree,
+            &cfg,
+        )?;
+    }
     let ck = cfg.checkpoint_path();
     if checkpoint::read_header(&ck).is_ok() && std::fs::remove_file(&ck).is_ok() {
         bar.println(&format!(

@@ -1,6 +1,7 @@
 //! Files out: atomic replacement (temporary file in the same directory, fsync, rename) and
 //! the output checks made before any long work starts.
 
+pub mod model_file;
 pub mod word2vec;
 
 use std::fs::File;

@@ -13,6 +13,7 @@ use rayon::prelude::*;
 use crate::checkpoint::{self, RunIdentity};
 use crate::config::{Loss, TrainConfig};
 use crate::corpus::encode::{CacheStatus, IdCorpus, VocabSettings};
+use crate::corpus::keep::KeepList;
 use crate::corpus::Corpus;
 use crate::error::{Error, Result};
 use crate::kernel::{self, SharedMatrix};
@@ -193,10 +194,15 @@ fn train_rounds<P: Probe, Q: Probe>(
         min_count: cfg.min_count,
         max_vocab: cfg.max_vocab,
     };
+    let keep_list = match &cfg.keep {
+        Some(p) => KeepList::read(p)?,
+        None => KeepList::none(),
+    };
     let (ids, status) = pool.install(|| {
-        IdCorpus::prepare(
+        IdCorpus::prepare_keeping(
             &corpus,
             settings,
+            &keep_list,
             &cfg.cache_dir,
             cfg.threads,
             &|stage, done| obs.preparing(stage, done, total_bytes),
@@ -226,6 +232,17 @@ fn train_rounds<P: Probe, Q: Probe>(
         vocab.len(),
         ids.ids().len()
     ));
+    if !keep_list.is_empty() {
+        let below = vocab
+            .counts()
+            .iter()
+            .filter(|&&c| c < cfg.min_count)
+            .count();
+        obs.note(&format!(
+            "keep list: {} words listed, {below} in the vocabulary below --min-count",
+            keep_list.len()
+        ));
+    }
     let identity = RunIdentity {
         corpus_bytes: corpus_id[0],
         corpus_hash: corpus_id[2],
@@ -504,6 +521,8 @@ fn absolute_paths(cfg: &TrainConfig) -> TrainConfig {
     c.cache_dir = checkpoint::absolute(&c.cache_dir);
     c.checkpoint = Some(checkpoint::absolute(&cfg.checkpoint_path()));
     c.save_vocab = c.save_vocab.as_deref().map(checkpoint::absolute);
+    c.keep = c.keep.as_deref().map(checkpoint::absolute);
+    c.save_model = c.save_model.as_deref().map(checkpoint::absolute);
     c.resume = None;
     c
 }
