@@ -106,6 +106,9 @@ pub struct CorpusConfig {
     pub max_vocab: Option<usize>,
     /// Directory of encoded-corpus caches.
     pub cache_dir: PathBuf,
+    /// Words kept whatever their count: a word list or a `PROBES.tsv` (`--keep`).
+    #[serde(default)]
+    pub keep: Option<PathBuf>,
 }
 
 /// The hyperparameters: everything that decides what is learned.
@@ -178,6 +181,9 @@ pub struct RunControl {
     /// Gradient telemetry (off by default).
     #[serde(default)]
     pub stats: StatsConfig,
+    /// Where to save the whole model as safetensors (`--save-model`).
+    #[serde(default)]
+    pub save_model: Option<PathBuf>,
 }
 
 /// All settings of a training run: corpus, hyperparameters and run control (serialised
@@ -287,6 +293,7 @@ impl TrainConfig {
                 min_count: 5,
                 max_vocab: None,
                 cache_dir: default_cache_dir(),
+                keep: None,
             },
             params: Hyperparams::new(model),
             run: RunControl::default(),
@@ -337,6 +344,17 @@ impl TrainConfig {
         }
         if self.params.replicate_every == 0 {
             return bad("--replicate-every must be at least 1".into());
+        }
+        if let Some(m) = &self.run.save_model {
+            if Some(m) == self.run.output.as_ref()
+                || *m == self.corpus.input
+                || Some(m) == self.run.save_vocab.as_ref()
+            {
+                return bad(format!(
+                    "--save-model {} collides with another input or output file",
+                    m.display()
+                ));
+            }
         }
         if self.run.threads == 0 || self.run.threads > 1024 {
             return bad(format!(
@@ -452,6 +470,7 @@ impl Default for RunControl {
             stop_at: None,
             resume: None,
             stats: StatsConfig::default(),
+            save_model: None,
         }
     }
 }
@@ -601,6 +620,7 @@ mod tests {
             |c| c.run.stats.sample = 0.0,
             |c| c.run.stats.sample = 1.5,
             |c| c.run.stats.band_base = 1,
+            |c| c.run.save_model = Some("b".into()),
             |c| c.run.stats.path = Some("b".into()),
             |c| c.run.stats.word_stats = Some("a".into()),
             |c| {

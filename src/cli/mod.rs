@@ -3,6 +3,7 @@
 mod args;
 mod bench;
 mod eval;
+mod plant;
 mod progress;
 mod stats;
 mod study;
@@ -47,6 +48,9 @@ enum Command {
     /// Train every configuration of a grid on one corpus, evaluate each by frequency band,
     /// and write a comparison report.
     Study(study::StudyArgs),
+    /// Plant rare probe words with known answers: exactly k occurrences of a frequent word
+    /// rewritten to `word__k`, for chosen levels k; optionally hold out sentences.
+    Plant(plant::PlantArgs),
 }
 
 /// Options of `huffvec train` (defaults are word2vec.c's).
@@ -82,6 +86,14 @@ pub struct TrainArgs {
     /// Also write the vocabulary as `word count` lines
     #[arg(long)]
     save_vocab: Option<PathBuf>,
+    /// Keep these words whatever their count: one word per line, or a PROBES.tsv from
+    /// `huffvec plant` (its first column); placed in the tree by their real counts
+    #[arg(long, value_name = "FILE")]
+    keep: Option<PathBuf>,
+    /// Also save the whole model (vectors, output vectors, tree, vocabulary, settings) as
+    /// safetensors, for `huffvec eval --model` and Python
+    #[arg(long, value_name = "FILE")]
+    save_model: Option<PathBuf>,
     /// Directory for encoded-corpus caches [default: $HUFFVEC_CACHE, else
     /// $XDG_CACHE_HOME/huffvec, else ~/.cache/huffvec]
     #[arg(long)]
@@ -181,6 +193,8 @@ impl TrainArgs {
         c.run.threads = self.threads.unwrap_or_else(config::default_threads);
         c.params.seed = self.seed;
         c.run.save_vocab = self.save_vocab.clone();
+        c.corpus.keep = self.keep.clone();
+        c.run.save_model = self.save_model.clone();
         if let Some(d) = &self.cache_dir {
             c.corpus.cache_dir = d.clone();
         }
@@ -266,6 +280,12 @@ impl TrainArgs {
         if let Some(v) = &self.save_vocab {
             c.run.save_vocab = Some(v.clone());
         }
+        if let Some(m) = &self.save_model {
+            c.run.save_model = Some(m.clone());
+        }
+        if let Some(k) = &self.keep {
+            c.corpus.keep = Some(k.clone());
+        }
         if let Some(d) = &self.cache_dir {
             c.corpus.cache_dir = d.clone();
         }
@@ -326,6 +346,7 @@ fn run() -> Result<()> {
         Command::Analogy(args) => eval::analogy(&args),
         Command::Report(args) => stats::report(&args),
         Command::Study(args) => study::run(&args),
+        Command::Plant(args) => plant::run(&args),
     }
 }
 
@@ -383,6 +404,10 @@ fn train(args: &TrainArgs, m: &ArgMatches) -> Result<()> {
     if let Some(v) = &cfg.run.save_vocab {
         OutputSlot::reserve(v, &[&cfg.corpus.input, &output])?;
     }
+    let model_slot = match &cfg.run.save_model {
+        Some(m) => Some(OutputSlot::reserve(m, &[&cfg.corpus.input, &output])?),
+        None => None,
+    };
     let bar = progress::Bar::new(args.quiet, watch_signals()?);
     bar.println(&format!(
         "huffvec {}: {:?} {}, dim {}, window {}, {} epochs, {} threads, corpus {}",
@@ -400,6 +425,9 @@ fn train(args: &TrainArgs, m: &ArgMatches) -> Result<()> {
     ));
     let (trained, report) = crate::experiment::train_as_configured(&cfg, &bar)?;
     trained.write_vectors(slot, cfg.run.format)?;
+    if let Some(slot) = model_slot {
+        crate::train::model_file::save_trained(slot, &trained, &cfg)?;
+    }
     let ck = cfg.checkpoint_path().unwrap_or_default();
     if checkpoint::read_header(&ck).is_ok() && std::fs::remove_file(&ck).is_ok() {
         bar.println(&format!(

@@ -8,7 +8,8 @@
 //! 40   min_count u64, max_vocab u64 (u64::MAX = none)
 //! 56   vocabulary size u64, vocabulary section bytes u64, vocabulary fingerprint u64
 //! 80   ids count u64, ids checksum u64, sentences u64
-//! 104  zero padding up to byte 128
+//! 104  keep-list fingerprint u64 (0 = no keep list; see [`super::keep`])
+//! 112  zero padding up to byte 128
 //! 128  vocabulary: per word u32 length, bytes, u64 count
 //!      zero padding to a multiple of 64
 //!      ids: u32 each; SENTENCE_END marks a newline
@@ -29,6 +30,7 @@ use super::{Corpus, Fingerprint};
 use crate::error::{Error, Result};
 use crate::hash::Fnv;
 use crate::kernel::{self, Mapped};
+use crate::vocab::KeepList;
 use crate::vocab::Vocab;
 use hashbrown::HashTable;
 
@@ -74,6 +76,7 @@ struct Header {
     n_ids: u64,
     ids_checksum: u64,
     sentences: u64,
+    keep: u64,
 }
 
 impl Header {
@@ -93,10 +96,11 @@ impl Header {
             self.n_ids,
             self.ids_checksum,
             self.sentences,
+            self.keep,
         ] {
             w.write_u64::<LittleEndian>(v)?;
         }
-        w.write_all(&[0u8; HEADER_BYTES - 104])
+        w.write_all(&[0u8; HEADER_BYTES - 112])
     }
 
     fn read(mut r: &[u8]) -> Option<Self> {
@@ -106,7 +110,7 @@ impl Header {
             return None;
         }
         r.read_u32::<LittleEndian>().ok()?;
-        let mut v = [0u64; 11];
+        let mut v = [0u64; 12];
         for x in &mut v {
             *x = r.read_u64::<LittleEndian>().ok()?;
         }
@@ -124,6 +128,7 @@ impl Header {
             n_ids: v[8],
             ids_checksum: v[9],
             sentences: v[10],
+            keep: v[11],
         })
     }
 
@@ -172,15 +177,30 @@ impl IdCorpus {
         threads: usize,
         on_progress: &(dyn Fn(&str, u64) + Sync),
     ) -> Result<(Self, CacheStatus)> {
+        let none = KeepList::none();
+        Self::prepare_keeping(corpus, settings, &none, cache_dir, threads, on_progress)
+    }
+
+    /// As [`IdCorpus::prepare`], keeping the words of `keep` whatever their count; the
+    /// cache's name and header record the list's fingerprint.
+    pub fn prepare_keeping(
+        corpus: &Corpus,
+        settings: VocabSettings,
+        keep: &KeepList,
+        cache_dir: &Path,
+        threads: usize,
+        on_progress: &(dyn Fn(&str, u64) + Sync),
+    ) -> Result<(Self, CacheStatus)> {
         std::fs::create_dir_all(cache_dir)
             .map_err(|e| Error::io("cannot create cache directory", cache_dir, e))?;
-        let path = cache_dir.join(cache_name(corpus.path(), settings));
+        let path = cache_dir.join(cache_name(corpus.path(), settings, keep.fingerprint()));
         let want = corpus.fingerprint();
         let reason = match Self::open(&path) {
             Ok(c) if c.header.corpus != want => "the corpus changed",
             Ok(c)
                 if c.header.min_count != settings.min_count
-                    || c.header.max_vocab != max_vocab_code(settings.max_vocab) =>
+                    || c.header.max_vocab != max_vocab_code(settings.max_vocab)
+                    || c.header.keep != keep.fingerprint() =>
             {
                 "the vocabulary settings changed"
             }
@@ -189,7 +209,7 @@ impl IdCorpus {
             Err(CacheError::Corrupt) => "the cache was corrupt or stale",
             Err(CacheError::Fatal(e)) => return Err(e),
         };
-        let (header, vocab) = build(corpus, settings, &path, threads, on_progress)?;
+        let (header, vocab) = build(corpus, settings, keep, &path, threads, on_progress)?;
         // Just written and checksummed as it was written: mapped without re-verification.
         let map = kernel::map_cache(&path)?;
         let expected = header
@@ -400,12 +420,15 @@ fn max_vocab_code(m: Option<usize>) -> u64 {
     m.map_or(u64::MAX, |m| m as u64)
 }
 
-fn cache_name(input: &Path, s: VocabSettings) -> String {
+fn cache_name(input: &Path, s: VocabSettings, keep: u64) -> String {
     let canon = std::fs::canonicalize(input).unwrap_or_else(|_| input.to_path_buf());
     let mut h = Fnv::new();
     h.write(canon.as_os_str().as_encoded_bytes());
     h.write(&s.min_count.to_le_bytes());
     h.write(&max_vocab_code(s.max_vocab).to_le_bytes());
+    if keep != 0 {
+        h.write(&keep.to_le_bytes());
+    }
     let stem = input
         .file_stem()
         .map(|s| {
@@ -545,6 +568,7 @@ const REMAP_IDS: usize = 1 << 22;
 fn build(
     corpus: &Corpus,
     settings: VocabSettings,
+    keep: &KeepList,
     path: &Path,
     threads: usize,
     on_progress: &(dyn Fn(&str, u64) + Sync),
@@ -553,13 +577,13 @@ fn build(
     let spill_err = |e| Error::io("cannot write temporary ids in", dir, e);
     let spill = tempfile::tempfile_in(dir).map_err(spill_err)?;
     let prov = count_and_spill(corpus, threads, &spill, dir, on_progress)?;
-    let (vocab, table, tokens, sentences) = choose_vocab(corpus, settings, prov)?;
+    let (vocab, table, tokens, sentences) = choose_vocab(corpus, settings, keep, prov)?;
 
     let tmp = tempfile::NamedTempFile::new_in(dir)
         .map_err(|e| Error::io("cannot create cache in", dir, e))?;
     let werr = |e| Error::io("cannot write cache", path, e);
     let mut w = BufWriter::with_capacity(1 << 20, tmp.as_file());
-    let mut header = write_vocab_section(&mut w, corpus, settings, &vocab, sentences, path)?;
+    let mut header = write_vocab_section(&mut w, corpus, settings, keep, &vocab, sentences, path)?;
     let spilled_ids = tokens + sentences;
     remap_spill(
         &spill,
@@ -619,6 +643,7 @@ fn count_and_spill(
 fn choose_vocab(
     corpus: &Corpus,
     settings: VocabSettings,
+    keep: &KeepList,
     prov: Provisional,
 ) -> Result<(Vocab, Vec<u32>, u64, u64)> {
     if prov.tokens == 0 {
@@ -641,6 +666,7 @@ fn choose_vocab(
         sentences,
         settings.min_count,
         settings.max_vocab,
+        keep,
     );
     let real_words = vocab
         .words()
@@ -667,6 +693,7 @@ fn write_vocab_section(
     w: &mut impl Write,
     corpus: &Corpus,
     settings: VocabSettings,
+    keep: &KeepList,
     vocab: &Vocab,
     sentences: u64,
     path: &Path,
@@ -690,6 +717,7 @@ fn write_vocab_section(
         n_ids: 0,
         ids_checksum: 0,
         sentences,
+        keep: keep.fingerprint(),
     };
     header.write(w).map_err(werr)?;
     w.write_all(&vocab_section).map_err(werr)?;
@@ -804,7 +832,8 @@ mod tests {
             }
         }
         let (distinct, counts) = map.into_iter().unzip();
-        let vocab = Vocab::from_distinct(distinct, counts, ends, min_count, max_vocab).0;
+        let none = KeepList::none();
+        let vocab = Vocab::from_distinct(distinct, counts, ends, min_count, max_vocab, &none).0;
         (words, vocab)
     }
 
@@ -906,6 +935,36 @@ mod tests {
     }
 
     #[test]
+    fn a_keep_list_has_its_own_cache_and_keeps_rare_words() {
+        let dir = tempfile::tempdir().expect("test setup");
+        let cache = dir.path().join("cache");
+        let p = write(dir.path(), "c.txt", b"x y y z z z\n");
+        let c = Corpus::open(&p).expect("test setup");
+        let s2 = VocabSettings {
+            min_count: 2,
+            max_vocab: None,
+        };
+        let (plain, _) = IdCorpus::prepare(&c, s2, &cache, 1, &no_progress).expect("plain");
+        assert_eq!(plain.vocab().id(b"x"), None);
+        let plain_path = plain.path().to_path_buf();
+        drop(plain);
+        let keep = KeepList::from_words([&b"x"[..]]);
+        let (kept, st) =
+            IdCorpus::prepare_keeping(&c, s2, &keep, &cache, 1, &no_progress).expect("kept");
+        assert_eq!(st, CacheStatus::Built("no cache yet"));
+        assert_ne!(kept.path(), plain_path);
+        let x = kept.vocab().id(b"x").expect("x is kept");
+        assert_eq!(kept.vocab().counts()[x as usize], 1);
+        assert_eq!(kept.ids().len(), 7);
+        drop(kept);
+        let (_, st) =
+            IdCorpus::prepare_keeping(&c, s2, &keep, &cache, 1, &no_progress).expect("reused");
+        assert_eq!(st, CacheStatus::Reused);
+        let (_, st) = IdCorpus::prepare(&c, s2, &cache, 1, &no_progress).expect("plain again");
+        assert_eq!(st, CacheStatus::Reused, "the plain cache is untouched");
+    }
+
+    #[test]
     fn corrupt_cache_is_detected_and_rebuilt() {
         let dir = tempfile::tempdir().expect("test setup");
         let cache = dir.path().join("cache");
@@ -945,6 +1004,7 @@ mod tests {
                 n_ids: 0,
                 ids_checksum: 0,
                 sentences: 0,
+                keep: 0,
             };
             let mut b = Vec::new();
             h.write(&mut b).expect("test setup");

@@ -1,6 +1,7 @@
 //! The corpus: a memory-mapped text file read in bounded windows, and its encoded form.
 
 pub mod encode;
+pub mod plant;
 pub mod tokenize;
 mod wordhash;
 

@@ -7,11 +7,8 @@
 //! * A word longer than [`MAX_WORD_BYTES`] bytes is cut to its first `MAX_WORD_BYTES` bytes
 //!   (word2vec.c likewise truncates at its `MAX_STRING`); the rest of it is dropped.
 
-/// Longest word kept, in bytes.
-pub const MAX_WORD_BYTES: usize = 100;
-
 /// The spelling of the end-of-sentence token in vocabularies and outputs.
-pub use crate::vocab::EOS;
+pub use crate::vocab::{is_space, EOS, MAX_WORD_BYTES};
 
 /// One token of the corpus.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -20,12 +17,6 @@ pub enum Token<'a> {
     Word(&'a [u8]),
     /// A newline.
     EndOfSentence,
-}
-
-/// True for the bytes that separate words.
-#[inline(always)]
-pub fn is_space(b: u8) -> bool {
-    matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
 }
 
 const ONES: u64 = 0x0101_0101_0101_0101;

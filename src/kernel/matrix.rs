@@ -212,6 +212,11 @@ impl From<SharedMatrix> for FrozenMatrix {
 }
 
 impl FrozenMatrix {
+    /// Number of rows.
+    pub fn rows(&self) -> usize {
+        self.0.rows
+    }
+
     /// Logical row length.
     pub fn dim(&self) -> usize {
         self.0.dim

@@ -3,6 +3,7 @@
 //! requests and divergence.
 
 pub mod checkpoint;
+pub mod model_file;
 pub mod progress;
 pub mod worker;
 
@@ -24,7 +25,7 @@ use crate::probe::{NoProbe, Probe, RunInfo};
 use crate::sampler::Rng;
 use crate::schedule::Schedule;
 use crate::tree::{shapes, Tree};
-use crate::vocab::Vocab;
+use crate::vocab::{KeepList, Vocab};
 use checkpoint::RunIdentity;
 use progress::Progress;
 use worker::{Worker, WorkerEnd, WorkerState};
@@ -255,10 +256,15 @@ fn prepare(cfg: &TrainConfig, obs: &dyn Observer) -> Result<Prepared> {
         min_count: cfg.corpus.min_count,
         max_vocab: cfg.corpus.max_vocab,
     };
+    let keep_list = match &cfg.corpus.keep {
+        Some(p) => KeepList::read(p)?,
+        None => KeepList::none(),
+    };
     let (ids, status) = pool.install(|| {
-        IdCorpus::prepare(
+        IdCorpus::prepare_keeping(
             &corpus,
             settings,
+            &keep_list,
             &cfg.corpus.cache_dir,
             cfg.run.threads,
             &|stage, done| obs.preparing(stage, done, total_bytes),
@@ -292,6 +298,17 @@ fn prepare(cfg: &TrainConfig, obs: &dyn Observer) -> Result<Prepared> {
         vocab.len(),
         ids.ids().len()
     ));
+    if !keep_list.is_empty() {
+        let below = vocab
+            .counts()
+            .iter()
+            .filter(|&&c| c < cfg.corpus.min_count)
+            .count();
+        obs.note(&format!(
+            "keep list: {} words listed, {below} in the vocabulary below --min-count",
+            keep_list.len()
+        ));
+    }
     let identity = RunIdentity {
         corpus_bytes: corpus_id.bytes,
         corpus_hash: corpus_id.content_hash,
@@ -680,6 +697,8 @@ fn absolute_paths(cfg: &TrainConfig) -> TrainConfig {
     c.run.checkpoint = cfg.checkpoint_path().as_deref().map(checkpoint::absolute);
     c.run.save_vocab = c.run.save_vocab.as_deref().map(checkpoint::absolute);
     c.run.resume = None;
+    c.corpus.keep = c.corpus.keep.as_deref().map(checkpoint::absolute);
+    c.run.save_model = c.run.save_model.as_deref().map(checkpoint::absolute);
     c
 }
 

@@ -57,6 +57,21 @@ impl Tree {
         }
     }
 
+    /// Builds from stored paths: `offsets` (one more than the words, starting at 0, never
+    /// decreasing) delimit each word's packed steps `inner << 1 | code`, root first, with
+    /// every inner node below `n_inner`; `None` when they do not.
+    pub fn from_paths(offsets: Vec<usize>, steps: Vec<u32>, n_inner: usize) -> Option<Self> {
+        let well_formed = offsets.first() == Some(&0)
+            && offsets.last() == Some(&steps.len())
+            && offsets.windows(2).all(|w| w[0] <= w[1])
+            && steps.iter().all(|s| ((s >> 1) as usize) < n_inner);
+        well_formed.then_some(Tree {
+            offsets,
+            steps,
+            n_inner,
+        })
+    }
+
     /// Number of leaves (words).
     pub fn n_words(&self) -> usize {
         self.offsets.len() - 1

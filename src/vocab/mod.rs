@@ -9,8 +9,21 @@ use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 
+mod keep;
+
+pub use keep::KeepList;
+
 /// The end-of-sentence token: each newline of the corpus counts as one (word2vec.c's `</s>`).
 pub const EOS: &[u8] = b"</s>";
+
+/// Longest word kept, in bytes; longer words are cut to this many bytes.
+pub const MAX_WORD_BYTES: usize = 100;
+
+/// True for the bytes that separate words (ASCII whitespace).
+#[inline(always)]
+pub fn is_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
+}
 
 /// The training vocabulary, most frequent word first.
 #[derive(Clone, Debug, PartialEq)]
@@ -24,13 +37,15 @@ impl Vocab {
     /// Keeps the distinct `words` with at least `min_count` occurrences (at most `max_vocab`
     /// of them), with `</s>` counted as one word per newline (`sentence_ends`), sorted by
     /// descending count, ties by bytes; also returns, per input word, its id or `None` when
-    /// it was not kept.
+    /// it was not kept. Words on `keep` are kept whatever their count, beyond `max_vocab`
+    /// too, in their place by count.
     pub fn from_distinct(
         mut words: Vec<Box<[u8]>>,
         mut counts: Vec<u64>,
         sentence_ends: u64,
         min_count: u64,
         max_vocab: Option<usize>,
+        keep: &KeepList,
     ) -> (Self, Vec<Option<u32>>) {
         let n_in = words.len();
         if sentence_ends > 0 {
@@ -43,7 +58,7 @@ impl Vocab {
             }
         }
         let mut order: Vec<u32> = (0..words.len() as u32)
-            .filter(|&i| counts[i as usize] >= min_count)
+            .filter(|&i| counts[i as usize] >= min_count || keep.contains(&words[i as usize]))
             .collect();
         order.par_sort_unstable_by(|&a, &b| {
             let (a, b) = (a as usize, b as usize);
@@ -52,7 +67,11 @@ impl Vocab {
                 .then_with(|| words[a].cmp(&words[b]))
         });
         if let Some(m) = max_vocab {
-            order.truncate(m);
+            let mut rank = 0;
+            order.retain(|&i| {
+                rank += 1;
+                rank <= m || keep.contains(&words[i as usize])
+            });
         }
         let mut ids = vec![None; n_in];
         let entries = order
@@ -218,7 +237,7 @@ mod tests {
         }
         let ends = text.iter().filter(|&&b| b == b'\n').count() as u64;
         let (words, counts) = map.into_iter().unzip();
-        Vocab::from_distinct(words, counts, ends, min_count, max_vocab).0
+        Vocab::from_distinct(words, counts, ends, min_count, max_vocab, &KeepList::none()).0
     }
 
     fn vocab(text: &[u8], min_count: u64) -> Vocab {
@@ -255,6 +274,31 @@ mod tests {
         let v = count_plainly(b"a a a b b c", 1, Some(2));
         assert_eq!(v.words().len(), 2);
         assert_eq!(v.word(1), b"b");
+    }
+
+    #[test]
+    fn kept_words_skip_min_count_and_max_vocab_in_their_place_by_count() {
+        let words: Vec<Box<[u8]>> = ["a", "b", "c", "d", "e"]
+            .iter()
+            .map(|w| w.as_bytes().into())
+            .collect();
+        let counts = vec![4, 3, 2, 1, 1];
+        let keep = KeepList::from_words([&b"d"[..], b"zz"]);
+        let (v, ids) = Vocab::from_distinct(words.clone(), counts.clone(), 1, 3, Some(1), &keep);
+        let got: Vec<(&[u8], u64)> = v
+            .words()
+            .iter()
+            .map(|w| &w[..])
+            .zip(v.counts().iter().copied())
+            .collect();
+        assert_eq!(got, vec![(&b"a"[..], 4), (b"d", 1)]);
+        let d = words
+            .iter()
+            .position(|w| &w[..] == b"d")
+            .expect("d was counted");
+        assert_eq!(ids[d], Some(1));
+        let (plain, _) = Vocab::from_distinct(words, counts, 1, 3, None, &KeepList::none());
+        assert_eq!(plain.len(), 2, "a and b reach min-count 3: {plain:?}");
     }
 
     #[test]
