@@ -24,7 +24,7 @@ pub struct Shared<'a> {
     pub input: &'a SharedMatrix,
     /// Output-side vectors: inner nodes for HS (word2vec.c `syn1`), output words for NS
     /// (`syn1neg`).
-    pub inner: &'a SharedMatrix,
+    pub output: &'a SharedMatrix,
     /// The output tree.
     pub tree: &'a Tree,
     /// Sigmoid table.
@@ -224,7 +224,7 @@ mod tests {
         let window = 5;
         let shared = Shared {
             input: &input,
-            inner: &inner,
+            output: &inner,
             tree: &tree,
             sig: &sig,
             model,
@@ -241,7 +241,7 @@ mod tests {
         let mut scratch = Scratch::new(stride, window, top_rows);
         let mut rng = Rng::new(7, 0);
         let sentence: Vec<u32> = (0..300u32).map(|i| (i * 17 + i / 7) % 60).collect();
-        let mut rule = Sgd::<true>;
+        let mut rule = Sgd { skip: true };
         let mut probe = NoProbe;
         let mut train = |rng: &mut Rng| {
             train_sentence(

@@ -2,7 +2,7 @@
 //! input rows are stepped, given the scalar gradient g = t - sigmoid(f).
 //!
 //! [`Sgd`] is word2vec.c's rule and costs nothing beyond the fused kernel step; it is what
-//! the default configuration compiles to. [`Tuned`] adds the mitigations of issue 6, each
+//! the default configuration compiles to. [`Mitigated`] adds the mitigations of issue 6, each
 //! off unless asked for:
 //!
 //! * **Depth weight** (`--lr-depth-scale K`): node n at depth d (root = 0) of a tree of
@@ -35,9 +35,9 @@ pub const ADAGRAD_EPS: f32 = 1e-8;
 
 /// How gradients become steps; chosen once per worker, so each rule is monomorphised.
 pub trait StepRule {
-    /// True for plain SGD: the HS walk may then step two nodes at once with the fused
-    /// kernel step instead of calling [`StepRule::node_step`].
-    const PAIRED: bool = false;
+    /// True when the node step is the fused kernel step (plain SGD): the HS walk may then
+    /// step two nodes at once instead of calling [`StepRule::node_step`].
+    const FUSED: bool = false;
     /// True when nodes with |f| >= MAX_EXP are skipped rather than clamped.
     fn skips_saturated(&self) -> bool;
     /// A walk of `inputs` (rows of `stride` floats) against one target begins.
@@ -84,17 +84,20 @@ pub trait StepRule {
     }
 }
 
-/// word2vec.c's SGD; `SKIP` selects the saturation policy (true = skip, as HS in
-/// word2vec.c; false = clamp, as NS in word2vec.c).
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Sgd<const SKIP: bool>;
+/// word2vec.c's SGD. The saturation policy is a run-time flag: it is read only at saturated
+/// nodes, which are rare, so one compiled loop serves both policies.
+#[derive(Clone, Copy, Debug)]
+pub struct Sgd {
+    /// Skip saturated nodes (HS in word2vec.c) rather than clamp them (NS in word2vec.c).
+    pub skip: bool,
+}
 
-impl<const SKIP: bool> StepRule for Sgd<SKIP> {
-    const PAIRED: bool = true;
+impl StepRule for Sgd {
+    const FUSED: bool = true;
 
     #[inline(always)]
     fn skips_saturated(&self) -> bool {
-        SKIP
+        self.skip
     }
     #[inline(always)]
     fn begin_path<K: Kernel>(&mut self, _: K, _: &[f32], _: usize) {}
@@ -227,7 +230,7 @@ pub fn depth_weights(k: f32, max_depth: usize) -> Vec<f32> {
 }
 
 /// The general rule: any combination of the mitigations; one per thread.
-pub struct Tuned<'a> {
+pub struct Mitigated<'a> {
     s: &'a StepSettings,
     h_norm2: Vec<f32>,
     node_acc: f32,
@@ -237,10 +240,10 @@ pub struct Tuned<'a> {
     inv_alpha2: f32,
 }
 
-impl<'a> Tuned<'a> {
+impl<'a> Mitigated<'a> {
     /// Per-thread state for rows of `stride` floats and up to `max_inputs` inputs a walk.
     pub fn new(s: &'a StepSettings, stride: usize, max_inputs: usize) -> Self {
-        Tuned {
+        Mitigated {
             s,
             h_norm2: Vec::with_capacity(max_inputs.max(1)),
             node_acc: 0.0,
@@ -252,7 +255,7 @@ impl<'a> Tuned<'a> {
     }
 }
 
-impl StepRule for Tuned<'_> {
+impl StepRule for Mitigated<'_> {
     #[inline(always)]
     fn skips_saturated(&self) -> bool {
         self.s.skip_saturated
@@ -411,7 +414,7 @@ mod tests {
     fn tuned_with_defaults_equals_sgd() {
         let c = cfg(|_| {});
         let st = StepSettings::new(&c, 4, 1, 1);
-        let mut t = Tuned::new(&st, 16, 1);
+        let mut t = Mitigated::new(&st, 16, 1);
         let (h, mut v1, mut e1) = (
             padded([1.0, 2.0], 16),
             padded([0.5, -0.5], 16),
@@ -419,7 +422,7 @@ mod tests {
         );
         let (mut v2, mut e2) = (v1.clone(), e1.clone());
         t.node_step(Scalar, 0, 3, 0.4, 0.1, &mut v1, &h, &mut e1);
-        Sgd::<true>.node_step(Scalar, 0, 3, 0.4, 0.1, &mut v2, &h, &mut e2);
+        Sgd { skip: true }.node_step(Scalar, 0, 3, 0.4, 0.1, &mut v2, &h, &mut e2);
         assert_eq!((v1, e1), (v2, e2));
     }
 
@@ -428,7 +431,7 @@ mod tests {
         // K = 2, max depth 4: weight at depth 2 is 2. g = 0.4 * 2 * 0.1 = 0.08.
         let c = cfg(|c| c.params.lr_depth_scale = 2.0);
         let st = StepSettings::new(&c, 4, 1, 1);
-        let mut t = Tuned::new(&st, 16, 1);
+        let mut t = Mitigated::new(&st, 16, 1);
         let (h, mut v, mut e) = (
             padded([1.0, 2.0], 16),
             padded([0.5, -0.5], 16),
@@ -446,7 +449,7 @@ mod tests {
         // Step 2, g_raw = -0.25: G = 0.625 + 0.0625 * 2.5 = 0.78125.
         let c = cfg(|c| c.params.optimizer = Optimizer::Adagrad);
         let st = StepSettings::new(&c, 0, 1, 1);
-        let mut t = Tuned::new(&st, 16, 1);
+        let mut t = Mitigated::new(&st, 16, 1);
         let h = padded([1.0, 2.0], 16);
         let (mut v, mut e) = (padded([0.5, -0.5], 16), vec![0.0; 16]);
         t.begin_path(Scalar, &h, 16);
@@ -473,7 +476,7 @@ mod tests {
         // step is err / sqrt(0.125) = err * 2.8284.
         let c = cfg(|c| c.params.optimizer = Optimizer::Adagrad);
         let st = StepSettings::new(&c, 0, 1, 1);
-        let mut t = Tuned::new(&st, 16, 1);
+        let mut t = Mitigated::new(&st, 16, 1);
         let m = matrix(&[[1.0, 1.0]]);
         t.input_step(Scalar, &m, 0, &padded([0.03, 0.04], 16), 0.1);
         let f = 1.0 / 0.125f32.sqrt();
@@ -490,7 +493,7 @@ mod tests {
     fn clipping_caps_the_input_step_norm_and_keeps_its_direction() {
         let c = cfg(|c| c.params.clip_grad = Some(1.0));
         let st = StepSettings::new(&c, 0, 2, 1);
-        let mut t = Tuned::new(&st, 16, 1);
+        let mut t = Mitigated::new(&st, 16, 1);
         let m = matrix(&[[0.0, 0.0], [0.0, 0.0]]);
         t.input_step(Scalar, &m, 0, &padded([3.0, 4.0], 16), 0.1);
         assert!(close(row(&m, 0), [0.6, 0.8]));
@@ -506,7 +509,7 @@ mod tests {
             c.params.l2 = 0.1;
         });
         let st = StepSettings::new(&c, 0, 2, 1);
-        let mut t = Tuned::new(&st, 16, 1);
+        let mut t = Mitigated::new(&st, 16, 1);
         let m = matrix(&[[1.0, 2.0], [1.0, 2.0]]);
         t.input_step(Scalar, &m, 0, &padded([0.0, 0.1], 16), 0.5);
         assert!(close(row(&m, 0), [0.95, 1.9 + 0.1]));

@@ -759,7 +759,7 @@ impl Round<'_> {
         let (cfg, progress, schedule) = (self.cfg, self.progress, self.schedule);
         let shared = Shared {
             input,
-            inner,
+            output: inner,
             tree: self.tree,
             sig: self.sig,
             model: cfg.params.model,

@@ -16,7 +16,7 @@ use crate::loss::hs::HsLoss;
 use crate::loss::ns::NsLoss;
 use crate::loss::OutputLoss;
 use crate::model::{self, Scratch, Shared};
-use crate::optim::{Sgd, StepRule, Tuned};
+use crate::optim::{Mitigated, Sgd, StepRule};
 use crate::probe::Probe;
 use crate::sampler::Rng;
 use crate::schedule::{Schedule, PUBLISH_EVERY};
@@ -110,14 +110,14 @@ impl<P: Probe> KernelTask for Worker<'_, P> {
             None => {
                 let loss = HsLoss {
                     tree: sh.tree,
-                    inner: sh.inner,
+                    inner: sh.output,
                     sig: sh.sig,
                 };
                 self.with_rule(k, &loss)
             }
             Some(table) => {
                 let loss = NsLoss {
-                    output: sh.inner,
+                    output: sh.output,
                     table,
                     negative: sh.negative,
                     sig: sh.sig,
@@ -134,10 +134,9 @@ impl<P: Probe> Worker<'_, P> {
     fn with_rule<K: Kernel, L: OutputLoss>(self, k: K, loss: &L) -> WorkerEnd {
         let sh = self.shared;
         match sh.steps.plain_sgd() {
-            Some(true) => self.run_loop(k, loss, Sgd::<true>),
-            Some(false) => self.run_loop(k, loss, Sgd::<false>),
+            Some(skip) => self.run_loop(k, loss, Sgd { skip }),
             None => {
-                let rule = Tuned::new(sh.steps, sh.input.stride(), 2 * sh.window);
+                let rule = Mitigated::new(sh.steps, sh.input.stride(), 2 * sh.window);
                 self.run_loop(k, loss, rule)
             }
         }
@@ -168,7 +167,7 @@ impl<P: Probe> Worker<'_, P> {
         let mut scratch = Scratch::new(shared.input.stride(), shared.window, top_rows);
         let sync = top_rows > 0;
         if sync {
-            scratch.sync_top(k, shared.inner);
+            scratch.sync_top(k, shared.output);
         }
         let mut sentence: Vec<u32> = Vec::with_capacity(MAX_SENTENCE);
         sentence.extend_from_slice(&state.sentence);
@@ -215,7 +214,7 @@ impl<P: Probe> Worker<'_, P> {
                         }
                     }
                     if sync && local % sync_every == 0 {
-                        scratch.sync_top(k, shared.inner);
+                        scratch.sync_top(k, shared.output);
                     }
                     if local >= PUBLISH_EVERY {
                         let total;
@@ -252,7 +251,7 @@ impl<P: Probe> Worker<'_, P> {
                 base += ids.len();
             }
             if sync {
-                scratch.sync_top(k, shared.inner);
+                scratch.sync_top(k, shared.output);
             }
             let total;
             (total, alpha) = publish(progress, &schedule, probe, local);
@@ -319,7 +318,7 @@ fn check_point<K: Kernel>(
         return None;
     }
     if sync {
-        scratch.sync_top(k, shared.inner);
+        scratch.sync_top(k, shared.output);
     }
     Some(if stop {
         WorkerEnd::Stopped

@@ -26,7 +26,7 @@ fn two_rows(buf: &mut [f32], a: usize, b: usize, stride: usize) -> (&mut [f32], 
 /// chains (dot, sigmoid, step, next input's dot) interleave and each input row is loaded
 /// once per pair. Each node still sees the inputs in order, so the arithmetic is the same
 /// as the one-node walk up to the order of additions into `errs`. Only for rules with
-/// [`StepRule::PAIRED`] (plain SGD), whose step is the fused kernel step. `REC`: the path
+/// [`StepRule::FUSED`] (plain SGD), whose step is the fused kernel step. `REC`: the path
 /// is recorded; `ONE`: `inputs` is a single row.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
@@ -288,7 +288,7 @@ mod tests {
                     record: true,
                 };
                 let (mut pa, mut pb) = (Recorder::default(), Recorder::default());
-                let rule = &mut Sgd::<SKIP>;
+                let rule = &mut Sgd { skip: SKIP };
                 train_path_nodes(
                     k, &path, &a, &inputs, &mut ea, &ctx, &sig, &mut sa, rule, &mut pa,
                 );
