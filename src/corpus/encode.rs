@@ -606,8 +606,7 @@ fn build(
     Ok((header, vocab))
 }
 
-/// The first pass: counts the words of `corpus` under provisional ids and spills the ids,
-/// in corpus order, to `spill` (a temporary file in `dir`).
+/// The first pass: counts the words under provisional ids and spills the ids to `spill`.
 fn count_and_spill(
     corpus: &Corpus,
     threads: usize,
@@ -637,9 +636,7 @@ fn count_and_spill(
     Ok(prov)
 }
 
-/// The vocabulary of the counted words under `settings`, the provisional-to-final id table
-/// ([`DROPPED`] for a word left out), and the tokens and sentences counted; an error when
-/// the corpus holds no words or fewer than two make the vocabulary.
+/// The vocabulary, its provisional-to-final id table, the tokens and the sentences counted.
 fn choose_vocab(
     corpus: &Corpus,
     settings: VocabSettings,
@@ -687,8 +684,7 @@ fn choose_vocab(
     Ok((vocab, table, tokens, sentences))
 }
 
-/// Writes the cache's provisional header (no ids yet), the vocabulary section and the
-/// padding before the ids into `w`; returns the header.
+/// Writes the header (no ids yet), the vocabulary section and the padding before the ids.
 fn write_vocab_section(
     w: &mut impl Write,
     corpus: &Corpus,
@@ -729,9 +725,7 @@ fn write_vocab_section(
     Ok(header)
 }
 
-/// The second pass: reads the `spilled_ids` provisional ids back from `spill`, maps them
-/// through `table` (dropping the words left out) and appends them to `w`, counting and
-/// checksumming them into `header`.
+/// The second pass: remaps the spilled ids through `table` into `w`, summing them in `header`.
 #[allow(clippy::too_many_arguments)]
 fn remap_spill(
     spill: &std::fs::File,

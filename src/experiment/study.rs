@@ -489,8 +489,7 @@ pub fn evaluate(
     (analogy, similarity)
 }
 
-/// One configuration for one seed: its train config and its telemetry file, relative to the
-/// study's output.
+/// One configuration for one seed, and its telemetry file relative to the study's output.
 type SeedConfig = (TrainConfig, Option<String>);
 
 /// `run`'s configuration for `seed`, recording telemetry as `plan` says.
@@ -599,8 +598,7 @@ fn study_seeds(seed0: u64, count: u64) -> Result<Vec<u64>> {
         .collect()
 }
 
-/// Every configuration of `runs` for every seed, all checked before the first one trains
-/// (the study's own telemetry options first, with their own names).
+/// Every configuration for every seed, all checked before the first one trains.
 fn plan_configs(
     runs: &[PlannedRun],
     seeds: &[u64],
@@ -626,9 +624,7 @@ fn plan_configs(
         .collect()
 }
 
-/// Trains and evaluates one configuration `cfg` for one seed (telemetry into `stats_file`),
-/// banding words by the reference's `min_count`; the first run that trains sets `result`'s
-/// bands. Returns the seed's row and, unless it diverged, its number of bands.
+/// One seed's run of `cfg`, trained and evaluated, and its number of bands unless it diverged.
 fn run_seed(
     cfg: &TrainConfig,
     stats_file: &Option<String>,

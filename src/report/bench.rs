@@ -95,8 +95,7 @@ impl Figure for ScalingFigure<'_> {
 }
 
 impl ScalingFigure<'_> {
-    /// The speed-up panel: every single run, the medians and the ideal line, up to `max_t`
-    /// threads.
+    /// The speed-up panel: single runs, medians and the ideal line.
     fn draw_speedup<DB: DrawingBackend>(
         &self,
         area: &DrawingArea<DB, Shift>,
@@ -173,8 +172,7 @@ impl ScalingFigure<'_> {
         Ok(())
     }
 
-    /// The parallel-efficiency panel: the medians against the ideal 1, up to `max_t`
-    /// threads.
+    /// The parallel-efficiency panel: medians against the ideal 1.
     fn draw_efficiency<DB: DrawingBackend>(
         &self,
         area: &DrawingArea<DB, Shift>,

@@ -184,8 +184,7 @@ impl StudyResult {
         out
     }
 
-    /// "Overall": throughput and every set's overall score per run; `rs` is the
-    /// reference's summary, whose sets make the columns.
+    /// The "Overall" table: throughput and each set's overall score, per run.
     fn overall_table(&self, rs: &RunSummary) -> Table {
         let sd = self.multi_seed();
         let mut header = vec!["config".to_string(), "options".into(), "words/s".into()];
@@ -723,8 +722,7 @@ impl<'a> BandFigures<'a> {
         }
     }
 
-    /// One line per run through `value(run, band)`, with error bars when `bars` and there
-    /// are several seeds.
+    /// One line per run through `value(run, band)`, with error bars if `bars` and seeds.
     fn lines(&self, value: &dyn Fn(&RunResult, usize) -> Option<Spread>, bars: bool) -> Vec<Line> {
         let nb = self.study.bands.len();
         self.runs

@@ -396,8 +396,7 @@ impl Prepared {
         n as f64 / self.layout.bands[b].words.max(1) as f64
     }
 
-    /// Appends the records of snapshot slot `i`, grid `g` (first filled `wall_seconds` into
-    /// the run), to `out`: the snapshot's totals, then its non-empty cells and bands.
+    /// Appends the snapshot, cell and band records of snapshot slot `i` (grid `g`) to `out`.
     fn snapshot_records(
         &self,
         i: usize,
@@ -455,8 +454,7 @@ impl Prepared {
         }
     }
 
-    /// Appends one end-of-run record per band to `out`: the mean final |input vector| of
-    /// its words (`fin`) and its totals over the run (`total`).
+    /// Appends each band's end-of-run record (final input norms, run totals) to `out`.
     fn band_final_records(&self, fin: &FinalState, total: &Grid, out: &mut Vec<Record>) {
         let layout = &self.layout;
         for (band, info) in layout.bands.iter().enumerate() {
