@@ -3,6 +3,7 @@
 mod bench;
 mod eval;
 mod plant;
+mod probe_eval;
 mod progress;
 mod stats;
 mod study;
