@@ -79,6 +79,10 @@ pub mod support {
     #[cfg(target_arch = "x86_64")]
     pub use crate::kernel::Avx2Fma;
     pub use crate::kernel::{Kernel, Scalar};
+    /// The whole-model file (safetensors) and its checked reader.
+    pub mod model_file {
+        pub use crate::train::model_file::ModelFile;
+    }
     /// Checkpoint headers and the reader's fuzz oracle.
     pub mod checkpoint {
         pub use crate::train::checkpoint::{read_and_check, read_header, Header};

@@ -17,9 +17,12 @@ use crate::{Error, Result};
 /// Options of `huffvec eval`.
 #[derive(Args, Debug, Clone)]
 pub struct EvalArgs {
-    /// Vectors to evaluate (word2vec text or binary; detected)
-    #[arg(long, short = 'v')]
-    vectors: PathBuf,
+    /// Vectors to evaluate (word2vec text or binary; detected) [default: the input vectors
+    /// of --model]
+    #[arg(long, short = 'v', required_unless_present = "model")]
+    vectors: Option<PathBuf>,
+    #[command(flatten)]
+    extra: super::probe_eval::ProbeEvalArgs,
     /// Analogy file (`: section` lines, then `a b c d` lines); repeatable
     #[arg(long, value_name = "FILE")]
     analogy: Vec<PathBuf>,
@@ -190,9 +193,11 @@ fn eval_files(args: &EvalArgs) -> Result<(Vec<PathBuf>, Vec<PathBuf>)> {
             }
         }
     }
-    if analogy_files.is_empty() && similarity_files.is_empty() {
+    if analogy_files.is_empty() && similarity_files.is_empty() && !args.extra.asked() {
         return Err(Error::Config(
-            "nothing to evaluate: give --analogy FILE, --similarity FILE or --eval-dir DIR".into(),
+            "nothing to evaluate: give --analogy FILE, --similarity FILE, --eval-dir DIR, \
+             --probes FILE or --heldout TEXT"
+                .into(),
         ));
     }
     let mut stems: Vec<String> = analogy_files
@@ -208,6 +213,10 @@ fn eval_files(args: &EvalArgs) -> Result<(Vec<PathBuf>, Vec<PathBuf>)> {
         )));
     }
     Ok((analogy_files, similarity_files))
+}
+
+fn vectors_label(args: &EvalArgs) -> String {
+    super::probe_eval::vectors_label(args.vectors.as_deref(), &args.extra)
 }
 
 fn stem(p: &Path) -> String {
@@ -248,7 +257,7 @@ fn word_bands(args: &EvalArgs, emb: &Embeddings) -> Result<(WordBands, usize)> {
             if known.is_empty() {
                 return Err(Error::Config(format!(
                     "no word of {} is in the vocabulary {}; is it the right --vocab file?",
-                    args.vectors.display(),
+                    vectors_label(args),
                     path.display()
                 )));
             }
@@ -319,12 +328,17 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
         .iter()
         .map(|p| PairSet::load(p))
         .collect::<Result<Vec<_>>>()?;
+    let extra = super::probe_eval::load(&args.extra)?;
     let slot = match &args.json {
         Some(p) if p.as_os_str() != "-" => Some(crate::io::OutputSlot::reserve(p, &[])?),
         _ => None,
     };
     let t0 = Instant::now();
-    let emb = load(&args.vectors)?;
+    let emb = match (&args.vectors, extra.model_embeddings()) {
+        (Some(p), _) => load(p)?,
+        (None, Some(e)) => e,
+        (None, None) => return Err(Error::Config("give --vectors FILE or --model FILE".into())),
+    };
     let load_seconds = t0.elapsed().as_secs_f64();
     let (bands, unbanded) = word_bands(args, &emb)?;
 
@@ -350,10 +364,19 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
         analogy: &analogy_results,
         similarity: &similarity_results,
     };
-    let doc = report.json();
+    let outcome = extra.evaluate(&emb, args.band_edges.as_deref())?;
+    let mut doc = report.json();
+    outcome.add_json(&mut doc);
+    let print = || -> Result<()> {
+        report.print()?;
+        std::io::stdout()
+            .lock()
+            .write_all(outcome.render().as_bytes())
+            .map_err(stdout_err)
+    };
     match (&args.json, slot) {
         (Some(_), Some(slot)) => {
-            report.print()?;
+            print()?;
             slot.commit(|w| {
                 serde_json::to_writer_pretty(&mut *w, &doc)?;
                 writeln!(w)
@@ -364,7 +387,7 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
             serde_json::to_writer_pretty(&mut out, &doc).map_err(|e| stdout_err(e.into()))?;
             writeln!(out).map_err(stdout_err)
         }
-        (None, _) => report.print(),
+        (None, _) => print(),
     }
 }
 
@@ -435,7 +458,7 @@ impl Report<'_> {
                 })
                 .collect();
         json!({
-            "vectors": self.args.vectors.display().to_string(),
+            "vectors": vectors_label(self.args),
             "words": self.emb.len(),
             "dim": self.emb.dim(),
             "duplicate_words": self.emb.duplicates(),
@@ -472,7 +495,7 @@ impl Report<'_> {
         let _ = writeln!(
             s,
             "vectors {}: {} words, dim {} (read in {:.2}s{})",
-            self.args.vectors.display(),
+            vectors_label(self.args),
             e.len(),
             e.dim(),
             self.load_seconds,
@@ -521,6 +544,9 @@ impl Report<'_> {
     /// The band table: per band, its words and every set's score, after the bands' basis.
     fn render_bands(&self, s: &mut String) {
         use std::fmt::Write as _;
+        if self.analogy.is_empty() && self.similarity.is_empty() {
+            return;
+        }
         let _ = writeln!(s, "\n{}", self.basis_note());
         if self.unbanded > 0 {
             let _ = writeln!(

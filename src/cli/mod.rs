@@ -4,6 +4,7 @@ mod args;
 mod bench;
 mod eval;
 mod plant;
+mod probe_eval;
 mod progress;
 mod stats;
 mod study;

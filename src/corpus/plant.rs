@@ -10,7 +10,8 @@
 //! Which words may be parents (in the training part of the corpus):
 //! * not among the [`SKIP_TOP`] most frequent words (the function words: `the`, `of`, ...),
 //!   and not `</s>`;
-//! * at least one alphabetic character (no numbers or punctuation);
+//! * letters only (alphabetic in any script), at least [`MIN_PARENT_CHARS`] of them, so
+//!   no numbers, punctuation or abbreviations such as `k` or `cf`;
 //! * at least twice `sum(levels)` occurrences, so that after planting at least
 //!   `sum(levels)` remain and the parent is still a frequent word;
 //! * short enough that `parent__k` is not cut by the tokenizer, and no `parent__k` is a
@@ -46,6 +47,9 @@ pub const DEFAULT_DEV_FRACTION: f64 = 0.2;
 
 /// The most frequent words never chosen as parents (function words).
 pub const SKIP_TOP: usize = 100;
+
+/// Fewest characters of a parent.
+pub const MIN_PARENT_CHARS: usize = 3;
 
 /// Random stream for the held-out lines.
 const HOLDOUT_STREAM: u64 = 0x686f_6c64;
@@ -233,6 +237,12 @@ fn token(w: &[u8]) -> &[u8] {
     &w[..w.len().min(MAX_WORD_BYTES)]
 }
 
+/// Letters only (UTF-8, alphabetic in any script), at least [`MIN_PARENT_CHARS`] of them.
+fn is_content_word(w: &[u8]) -> bool {
+    std::str::from_utf8(w)
+        .is_ok_and(|s| s.chars().all(char::is_alphabetic) && s.chars().count() >= MIN_PARENT_CHARS)
+}
+
 /// Uniform in `0..n` (n >= 1) by 64-bit multiply-shift.
 fn below(rng: &mut Rng, n: u64) -> u64 {
     ((rng.next_u64() as u128 * n as u128) >> 64) as u64
@@ -277,7 +287,7 @@ impl Plan {
             .filter(|(w, _)| {
                 *w != EOS
                     && w.len() + longest_suffix <= MAX_WORD_BYTES
-                    && String::from_utf8_lossy(w).chars().any(char::is_alphabetic)
+                    && is_content_word(w)
                     && !collides(w)
             })
             .copied()
@@ -287,7 +297,7 @@ impl Plan {
                 path: path.into(),
                 reason: format!(
                     "only {} words can be parents (beyond the {SKIP_TOP} most frequent, \
-                     alphabetic, at least 2 x {need} = {} occurrences in the training lines) \
+                     letters only, at least 2 x {need} = {} occurrences in the training lines) \
                      but --parents asks for {}; lower --parents or --levels, or use a larger \
                      corpus",
                     eligible.len(),
@@ -528,12 +538,26 @@ mod tests {
     use crate::sampler::Rng;
     use proptest::prelude::*;
 
-    /// Words `w0 .. w{n-1}` with counts falling off, shuffled into lines of 7.
+    /// The `i`-th test word: `w` and `i` in letters (`wa`, `wb`, ..., `wba`, ...).
+    fn word(i: usize) -> String {
+        let mut digits = vec![b'a' + (i % 26) as u8];
+        let mut rest = i / 26;
+        while rest > 0 {
+            digits.push(b'a' + (rest % 26) as u8);
+            rest /= 26;
+        }
+        digits.push(b'w');
+        digits.reverse();
+        String::from_utf8(digits).expect("ascii")
+    }
+
+    /// Words `word(0) .. word(n - 1)`, word `i` occurring `4000 / (i + 1)` times, shuffled
+    /// into lines of 7.
     fn corpus(n: usize, seed: u64) -> Vec<u8> {
         let mut tokens = Vec::new();
         for i in 0..n {
             let c = 4000 / (i + 1);
-            tokens.extend(std::iter::repeat(format!("w{i}")).take(c));
+            tokens.extend(std::iter::repeat(word(i)).take(c));
         }
         let mut rng = Rng::new(seed, 9);
         for i in (1..tokens.len()).rev() {
@@ -594,12 +618,11 @@ mod tests {
     fn the_function_words_are_never_parents() {
         let text = corpus(400, 1);
         let (plan, _, _) = run(&text, &settings(5, 0.0, 3));
-        // w0..w99 are the 100 most frequent words.
+        // word(0) .. word(99) are the 100 most frequent words.
         for p in plan.probes() {
-            let i: usize = std::str::from_utf8(&p.parent[1..])
-                .expect("ascii")
-                .parse()
-                .expect("w<i>");
+            let i = (0..400)
+                .position(|i| word(i).as_bytes() == &p.parent[..])
+                .expect("a word");
             assert!(i >= SKIP_TOP, "{:?}", p.parent);
             assert!(4000 / (i + 1) >= 8, "too rare a parent: {:?}", p.parent);
         }
@@ -620,7 +643,7 @@ mod tests {
         let mut text = corpus(130, 2);
         // Every eligible parent's level-3 name appears once, in the last line.
         for i in 100..130 {
-            text.extend_from_slice(format!("w{i}__3 ").as_bytes());
+            text.extend_from_slice(format!("{}__3 ", word(i)).as_bytes());
         }
         text.push(b'\n');
         let e = Plan::new(Path::new("c"), &text, &settings(1, 0.0, 1))
@@ -680,11 +703,26 @@ mod tests {
     fn other_bytes_survive_odd_separators_and_long_words() {
         let mut text = corpus(130, 5);
         let long = "x".repeat(150);
-        text.extend_from_slice(format!("\t{long} w120\r\n\x0bw120\x0c  w120").as_bytes());
+        let w = word(120);
+        text.extend_from_slice(format!("\t{long} {w}\r\n\x0b{w}\x0c  {w}").as_bytes());
         let (plan, planted, _) = run(&text, &settings(30, 0.0, 4));
         let probes = plan.probes();
         assert_eq!(unplant(&planted, &probes), text);
         assert_ne!(planted, text);
+    }
+
+    #[test]
+    fn only_words_of_three_letters_or_more_can_be_parents() {
+        for (w, ok) in [
+            ("cat", true),
+            ("été", true),
+            ("ab", false),
+            ("k9", false),
+            ("a-b", false),
+        ] {
+            assert_eq!(is_content_word(w.as_bytes()), ok, "{w}");
+        }
+        assert!(!is_content_word(b"ab\xffc"));
     }
 
     #[test]

@@ -7,6 +7,8 @@
 //! frequent) stands for all of them.
 
 pub mod analogy;
+pub mod heldout;
+pub mod probes;
 pub mod similarity;
 
 use std::borrow::Cow;

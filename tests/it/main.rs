@@ -6,5 +6,6 @@ mod util;
 mod bad_input;
 mod eval;
 mod mitigation;
+mod probes;
 mod resume;
 mod train;
