@@ -134,7 +134,8 @@ impl<P: Probe> Worker<'_, P> {
     fn with_rule<K: Kernel, L: OutputLoss>(self, k: K, loss: &L) -> WorkerEnd {
         let sh = self.shared;
         match sh.steps.plain_sgd() {
-            Some(skip) => self.run_loop(k, loss, Sgd { skip }),
+            Some(true) => self.run_loop(k, loss, Sgd::<true>),
+            Some(false) => self.run_loop(k, loss, Sgd::<false>),
             None => {
                 let rule = Mitigated::new(sh.steps, sh.input.stride(), 2 * sh.window);
                 self.run_loop(k, loss, rule)
