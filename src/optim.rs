@@ -85,8 +85,8 @@ pub trait StepRule {
 }
 
 /// word2vec.c's SGD; `SKIP` selects the saturation policy (true = skip, as HS in
-/// word2vec.c; false = clamp, as NS in word2vec.c). A compile-time choice: the paired HS
-/// walk tests it at every node, and as a run-time flag it cost 1% more instructions.
+/// word2vec.c; false = clamp, as NS in word2vec.c). A compile-time choice, because the
+/// paired HS walk tests it at every node visit.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Sgd<const SKIP: bool>;
 
