@@ -186,6 +186,7 @@ impl Outcome {
                         "count_lo": b.count_lo, "count_hi": b.count_hi, "tokens": b.tokens,
                         "predictions": b.predictions, "nll": mean(b.nll_sum, b.predictions),
                         "nll_per_token": mean(b.nll_sum, b.tokens), "nll_sum": b.nll_sum,
+                        "nll_uniform": mean(b.uniform_sum, b.predictions),
                     })
                 })
                 .collect();
@@ -209,6 +210,7 @@ impl Outcome {
                     "nll_per_token": h.nll_per_token(),
                     "nll_per_prediction": h.nll_per_prediction(),
                     "nll_sum": h.nll_sum,
+                    "nll_uniform_per_prediction": mean(h.uniform_sum, h.predictions),
                     "bands": bands,
                     "depths": depths,
                 }),
@@ -255,30 +257,33 @@ impl Outcome {
             let _ = writeln!(
                 s,
                 "\nheld-out loss on {}: {} tokens predicted, {} predictions; NLL {} nats per \
-                 token, {} per prediction ({} of {} words not in the vocabulary, {} without \
-                 context)",
+                 token, {} per prediction (uniform-node reference {}; {} of {} words not in \
+                 the vocabulary, {} without context)",
                 path.display(),
                 h.tokens,
                 h.predictions,
                 f(h.nll_per_token()),
                 f(h.nll_per_prediction()),
+                f((h.predictions > 0).then(|| h.uniform_sum / h.predictions as f64)),
                 h.oov,
                 h.words,
                 h.no_context
             );
             let _ = writeln!(
                 s,
-                "  {:<17}  {:>10}  {:>12}  {:>10}",
-                "band (count)", "tokens", "predictions", "NLL/pred"
+                "  {:<17}  {:>10}  {:>12}  {:>10}  {:>13}",
+                "band (count)", "tokens", "predictions", "NLL/pred", "uniform/pred"
             );
+            let per = |sum: f64, n: u64| f((n > 0).then(|| sum / n as f64));
             for b in &h.bands {
                 let _ = writeln!(
                     s,
-                    "  {:<17}  {:>10}  {:>12}  {:>10}",
+                    "  {:<17}  {:>10}  {:>12}  {:>10}  {:>13}",
                     format!("{}-{}", b.count_lo, b.count_hi),
                     b.tokens,
                     b.predictions,
-                    f((b.predictions > 0).then(|| b.nll_sum / b.predictions as f64))
+                    per(b.nll_sum, b.predictions),
+                    per(b.uniform_sum, b.predictions)
                 );
             }
             let _ = writeln!(s, "  {:<5}  {:>12}  {:>10}", "depth", "visits", "NLL/visit");

@@ -19,6 +19,11 @@
 //! [`MAX_SENTENCE`] vocabulary words is cut into sentences of that many, as training cuts
 //! it. Sums are taken per block of sentences and added in order, so the result does not
 //! depend on the number of threads.
+//!
+//! For reference each prediction also adds `depth x ln 2` to a *uniform* sum: the loss of
+//! the same tree with every node saying 1/2, which for a Huffman tree is the unigram code
+//! length of the predicted word. A model whose loss in a band is above that sum predicts
+//! the band's words worse than their corpus frequency alone would.
 
 use rayon::prelude::*;
 use serde::Serialize;
@@ -68,6 +73,8 @@ pub struct BandLoss {
     pub predictions: u64,
     /// Summed negative log-likelihood, in nats.
     pub nll_sum: f64,
+    /// Summed `depth x ln 2` of the predictions (the uniform-node reference).
+    pub uniform_sum: f64,
 }
 
 /// The loss of the node visits at one depth of the tree.
@@ -96,6 +103,8 @@ pub struct HeldoutLoss {
     pub predictions: u64,
     /// Summed negative log-likelihood, in nats.
     pub nll_sum: f64,
+    /// Summed `depth x ln 2` of the predictions (the uniform-node reference).
+    pub uniform_sum: f64,
     /// Per band of the predicted word's count, in band order.
     pub bands: Vec<BandLoss>,
     /// Per depth, root first, up to the deepest depth visited.
@@ -127,10 +136,12 @@ impl HeldoutLoss {
         self.tokens += o.tokens;
         self.predictions += o.predictions;
         self.nll_sum += o.nll_sum;
+        self.uniform_sum += o.uniform_sum;
         for (a, b) in self.bands.iter_mut().zip(&o.bands) {
             a.tokens += b.tokens;
             a.predictions += b.predictions;
             a.nll_sum += b.nll_sum;
+            a.uniform_sum += b.uniform_sum;
         }
         for b in &o.depths {
             let a = self.depth_mut(b.depth);
@@ -247,6 +258,13 @@ fn score_sentence(
         let target = s[pos] as usize;
         let band = bands.band_of_count(m.vocab.counts()[target]);
         let mut nll = 0.0;
+        let predictions = match m.model {
+            Model::Skipgram => n,
+            Model::Cbow => 1,
+        };
+        let uniform = (predictions * m.tree.depth(target)) as f64 * std::f64::consts::LN_2;
+        acc.uniform_sum += uniform;
+        acc.bands[band].uniform_sum += uniform;
         match m.model {
             Model::Skipgram => {
                 for &c in context {
@@ -256,8 +274,6 @@ fn score_sentence(
                     }
                     nll += walk(m, target, h, acc);
                 }
-                acc.bands[band].predictions += n as u64;
-                acc.predictions += n as u64;
             }
             Model::Cbow => {
                 h.fill(0.0);
@@ -269,10 +285,10 @@ fn score_sentence(
                 }
                 h.iter_mut().for_each(|x| *x /= n as f64);
                 nll += walk(m, target, h, acc);
-                acc.bands[band].predictions += 1;
-                acc.predictions += 1;
             }
         }
+        acc.bands[band].predictions += predictions as u64;
+        acc.predictions += predictions as u64;
         acc.tokens += 1;
         acc.nll_sum += nll;
         acc.bands[band].tokens += 1;
@@ -439,6 +455,14 @@ mod tests {
                     );
                 }
                 assert_eq!(got.depths.len(), 3);
+                // Every step of the uniform reference costs ln 2: one per visit.
+                let visits: u64 = got.depths.iter().map(|d| d.visits).sum();
+                assert!(close(
+                    got.uniform_sum,
+                    visits as f64 * std::f64::consts::LN_2
+                ));
+                let band_uniform: f64 = got.bands.iter().map(|b| b.uniform_sum).sum();
+                assert!(close(band_uniform, got.uniform_sum));
                 let depth_total: f64 = got.depths.iter().map(|d| d.nll_sum).sum();
                 assert!(close(depth_total, total));
             }

@@ -171,6 +171,10 @@ fn plant_keep_train_and_score_probes_and_heldout_loss() {
         Some(2),
         "bands start at the kept probes"
     );
+    let uniform = h["nll_uniform_per_prediction"]
+        .as_f64()
+        .expect("uniform reference");
+    assert!(uniform > 1.0 && uniform.is_finite(), "{h}");
 
     // Both at once, with tables on standard output.
     let both = d
