@@ -83,6 +83,10 @@ pub mod support {
     pub mod model_file {
         pub use crate::train::model_file::ModelFile;
     }
+    /// The stats-file reader's fuzz oracle.
+    pub mod stats {
+        pub use crate::report::stats::read_and_check;
+    }
     /// Checkpoint headers and the reader's fuzz oracle.
     pub mod checkpoint {
         pub use crate::train::checkpoint::{read_and_check, read_header, Header};
