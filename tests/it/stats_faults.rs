@@ -3,7 +3,8 @@
 //! fields aside); SIGKILL leaves a valid file holding every closed snapshot, which `huffvec
 //! report` renders marked incomplete, and resuming from the last periodic checkpoint trims
 //! it back and continues to the same file; a full disk under the stats file is a warning
-//! and the vectors are still written; a run resumed without telemetry shows the gap.
+//! and the vectors are still written; a run resumed without telemetry, or whose stats file
+//! was lost, shows the gap.
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -32,6 +33,8 @@ const SETTINGS: &[&str] = &[
     "s.jsonl",
     "--stats-every",
     "2",
+    "--word-stats",
+    "w.tsv",
 ];
 
 /// Fields that hold wall-clock time, and the run-control settings that only say where a
@@ -76,17 +79,43 @@ fn records(path: &Path) -> Vec<Value> {
         .collect()
 }
 
-/// The stats records and vectors of an uninterrupted run (computed once).
-fn reference() -> &'static (Vec<Value>, Vec<u8>) {
-    static REF: OnceLock<(Vec<Value>, Vec<u8>)> = OnceLock::new();
+/// What an uninterrupted run writes.
+struct Reference {
+    /// The stats records, normalised by [`records`].
+    stats: Vec<Value>,
+    /// The vectors.
+    vectors: Vec<u8>,
+    /// The `--word-stats` table.
+    words: Vec<u8>,
+}
+
+/// The files of an uninterrupted run (computed once).
+fn reference() -> &'static Reference {
+    static REF: OnceLock<Reference> = OnceLock::new();
     REF.get_or_init(|| {
         let w = Scratch::new();
         run(&mut train(&w, &[])).ok();
-        (
-            records(&w.path("s.jsonl")),
-            std::fs::read(w.path("out.txt")).unwrap(),
-        )
+        Reference {
+            stats: records(&w.path("s.jsonl")),
+            vectors: std::fs::read(w.path("out.txt")).unwrap(),
+            words: std::fs::read(w.path("w.tsv")).unwrap(),
+        }
     })
+}
+
+/// The run in `w` ended with the reference's stats records, vectors and word table.
+#[track_caller]
+fn assert_reference(w: &Scratch) {
+    let r = reference();
+    assert_same_records(&records(&w.path("s.jsonl")), &r.stats);
+    assert!(
+        std::fs::read(w.path("out.txt")).unwrap() == r.vectors,
+        "vectors differ"
+    );
+    assert!(
+        std::fs::read(w.path("w.tsv")).unwrap() == r.words,
+        "word stats differ"
+    );
 }
 
 #[track_caller]
@@ -142,7 +171,7 @@ fn signal(child: &Child, sig: &str) {
 
 #[test]
 fn sigint_then_resume_gives_the_uninterrupted_stats_file() {
-    let (want, vectors) = reference();
+    let want = &reference().stats;
     let w = Scratch::new();
     let mut child = train(&w, &["--checkpoint", "run.ckpt"])
         .stderr(Stdio::piped())
@@ -168,13 +197,12 @@ fn sigint_then_resume_gives_the_uninterrupted_stats_file() {
         "{}",
         o.stderr
     );
-    assert_same_records(&records(&w.path("s.jsonl")), want);
-    assert!(std::fs::read(w.path("out.txt")).unwrap() == *vectors);
+    assert_reference(&w);
 }
 
 #[test]
 fn sigkill_leaves_every_closed_snapshot_and_resume_trims_back_to_the_checkpoint() {
-    let (want, vectors) = reference();
+    let want = &reference().stats;
     let w = Scratch::new();
     let stats = w.path("s.jsonl");
     let mut child = train(
@@ -188,6 +216,7 @@ fn sigkill_leaves_every_closed_snapshot_and_resume_trims_back_to_the_checkpoint(
     wait_for_snapshot(&mut child, &stats, 14, Some(&w.path("run.ckpt")));
     child.kill().unwrap();
     child.wait().unwrap();
+    assert!(!w.path("w.tsv").exists(), "a killed run left a word table");
 
     // Every complete line parses; the file reads as incomplete, with what it holds intact.
     let text = std::fs::read_to_string(&stats).unwrap();
@@ -231,13 +260,12 @@ fn sigkill_leaves_every_closed_snapshot_and_resume_trims_back_to_the_checkpoint(
         "{}",
         o.stderr
     );
-    assert_same_records(&records(&stats), want);
-    assert!(std::fs::read(w.path("out.txt")).unwrap() == *vectors);
+    assert_reference(&w);
 }
 
 #[test]
 fn a_full_disk_under_the_stats_file_warns_and_the_vectors_are_still_written() {
-    let (_, vectors) = reference();
+    let vectors = &reference().vectors;
     let w = Scratch::new();
     std::fs::create_dir(w.path("full")).unwrap();
     // A 32 KiB tmpfs in a private mount namespace holds the header and a snapshot or two.
@@ -329,4 +357,29 @@ fn a_run_resumed_without_telemetry_shows_the_gap() {
         heat.contains("missing"),
         "the heatmap does not mark the gap"
     );
+}
+
+#[test]
+fn a_lost_stats_file_restarts_with_the_written_snapshots_marked_missing() {
+    let want = &reference().stats;
+    let w = Scratch::new();
+    run(&mut train(&w, &["--stop-at", "30"])).ok();
+    let written = last_snapshot(&w.path("s.jsonl"));
+    assert!(written >= 10, "only {written} snapshots before the stop");
+    std::fs::remove_file(w.path("s.jsonl")).unwrap();
+    let o = run(w.command().args(["train", "--resume", "out.txt.ckpt"])).ok();
+    assert!(o.stderr.contains("marked missing"), "{}", o.stderr);
+    let recs = records(&w.path("s.jsonl"));
+    assert_eq!(recs[1]["record"], "gap");
+    assert_eq!(recs[1]["snapshot_hi"].as_u64(), Some(written));
+    // Past the gap, every record is the uninterrupted run's.
+    let tail = |r: &[Value]| -> Vec<Value> {
+        r.iter()
+            .filter(|r| r["snapshot"].as_u64().map_or(true, |k| k > written))
+            .filter(|r| r["record"] != "header" && r["record"] != "gap")
+            .cloned()
+            .collect()
+    };
+    let (got, expected) = (tail(&recs), tail(want));
+    assert_same_records(&got, &expected);
 }
