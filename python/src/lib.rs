@@ -205,7 +205,10 @@ fn train(
     }
     deliver(on_event.as_ref(), &progress, t0, &mut last_done)?;
     match result {
-        Ok(Ok(model)) => Ok(RawModel::new(Source::Trained(model), String::new())),
+        Ok(Ok(model)) => Ok(RawModel::new(
+            Source::Trained(Box::new(model)),
+            String::new(),
+        )),
         Ok(Err(e)) => Err(py_err(e)),
         Err(_) => Err(PyRuntimeError::new_err(
             "internal error: the training thread panicked; please report it",
@@ -223,7 +226,7 @@ fn train_options() -> Vec<(String, bool)> {
 /// Where a model's vectors come from.
 enum Source {
     /// Trained in this process: counts, both matrices and the settings.
-    Trained(TrainedModel),
+    Trained(Box<TrainedModel>),
     /// Read from a word2vec file: words and vectors only.
     Loaded(Vectors),
 }

@@ -520,14 +520,16 @@ mod tests {
 
     #[test]
     fn bad_options_are_one_line_errors_naming_the_option() {
-        let msg = |pairs: &[(&str, Option<&str>)]| match train_config_from_options(&opts(pairs))
-        {
+        let msg = |pairs: &[(&str, Option<&str>)]| match train_config_from_options(&opts(pairs)) {
             Err(Error::Config(m)) => m,
             other => panic!("expected a Config error, got {other:?}"),
         };
         assert_eq!(msg(&[("dimm", Some("5"))]), "unknown option 'dimm'");
         let m = msg(&[("input", Some("c.txt")), ("dim", Some("abc"))]);
-        assert!(m.contains("'abc'") && m.contains("--dim") && !m.contains('\n'), "{m}");
+        assert!(
+            m.contains("'abc'") && m.contains("--dim") && !m.contains('\n'),
+            "{m}"
+        );
         let m = msg(&[("input", Some("c.txt")), ("dim", Some("0"))]);
         assert!(m.starts_with("--dim must be in 1..=10000"), "{m}");
         assert!(train_options().contains(&("quiet".to_string(), false)));
