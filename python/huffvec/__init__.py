@@ -89,6 +89,8 @@ class _Reporter:
         self.bar = None
         self.stage_bar = None
         self.last_line = 0.0
+        self.line_open = False
+        self.tqdm = None
         if self.show:
             try:
                 from tqdm.auto import tqdm
@@ -155,7 +157,7 @@ class _Reporter:
             self.line_open = True
 
     def _end_line(self) -> None:
-        if getattr(self, "line_open", False):
+        if self.line_open:
             print(file=sys.stderr)
             self.line_open = False
 

@@ -167,6 +167,7 @@ fn train(
 ) -> PyResult<RawModel> {
     let cfg = huffvec::cli::train_config_from_options(&options).map_err(py_err)?;
     let trainer = Trainer::from_config(cfg);
+    let checkpoint = trainer.config().checkpoint_path();
     let outputs = trainer.reserve_outputs().map_err(py_err)?;
     let progress = Arc::new(Progress::default());
     let caller = std::thread::current();
@@ -201,6 +202,15 @@ fn train(
     }
     let result = py.detach(|| worker.join());
     if let Some(e) = raised {
+        if let (Ok(Err(Error::Interrupted { .. })), Some(ck)) = (&result, checkpoint) {
+            if ck.is_file() {
+                progress.warning(&format!(
+                    "training interrupted; its checkpoint is {0} (resume={0} continues it)",
+                    ck.display()
+                ));
+                deliver(on_event.as_ref(), &progress, t0, &mut last_done)?;
+            }
+        }
         return Err(e);
     }
     deliver(on_event.as_ref(), &progress, t0, &mut last_done)?;

@@ -16,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -241,7 +242,8 @@ def test_ctrl_c_stops_training_within_a_second_and_writes_no_output(tmp_path):
     t0 = time.monotonic()
     timer.start()
     try:
-        with pytest.raises(KeyboardInterrupt):
+        with pytest.raises(KeyboardInterrupt), warnings.catch_warnings(record=True) as warned:
+            warnings.simplefilter("always")
             # About 30 s of training with one thread, if it were not stopped.
             huffvec.train(CORPUS, threads=1, epochs=60, output=out, format="binary",
                           save_model=tmp_path / "m.safetensors",
@@ -249,6 +251,9 @@ def test_ctrl_c_stops_training_within_a_second_and_writes_no_output(tmp_path):
     finally:
         timer.cancel()
     stopped = time.monotonic()
+    assert [str(w.message) for w in warned] == [
+        f"training interrupted; its checkpoint is {out}.ckpt (resume={out}.ckpt continues it)"
+    ]
     assert sent, "the timer fired"
     assert stopped - sent[0] < 1.0, f"stopped {stopped - sent[0]:.2f}s after Ctrl-C"
     assert seen and seen[-1][0] < seen[-1][1], "training was under way and did not finish"
