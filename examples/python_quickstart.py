@@ -4,22 +4,27 @@
     python examples/python_quickstart.py
 """
 
+import atexit
+import shutil
 import tempfile
 from pathlib import Path
 
 import huffvec
 
 out = Path(tempfile.mkdtemp(prefix="huffvec-quickstart-"))
+atexit.register(shutil.rmtree, out, ignore_errors=True)
 
 # 1. Train skip-gram with hierarchical softmax (word2vec.c's defaults) on the bundled
-#    sample corpus, recording gradient telemetry on the way.
-model = huffvec.train(threads=2, seed=7, stats=out / "stats.jsonl", progress=False)
+#    sample corpus, recording gradient telemetry on the way. One thread and a seed make
+#    the run repeatable bit for bit.
+model = huffvec.train(threads=1, seed=7, stats=out / "stats.jsonl", progress=False)
 print(model)
 print("most frequent:", list(zip(model.words[:5], model.counts[:5])))
 print("vectors:", model.vectors.dtype, model.vectors.shape)
 report = model.report
+threads = report["threads"]
 print(f"trained {report['words']:,} words in {report['train_seconds']:.2f}s "
-      f"({report['words_per_sec']:,.0f} words/s, {report['threads']} threads)")
+      f"({report['words_per_sec']:,.0f} words/s on {threads} thread{'s' * (threads != 1)})")
 
 # 2. Neighbours and an analogy.
 for word, cos in model.most_similar("france", topn=5):
