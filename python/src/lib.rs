@@ -7,6 +7,8 @@
 //! (Ctrl-C's `KeyboardInterrupt`) into a request to stop, which training honours within a
 //! fraction of a second through [`Observer::interrupted`].
 
+#![deny(unsafe_code)]
+
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
