@@ -88,8 +88,9 @@ pub mod support {
     pub mod checkpoint {
         pub use crate::train::checkpoint::{read_and_check, read_header, Header};
     }
-    /// The checked reader of `--stats` files.
+    /// The checked reader of `--stats` files and its fuzz oracle.
     pub mod stats {
+        pub use crate::report::stats::read_and_check;
         pub use crate::telemetry::snapshot::{read, StatsFile};
     }
     pub use crate::tree::huffman;

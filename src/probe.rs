@@ -136,6 +136,27 @@ pub trait Probe: Send {
     fn end_sentence(&mut self, _sentence: &[u32]) {}
     /// The worker published progress: `done` words in all, learning rate now `alpha`.
     fn publish(&mut self, _done: u64, _alpha: f32) {}
+    /// The state of a run's probes (one per thread) at a checkpoint, every worker paused
+    /// at a publish point; None when there is nothing to keep.
+    fn save_all(_probes: &[Self]) -> Option<serde_json::Value>
+    where
+        Self: Sized,
+    {
+        None
+    }
+    /// Called once on a run's probes after [`Probe::prepare`], before training: continue
+    /// from `saved` (what [`Probe::save_all`] kept in the checkpoint resumed from, if
+    /// anything), `start_done` words being already trained.
+    fn start_all(
+        _probes: &mut [Self],
+        _saved: Option<&serde_json::Value>,
+        _start_done: u64,
+    ) -> crate::error::Result<()>
+    where
+        Self: Sized,
+    {
+        Ok(())
+    }
 }
 
 /// The probe that records nothing and costs nothing.

@@ -298,7 +298,7 @@ impl TrainArgs {
             c.run.checkpoint = Some(path.to_path_buf());
         }
         c.run.resume = Some(path.to_path_buf());
-        self.stats.apply(&mut c)?;
+        self.stats.apply_over(&mut c)?;
         c.validate()?;
         Ok(c)
     }

@@ -59,6 +59,38 @@ impl StatsArgs {
         cfg.run.stats = s;
         Ok(())
     }
+
+    /// Puts the options given over the telemetry settings a resumed run takes from its
+    /// checkpoint (so `--resume` alone continues the same stats files).
+    pub fn apply_over(&self, cfg: &mut TrainConfig) -> Result<()> {
+        let s = &mut cfg.run.stats;
+        if let Some(p) = &self.stats {
+            s.path = Some(p.clone());
+        }
+        if let Some(p) = &self.word_stats {
+            s.word_stats = Some(p.clone());
+        }
+        if !s.enabled()
+            && (self.stats_every.is_some()
+                || self.stats_sample.is_some()
+                || self.stats_band_base.is_some())
+        {
+            return Err(Error::Config(
+                "--stats-every, --stats-sample and --stats-band-base need --stats or --word-stats"
+                    .into(),
+            ));
+        }
+        if let Some(x) = self.stats_every {
+            s.every_pct = x;
+        }
+        if let Some(x) = self.stats_sample {
+            s.sample = x;
+        }
+        if let Some(x) = self.stats_band_base {
+            s.band_base = x;
+        }
+        Ok(())
+    }
 }
 
 /// Options of `huffvec report`.

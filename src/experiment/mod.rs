@@ -7,8 +7,9 @@ pub mod overhead;
 pub mod study;
 
 use crate::config::TrainConfig;
-use crate::error::Result;
-use crate::telemetry::snapshot::{self, Collector};
+use crate::error::{Error, Result};
+use crate::io::OutputSlot;
+use crate::telemetry::collector::{Collector, FinalState};
 use crate::telemetry::GridProbe;
 use crate::train::{Observer, TrainReport, Trained};
 
@@ -25,47 +26,56 @@ pub fn train_as_configured(
     }
 }
 
-/// Trains `cfg` with one [`GridProbe`] per thread and writes the telemetry files it asks
-/// for (`cfg.stats`); the files are reserved before training and also written, marked
-/// `diverged`, when training diverges.
+/// Trains `cfg` with one [`GridProbe`] per thread, streaming the `--stats` file as
+/// snapshots close, and writes the `--word-stats` table at the end. The stats file ends
+/// with the run's status whatever happens (done, diverged, interrupted, stopped, failed); a
+/// stats write that fails is a warning and training goes on.
 pub fn train_recorded(cfg: &TrainConfig, obs: &dyn Observer) -> Result<(Trained, TrainReport)> {
     cfg.validate()?;
     let inputs: [&std::path::Path; 1] = [&cfg.corpus.input];
-    let stats_slot = match &cfg.run.stats.path {
-        Some(p) => Some(crate::io::OutputSlot::reserve(p, &inputs)?),
-        None => None,
-    };
+    if let Some(p) = &cfg.run.stats.path {
+        // Only the checks: the file itself is written as training goes.
+        drop(OutputSlot::reserve(p, &inputs)?);
+    }
     let words_slot = match &cfg.run.stats.word_stats {
-        Some(p) => Some(crate::io::OutputSlot::reserve(p, &inputs)?),
+        Some(p) => Some(OutputSlot::reserve(p, &inputs)?),
         None => None,
     };
-    let collector = Collector::new(cfg);
+    let collector = Collector::with_observer(cfg, obs);
     let mut probes: Vec<GridProbe> = (0..cfg.run.threads)
         .map(|t| GridProbe::new(&collector, t))
         .collect();
     let result = crate::train::train_with(cfg, obs, &mut probes, &|_, _| {});
+    let (trained, report) = match result {
+        Ok(r) => r,
+        Err(e) => {
+            match &e {
+                Error::Diverged { .. } => {
+                    collector.finish(&mut probes);
+                    collector.close(None, None, "diverged");
+                }
+                Error::Interrupted { .. } => collector.close_early("interrupted"),
+                Error::Stopped { .. } => collector.close_early("stopped"),
+                _ => collector.close_early("failed"),
+            }
+            return Err(e);
+        }
+    };
     collector.finish(&mut probes);
     drop(probes);
-    match result {
-        Ok((trained, report)) => {
-            let fin = snapshot::FinalState::of(&trained);
-            if let Some(slot) = stats_slot {
-                let slot_path = slot.path().to_path_buf();
-                collector.write_stats(slot, Some(&fin), Some(&report), "done")?;
-                obs.note(&format!("wrote stats to {}", slot_path.display()));
-            }
-            if let Some(slot) = words_slot {
-                collector.write_word_stats(slot, &trained.vocab, &trained.tree, &fin)?;
-            }
-            Ok((trained, report))
-        }
-        Err(e) => {
-            if let (Some(slot), crate::Error::Diverged { .. }) = (stats_slot, &e) {
-                collector.write_stats(slot, None, None, "diverged")?;
-            }
-            Err(e)
-        }
+    let fin = FinalState::of(&trained);
+    collector.close(Some(&fin), Some(&report), "done");
+    match (collector.write_failure(), &cfg.run.stats.path) {
+        (Some(why), _) => obs.warning(&format!(
+            "warning: the statistics are incomplete: cannot write {why}"
+        )),
+        (None, Some(p)) => obs.note(&format!("wrote stats to {}", p.display())),
+        (None, None) => {}
     }
+    if let Some(slot) = words_slot {
+        collector.write_word_stats(slot, &trained.vocab, &trained.tree, &fin)?;
+    }
+    Ok((trained, report))
 }
 
 #[cfg(test)]

@@ -7,11 +7,11 @@
 
 use serde::Serialize;
 
-use super::snapshot::Collector;
 use super::GridProbe;
 use crate::config::TrainConfig;
 use crate::error::Result;
 use crate::probe::NoProbe;
+use crate::telemetry::collector::Collector;
 use crate::train::{train_alternating, Alternate, RoundTime, Silent};
 
 /// Words per round unless told otherwise: long enough that a round's start and end (threads

@@ -667,7 +667,16 @@ fn run_seed(
             row.words_per_sec = Some(report.words_per_sec);
             row.train_seconds = report.train_seconds;
             if let Some(p) = &cfg.run.stats.path {
-                row.training = Some(band_training(&snapshot::read(p)?, wb.bands()));
+                let stats = snapshot::read(p)?;
+                // Totals over a file with missing snapshots would read as fewer updates.
+                match stats.incomplete() {
+                    None => row.training = Some(band_training(&stats, wb.bands())),
+                    Some(why) => note(&format!(
+                        "{tag}: statistics in {} are incomplete ({why}); left out of the \
+                         training figures",
+                        p.display()
+                    )),
+                }
             }
             let emb = Embeddings::from_trained(&trained);
             drop(trained);
@@ -868,7 +877,9 @@ pub(crate) mod fixtures {
             ],
             depth_final: Vec::new(),
             band_final: Vec::new(),
+            gaps: Vec::new(),
             end: None,
+            cut_short: false,
         }
     }
 }

@@ -5,7 +5,8 @@ use std::path::Path;
 
 use super::*;
 use crate::config::Model;
-use crate::telemetry::snapshot::Record;
+use crate::telemetry::collector::WORD_STATS_COLUMNS;
+use crate::telemetry::snapshot::{self, Record};
 use crate::test_support::{run_cfg, zipf_corpus};
 use crate::train::Silent;
 
@@ -19,7 +20,7 @@ struct WordRow {
 fn read_word_stats(path: &Path) -> Vec<WordRow> {
     let text = std::fs::read_to_string(path).expect("word stats");
     let mut lines = text.lines();
-    assert_eq!(lines.next(), Some(snapshot::WORD_STATS_COLUMNS));
+    assert_eq!(lines.next(), Some(WORD_STATS_COLUMNS));
     lines
         .map(|l| {
             let f: Vec<&str> = l.split('\t').collect();

@@ -76,11 +76,6 @@ impl OutputSlot {
         })
     }
 
-    /// The final path.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// Writes the content with `f`, syncs it and renames it over the final path.
     pub fn commit(
         self,

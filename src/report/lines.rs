@@ -68,7 +68,8 @@ pub fn ordered_colour(i: usize, n: usize) -> RGBColor {
 pub struct Line {
     /// Legend text.
     pub label: String,
-    /// (x, y) points; non-finite ones (and non-positive ones on a log axis) are left out.
+    /// (x, y) points; a NaN point breaks the line (a gap), other non-finite points (and
+    /// non-positive ones on a log axis) are left out.
     pub points: Vec<(f64, f64)>,
     /// Stroke and marker colour.
     pub colour: RGBColor,
@@ -239,6 +240,12 @@ impl Lines {
                 .copied()
                 .filter(|&(x, y)| shown(x, y))
                 .collect();
+            // Runs of points between NaN points (gaps), each drawn as its own line.
+            let runs: Vec<Vec<(f64, f64)>> = l
+                .points
+                .split(|&(x, y)| x.is_nan() || y.is_nan())
+                .map(|run| run.iter().copied().filter(|&(x, y)| shown(x, y)).collect())
+                .collect();
             let style = l.colour.stroke_width(l.width);
             for &(x, lo, hi) in &l.errors {
                 if shown(x, lo) && shown(x, hi) {
@@ -257,15 +264,18 @@ impl Lines {
                     }
                 }
             }
-            match l.dash {
-                Dash::Solid => {
-                    chart.draw_series(LineSeries::new(pts.iter().copied(), style))?;
-                }
-                Dash::Dashed => {
-                    chart.draw_series(DashedLineSeries::new(pts.iter().copied(), 9, 6, style))?;
-                }
-                Dash::Dotted => {
-                    chart.draw_series(DashedLineSeries::new(pts.iter().copied(), 2, 5, style))?;
+            for run in &runs {
+                let run = run.iter().copied();
+                match l.dash {
+                    Dash::Solid => {
+                        chart.draw_series(LineSeries::new(run, style))?;
+                    }
+                    Dash::Dashed => {
+                        chart.draw_series(DashedLineSeries::new(run, 9, 6, style))?;
+                    }
+                    Dash::Dotted => {
+                        chart.draw_series(DashedLineSeries::new(run, 2, 5, style))?;
+                    }
                 }
             }
             for &p in &pts {

@@ -33,6 +33,9 @@ pub struct Summary {
     pub depths: Vec<DepthRow>,
     /// Per band, whole run.
     pub bands: Vec<BandRow>,
+    /// Why the file does not cover a whole finished run (missing snapshots, no end
+    /// record); the whole-run figures then cover only what was recorded.
+    pub incomplete: Option<String>,
 }
 
 /// One depth over the whole run.
@@ -142,6 +145,12 @@ fn opt(x: Option<f64>, prec: usize) -> String {
 impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "{}", self.run)?;
+        if let Some(why) = &self.incomplete {
+            writeln!(
+                f,
+                "INCOMPLETE statistics: {why}; whole-run figures cover only the recorded snapshots"
+            )?;
+        }
         let visited: Vec<&DepthRow> = self.depths.iter().filter(|d| d.sums.sampled > 0).collect();
         if let (Some(first), Some(last)) = (visited.first(), visited.last()) {
             writeln!(
@@ -190,8 +199,11 @@ impl fmt::Display for Summary {
 
 /// Per-snapshot aggregates used by the figures.
 struct Series2d {
-    /// (progress_lo, progress_hi) in percent per snapshot.
-    spans: Vec<(f64, f64)>,
+    /// Per snapshot, the progress span (percent) its data is drawn over; None when the
+    /// file does not hold the snapshot.
+    spans: Vec<Option<(f64, f64)>>,
+    /// Progress spans (percent) of the runs of missing snapshots.
+    missing: Vec<(f64, f64)>,
     /// `by_depth[s * nd + d]`.
     by_depth: Vec<Cell>,
     /// `by_band[s * nb + b]`.
@@ -202,7 +214,7 @@ struct Series2d {
 
 fn aggregate(s: &StatsFile) -> (Summary, Series2d) {
     let h = &s.header;
-    let (nd, nb, ns) = (h.max_depth, h.bands.len(), s.snapshots.len());
+    let (nd, nb, ns) = (h.max_depth, h.bands.len(), h.n_snapshots as usize);
     let mut by_depth = vec![Cell::default(); ns * nd];
     let mut by_band = vec![BandCell::default(); ns * nb];
     let mut depth_tot = vec![Cell::default(); nd];
@@ -226,18 +238,30 @@ fn aggregate(s: &StatsFile) -> (Summary, Series2d) {
     }
     // A thread hands over its work at its first publish point past a boundary, so a
     // snapshot with data covers the work since the previous snapshot with data: draw it
-    // over that whole span (no gaps when snapshots are shorter than a publish batch).
+    // over that whole span (no gaps when snapshots are shorter than a publish batch). A
+    // missing snapshot is a gap, never stretched over.
+    let mut present = vec![false; ns];
+    let mut updates = vec![0u64; ns];
+    for r in &s.snapshots {
+        let i = slot(r.snapshot);
+        present[i] = true;
+        updates[i] = r.sums.updates;
+    }
     let mut last_hi = 0.0;
-    let spans = s
-        .snapshots
-        .iter()
-        .map(|r| {
-            let span = (last_hi, 100.0 * r.progress_hi);
-            if r.sums.updates > 0 {
-                last_hi = 100.0 * r.progress_hi;
+    let spans = (0..ns)
+        .map(|i| {
+            let (_, hi) = s.span(i as u32 + 1);
+            let span = present[i].then_some((last_hi, 100.0 * hi));
+            if updates[i] > 0 || !present[i] {
+                last_hi = 100.0 * hi;
             }
             span
         })
+        .collect();
+    let missing = s
+        .missing_snapshots()
+        .iter()
+        .map(|&(lo, hi)| (100.0 * s.span(lo).0, 100.0 * s.span(hi).1))
         .collect();
     let depths = (0..nd)
         .map(|d| {
@@ -290,9 +314,15 @@ fn aggregate(s: &StatsFile) -> (Summary, Series2d) {
         }
     );
     (
-        Summary { run, depths, bands },
+        Summary {
+            run,
+            depths,
+            bands,
+            incomplete: s.incomplete(),
+        },
         Series2d {
             spans,
+            missing,
             by_depth,
             by_band,
             nd,
@@ -305,7 +335,9 @@ fn aggregate(s: &StatsFile) -> (Summary, Series2d) {
 struct Heatmap {
     title: String,
     colour_desc: String,
-    spans: Vec<(f64, f64)>,
+    spans: Vec<Option<(f64, f64)>>,
+    /// Progress spans with no data recorded, drawn hatched.
+    missing: Vec<(f64, f64)>,
     nd: usize,
     /// `values[s * nd + d]`.
     values: Vec<Option<f64>>,
@@ -370,8 +402,10 @@ impl Figure for Heatmap {
             .axis_desc_style((FONT, 17))
             .draw()?;
         let range = self.range();
-        chart.draw_series(self.spans.iter().enumerate().flat_map(|(s, &(lo, hi))| {
+        chart.draw_series(self.spans.iter().enumerate().flat_map(|(s, span)| {
+            let (lo, hi) = span.unwrap_or_default();
             (0..self.nd).filter_map(move |d| {
+                span.as_ref()?;
                 let v = self.values[s * self.nd + d]?;
                 let c = viridis(self.scale(v, range));
                 Some(Rectangle::new(
@@ -380,9 +414,51 @@ impl Figure for Heatmap {
                 ))
             })
         }))?;
+        draw_missing(&mut chart, &self.missing, (-0.5, nd - 0.5))?;
         draw_colour_bar(&bar, &self.colour_desc, range, self.log)?;
         Ok(())
     }
+}
+
+/// Hatches the progress spans `missing` (percent) over the y range `(y0, y1)` and labels
+/// them, so that a gap in the record never reads as data.
+fn draw_missing<DB: DrawingBackend>(
+    chart: &mut ChartContext<
+        '_,
+        DB,
+        Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+    >,
+    missing: &[(f64, f64)],
+    (y0, y1): (f64, f64),
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    let grey = RGBColor(150, 150, 150);
+    for &(lo, hi) in missing {
+        chart.draw_series(std::iter::once(Rectangle::new(
+            [(lo, y0), (hi, y1)],
+            RGBColor(235, 235, 235).filled(),
+        )))?;
+        // Diagonal hatching: lines of slope (y1 - y0) / 8 progress points.
+        let step = 2.0;
+        let mut x = lo - 8.0;
+        while x < hi {
+            let (xa, xb) = (x.max(lo), (x + 8.0).min(hi));
+            let at = |xv: f64| y0 + (y1 - y0) * (xv - x) / 8.0;
+            chart.draw_series(std::iter::once(PathElement::new(
+                vec![(xa, at(xa)), (xb, at(xb))],
+                grey.stroke_width(1),
+            )))?;
+            x += step;
+        }
+        chart.draw_series(std::iter::once(Text::new(
+            "missing",
+            ((lo + hi) / 2.0 - 3.0, (y0 + y1) / 2.0),
+            (FONT, 15).into_font().color(&BLACK),
+        )))?;
+    }
+    Ok(())
 }
 
 fn draw_colour_bar<DB: DrawingBackend>(
@@ -457,6 +533,22 @@ fn band_label(b: &BandRow) -> String {
     format!("count {}", b.range())
 }
 
+/// The fuzz oracle of the stats reader: whatever `data` holds, reading it never panics,
+/// and a file it accepts summarises (tables, summary text, HTML) without panicking, with
+/// its missing snapshots inside the header's count.
+pub fn read_and_check(data: &[u8]) {
+    let Ok(s) = snapshot::read_from(data, Path::new("fuzz input")) else {
+        return;
+    };
+    let (sum, ser) = aggregate(&s);
+    assert_eq!(ser.spans.len(), s.header.n_snapshots as usize);
+    for (lo, hi) in s.missing_snapshots() {
+        assert!(1 <= lo && lo <= hi && hi <= s.header.n_snapshots);
+    }
+    let _ = sum.to_string();
+    let _ = index_html(&s, &sum);
+}
+
 /// Renders `stats` into `out` (created if missing) and returns the run's summary.
 pub fn render(stats: &Path, out: &Path) -> Result<Summary> {
     let s = snapshot::read(stats)?;
@@ -478,6 +570,7 @@ pub fn render(stats: &Path, out: &Path) -> Result<Summary> {
 
 /// Per snapshot and depth (`s * nd + d`), `pick` of the depth's sums.
 fn depth_heat(ser: &Series2d, pick: fn(&Cell) -> Option<f64>) -> Vec<Option<f64>> {
+    debug_assert_eq!(ser.by_depth.len(), ser.spans.len() * ser.nd);
     (0..ser.spans.len() * ser.nd)
         .map(|i| pick(&ser.by_depth[i]))
         .collect()
@@ -493,6 +586,7 @@ fn write_g_heatmap(out: &Path, ser: &Series2d) -> Result<()> {
             title: "Mean |g| = |t − σ(f)| per tree depth over training".into(),
             colour_desc: "mean |g| (unitless, before learning rate)".into(),
             spans: ser.spans.clone(),
+            missing: ser.missing.clone(),
             nd: ser.nd,
             values: depth_heat(ser, |c| mean(c.abs_g, c.sampled)),
             log: false,
@@ -510,6 +604,7 @@ fn write_input_grad_heatmap(out: &Path, ser: &Series2d) -> Result<()> {
             title: "Mean gradient sent to the input, α|g|·|v_n|, per depth".into(),
             colour_desc: "mean α|g|·|v_n| (log scale)".into(),
             spans: ser.spans.clone(),
+            missing: ser.missing.clone(),
             nd: ser.nd,
             values: depth_heat(ser, |c| mean(c.input_grad, c.sampled)),
             log: true,
@@ -614,26 +709,30 @@ fn used_bands(sum: &Summary) -> Vec<&BandRow> {
 
 /// `input_step_by_band`: mean input-step norm per frequency band over progress.
 fn write_input_step_by_band(out: &Path, used: &[&BandRow], ser: &Series2d) -> Result<()> {
-    let band_lines: Vec<Line> = used
-        .iter()
-        .enumerate()
-        .map(|(i, b)| {
-            let style = series_style(i);
-            Line::new(
-                band_label(b),
-                (0..ser.spans.len())
-                    .filter_map(|k| {
-                        let c = &ser.by_band[k * ser.nb + b.band];
-                        let (lo, hi) = ser.spans[k];
-                        mean(c.input_step, c.input_sampled).map(|v| ((lo + hi) / 2.0, v))
-                    })
-                    .collect(),
-                ordered_colour(i, used.len()),
-                style.0,
-                style.1,
-            )
-        })
-        .collect();
+    let band_lines: Vec<Line> =
+        used.iter()
+            .enumerate()
+            .map(|(i, b)| {
+                let style = series_style(i);
+                Line::new(
+                    band_label(b),
+                    (0..ser.spans.len())
+                        .filter_map(|k| {
+                            let c = &ser.by_band[k * ser.nb + b.band];
+                            match ser.spans[k] {
+                                // A missing snapshot breaks the line.
+                                None => Some((f64::NAN, f64::NAN)),
+                                Some((lo, hi)) => mean(c.input_step, c.input_sampled)
+                                    .map(|v| ((lo + hi) / 2.0, v)),
+                            }
+                        })
+                        .collect(),
+                    ordered_colour(i, used.len()),
+                    style.0,
+                    style.1,
+                )
+            })
+            .collect();
     save_figure(
         out,
         "input_step_by_band",
@@ -804,6 +903,13 @@ fn index_html(s: &StatsFile, sum: &Summary) -> String {
         h.n_snapshots,
         esc(&h.pairing)
     );
+    if let Some(why) = &sum.incomplete {
+        let _ = writeln!(
+            o,
+            "<p style=\"border:2px solid #b00;padding:6px\"><b>Incomplete statistics:</b> {}. Missing snapshots are hatched in the heatmaps and break the lines; whole-run figures cover only what was recorded.</p>",
+            esc(why)
+        );
+    }
     if let Some(e) = &s.end {
         let _ = writeln!(
             o,

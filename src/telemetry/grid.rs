@@ -83,7 +83,7 @@ impl BandCell {
 }
 
 /// Band x depth cells plus per-band cells for one thread or one snapshot.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Grid {
     n_depths: usize,
     /// `cells[band * n_depths + depth]`.
@@ -260,7 +260,7 @@ impl Layout {
 }
 
 /// Per-word totals over the whole run (`--word-stats`).
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct WordTotals {
     /// Input-vector updates of each word, exact.
     pub input_updates: Vec<u64>,

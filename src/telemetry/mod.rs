@@ -31,21 +31,27 @@
 //! path lengths for the visit counts, per-band input sums) that it flushes into its f64/u64
 //! [`Grid`] every thousand or so examples and before the grid is read.
 
+pub mod collector;
 pub mod grid;
 mod pending;
 pub mod snapshot;
+pub mod stream;
 
 use std::sync::Arc;
 
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
 use crate::probe::{LanesMut, NodeSums, Probe, RunInfo};
 use crate::sampler::Rng;
 
 /// First random-stream number of the probes' path sampling (thread t uses this + t), far
 /// from the workers' streams 0..threads.
 const PROBE_STREAM: u64 = 1 << 32;
+use collector::{Collector, ProbeState, SavedTelemetry};
 use grid::{Grid, Layout, WordTotals};
 use pending::Pending;
-use snapshot::{Collector, SnapshotSchedule};
+use snapshot::SnapshotSchedule;
 
 /// The recording probe: thread-local band x depth [`Grid`] (and optional per-word totals),
 /// fed through short-lived per-thread sums (`pending`) and handed to the shared [`Collector`] at
@@ -56,7 +62,8 @@ use snapshot::{Collector, SnapshotSchedule};
 /// are read and written on every path, never share a line.
 #[repr(align(128))]
 pub struct GridProbe<'a> {
-    collector: &'a Collector,
+    collector: &'a Collector<'a>,
+    thread: usize,
     layout: Arc<Layout>,
     schedule: SnapshotSchedule,
     grid: Grid,
@@ -77,10 +84,11 @@ pub struct GridProbe<'a> {
 
 impl<'a> GridProbe<'a> {
     /// A probe for thread `thread` reporting to `collector`.
-    pub fn new(collector: &'a Collector, thread: usize) -> Self {
+    pub fn new(collector: &'a Collector<'a>, thread: usize) -> Self {
         let cfg = collector.config();
         GridProbe {
             collector,
+            thread,
             layout: Arc::new(Layout::empty()),
             schedule: SnapshotSchedule::new(0, cfg.every_pct),
             grid: Grid::default(),
@@ -108,6 +116,40 @@ impl<'a> GridProbe<'a> {
         self.flush();
         let g = std::mem::replace(&mut self.grid, self.layout.grid());
         (g, self.words.take(), self.last_done)
+    }
+
+    /// This probe's state at a publish point, for a checkpoint.
+    fn saved(&self) -> ProbeState {
+        ProbeState {
+            grid: self.grid.clone(),
+            words: self.words.clone(),
+            rng: self.rng.state(),
+            alpha_bits: self.alpha.to_bits(),
+            next_boundary: self.next_boundary,
+            last_done: self.last_done,
+        }
+    }
+
+    /// Continues from `s` (after [`Probe::prepare`]).
+    fn restore(&mut self, s: ProbeState) -> Result<()> {
+        if self.words.is_some() != s.words.is_some()
+            || s.words
+                .as_ref()
+                .is_some_and(|w| w.input_updates.len() != self.layout.band_of_word.len())
+        {
+            return Err(Error::Config(
+                "the checkpoint's telemetry was recorded with a different --word-stats \
+                 setting; resume with the same one"
+                    .into(),
+            ));
+        }
+        self.grid = s.grid;
+        self.words = s.words;
+        self.rng = Rng::from_state(s.rng);
+        self.alpha = f32::from_bits(s.alpha_bits);
+        self.next_boundary = s.next_boundary;
+        self.last_done = s.last_done;
+        Ok(())
     }
 
     /// The input step's norm from its square, on recorded paths only.
@@ -139,6 +181,37 @@ impl<'a> GridProbe<'a> {
 
 impl Probe for GridProbe<'_> {
     const ENABLED: bool = true;
+
+    fn save_all(probes: &[Self]) -> Option<serde_json::Value> {
+        let first = probes.first()?;
+        let saved = first
+            .collector
+            .save(probes.iter().map(GridProbe::saved).collect())?;
+        serde_json::to_value(saved).ok()
+    }
+
+    fn start_all(
+        probes: &mut [Self],
+        saved: Option<&serde_json::Value>,
+        start_done: u64,
+    ) -> Result<()> {
+        let Some(first) = probes.first() else {
+            return Ok(());
+        };
+        let saved = match saved {
+            Some(v) => Some(SavedTelemetry::deserialize(v).map_err(|e| {
+                Error::Config(format!("the checkpoint's telemetry cannot be read: {e}"))
+            })?),
+            None => None,
+        };
+        let collector = first.collector;
+        if let Some(states) = collector.start(saved, start_done)? {
+            for (p, s) in probes.iter_mut().zip(states) {
+                p.restore(s)?;
+            }
+        }
+        Ok(())
+    }
 
     fn prepare(&mut self, run: &RunInfo) {
         let (layout, schedule) = self.collector.prepare(run);
@@ -231,7 +304,7 @@ impl Probe for GridProbe<'_> {
         self.last_done = done;
         if done >= self.next_boundary {
             let k = self.schedule.last_ending_at_or_before(done);
-            self.collector.deposit(k, &mut self.grid);
+            self.collector.deposit(self.thread, k, &mut self.grid);
             self.next_boundary = self.schedule.boundary(k + 1);
         }
     }

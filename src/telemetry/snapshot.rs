@@ -10,32 +10,30 @@
 //! The file is self-describing: the first line is a `header` record with the schema name,
 //! version, the run's full config, the band and depth tables and a description of every
 //! field of every record; see docs/telemetry.md.
+//!
+//! It is written as training goes (see [`super::stream`]): the header first, then each
+//! snapshot's records once every thread has moved past it, then the end-of-run records and
+//! the `end` record. A file without an `end` record of status `done` is incomplete, and
+//! the reader says so rather than failing: a stopped or crashed run's file holds every
+//! snapshot closed before the stop. Snapshots a run could not record (resumed from a
+//! checkpoint without telemetry) are declared by a `gap` record, never written as zeros.
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
-use super::grid::{BandCell, BandInfo, Cell, Grid, Layout, WordTotals};
-use super::GridProbe;
-use crate::config::{Model, StatsConfig, TrainConfig};
+use super::grid::{BandCell, BandInfo, Cell};
+use crate::config::Model;
 use crate::error::{Error, Result};
-use crate::io::OutputSlot;
-use crate::loss::sigmoid::MAX_EXP;
-use crate::probe::RunInfo;
-use crate::schedule::Schedule;
-use crate::train::{TrainReport, Trained};
-use crate::tree::Tree;
-use crate::vocab::Vocab;
 
 /// Schema name in the header record.
 pub const SCHEMA: &str = "huffvec-stats";
-/// Schema version; bumped on any change a reader must know about.
-pub const VERSION: u32 = 1;
+/// Schema version; bumped on any change a reader must know about (2: `gap` records and
+/// `end` statuses other than done and diverged). Version 1 files are read too.
+pub const VERSION: u32 = 2;
 
 /// Where the snapshots end: snapshot k (1-based) ends at min(k x every, 100) percent of the
 /// run's words.
@@ -261,12 +259,23 @@ pub struct BandFinalRecord {
     pub target_examples_per_word: f64,
 }
 
+/// Snapshots the file does not hold, and why.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GapRecord {
+    /// First missing snapshot, 1-based.
+    pub snapshot_lo: u32,
+    /// Last missing snapshot, inclusive.
+    pub snapshot_hi: u32,
+    /// Why they are missing.
+    pub reason: String,
+}
+
 /// Last line: how the run ended.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EndRecord {
-    /// "done" or "diverged".
+    /// "done", "diverged", "interrupted", "stopped" (at `--stop-at`) or "failed".
     pub status: String,
-    /// Words processed (when done).
+    /// Words done over the whole run, resumed parts included (when done).
     pub words: Option<u64>,
     /// Training seconds, wall clock (when done).
     pub train_seconds: Option<f64>,
@@ -290,17 +299,19 @@ pub enum Record {
     DepthFinal(DepthFinalRecord),
     /// Per band at the end.
     BandFinal(BandFinalRecord),
+    /// Snapshots not recorded.
+    Gap(GapRecord),
     /// Last line.
     End(EndRecord),
 }
 
 const FIELD_DOCS: &[(&str, &str, &str)] = &[
-    ("all", "record", "record type: header | snapshot | cell | band | depth_final | band_final | end"),
+    ("all", "record", "record type: header | snapshot | cell | band | gap | depth_final | band_final | end"),
     ("all", "snapshot", "snapshot index, 1-based; snapshot k covers progress (progress_lo, progress_hi] of all words over all epochs, each thread's work attributed to within one publish batch (10k words)"),
     ("all", "band", "frequency band, dense index into header.bands (0 = rarest); band of the target word for cells and target_* fields, of the input word for input_* fields"),
     ("all", "depth", "inner-node depth, root = 0"),
     ("header", "schema", "always \"huffvec-stats\""),
-    ("header", "version", "schema version (1)"),
+    ("header", "version", "schema version (2)"),
     ("header", "huffvec_version", "version of huffvec that wrote the file"),
     ("header", "config", "the run's full TrainConfig"),
     ("header", "pairing", "which input vector the input_* fields describe for this model"),
@@ -355,13 +366,16 @@ const FIELD_DOCS: &[(&str, &str, &str)] = &[
     ("band_final", "target_examples", "examples along the band's paths over the run"),
     ("band_final", "input_updates_per_word", "input_updates / words"),
     ("band_final", "target_examples_per_word", "target_examples / words"),
-    ("end", "status", "done | diverged"),
-    ("end", "words", "words processed"),
+    ("gap", "snapshot_lo", "first snapshot the file does not hold, 1-based"),
+    ("gap", "snapshot_hi", "last snapshot the file does not hold, inclusive"),
+    ("gap", "reason", "why they are missing (e.g. the run resumed from a checkpoint that held no telemetry)"),
+    ("end", "status", "done | diverged | interrupted (a checkpoint was written; a resumed run removes this record and continues) | stopped (at --stop-at, likewise) | failed; a file with no end record is from a run that is still going or was killed"),
+    ("end", "words", "words done over the whole run, resumed parts included (when done)"),
     ("end", "train_seconds", "training wall-clock seconds"),
     ("end", "words_per_sec", "words per wall-clock second"),
 ];
 
-fn field_docs() -> BTreeMap<String, BTreeMap<String, String>> {
+pub(super) fn field_docs() -> BTreeMap<String, BTreeMap<String, String>> {
     let mut m: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
     for (rec, field, doc) in FIELD_DOCS {
         m.entry(rec.to_string())
@@ -371,430 +385,15 @@ fn field_docs() -> BTreeMap<String, BTreeMap<String, String>> {
     m
 }
 
-fn pairing(model: Model) -> &'static str {
+pub(super) fn pairing(model: Model) -> &'static str {
     match model {
         Model::Skipgram => "skipgram (word2vec.c pairing): each context word's input vector is trained along the centre word's path; target_* and cells use the centre word's band, input_* the context word's band",
         Model::Cbow => "cbow: the mean of the context input vectors is trained along the centre word's path (one example per centre), and the undivided step is added to every context word's input vector; input_* use each context word's band",
     }
 }
 
-/// Everything fixed once the vocabulary and tree exist.
-struct Prepared {
-    layout: Arc<Layout>,
-    schedule: SnapshotSchedule,
-    alpha: Schedule,
-    depths: Vec<DepthInfo>,
-    node_depth: Vec<u16>,
-    vocab_size: usize,
-    n_inner: usize,
-    start: Instant,
-}
-
-impl Prepared {
-    /// `n` per word of band `b`.
-    fn per_word(&self, n: u64, b: usize) -> f64 {
-        n as f64 / self.layout.bands[b].words.max(1) as f64
-    }
-
-    /// Appends the snapshot, cell and band records of snapshot slot `i` (grid `g`) to `out`.
-    fn snapshot_records(
-        &self,
-        i: usize,
-        g: &Grid,
-        wall_seconds: Option<f64>,
-        out: &mut Vec<Record>,
-    ) {
-        let layout = &self.layout;
-        let k = i as u32 + 1;
-        let t = g.total();
-        out.push(Record::Snapshot(SnapshotRecord {
-            snapshot: k,
-            progress_lo: self.schedule.progress(k - 1),
-            progress_hi: self.schedule.progress(k),
-            words_hi: self.schedule.boundary(k),
-            alpha_hi: self.alpha.alpha_at(self.schedule.boundary(k)) as f64,
-            wall_seconds,
-            abs_g_mean: ratio(t.abs_g, t.sampled),
-            loss_mean: ratio(t.loss, t.sampled),
-            examples: g.bands.iter().map(|b| b.target_examples).sum(),
-            sums: t,
-        }));
-        for band in 0..layout.bands.len() {
-            for depth in 0..layout.n_depths {
-                let c = *g.cell(band, depth);
-                if c.updates == 0 && c.sat_agree + c.sat_disagree == 0 {
-                    continue;
-                }
-                out.push(Record::Cell(CellRecord {
-                    snapshot: k,
-                    band,
-                    depth,
-                    abs_g_mean: ratio(c.abs_g, c.sampled),
-                    node_step_mean: ratio(c.node_step, c.sampled),
-                    input_grad_mean: ratio(c.input_grad, c.sampled),
-                    loss_mean: ratio(c.loss, c.sampled),
-                    sums: c,
-                }));
-            }
-        }
-        for (band, b) in g.bands.iter().enumerate() {
-            if b.target_examples == 0 && b.input_updates == 0 {
-                continue;
-            }
-            out.push(Record::Band(BandRecord {
-                snapshot: k,
-                band,
-                sums: *b,
-                input_step_mean: ratio(b.input_step, b.input_sampled),
-                input_path_len_mean: ratio(b.input_path_len as f64, b.input_updates),
-                input_alpha_mean: ratio(b.input_alpha, b.input_updates),
-                input_updates_per_word: self.per_word(b.input_updates, band),
-                target_examples_per_word: self.per_word(b.target_examples, band),
-            }));
-        }
-    }
-
-    /// Appends each band's end-of-run record (final input norms, run totals) to `out`.
-    fn band_final_records(&self, fin: &FinalState, total: &Grid, out: &mut Vec<Record>) {
-        let layout = &self.layout;
-        for (band, info) in layout.bands.iter().enumerate() {
-            let b = &total.bands[band];
-            let (mut sum, mut n) = (0.0f64, 0u64);
-            for (w, &wb) in layout.band_of_word.iter().enumerate() {
-                if wb as usize == band {
-                    sum += fin.input_norm[w] as f64;
-                    n += 1;
-                }
-            }
-            out.push(Record::BandFinal(BandFinalRecord {
-                band,
-                input_norm_mean: sum / n.max(1) as f64,
-                input_updates: b.input_updates,
-                target_examples: b.target_examples,
-                input_updates_per_word: self.per_word(b.input_updates, band),
-                target_examples_per_word: self.per_word(b.target_examples, band),
-            }));
-            debug_assert_eq!(n, info.words);
-        }
-    }
-}
-
-#[derive(Default)]
-struct State {
-    prepared: Option<Prepared>,
-    slots: Vec<Grid>,
-    first_seen: Vec<Option<f64>>,
-    words: Option<WordTotals>,
-}
-
-/// The shared end of the per-thread probes: snapshot slots filled at boundaries.
-pub struct Collector {
-    cfg: TrainConfig,
-    state: Mutex<State>,
-}
-
-impl Collector {
-    /// A collector for the run `cfg`.
-    pub fn new(cfg: &TrainConfig) -> Self {
-        Collector {
-            cfg: cfg.clone(),
-            state: Mutex::new(State::default()),
-        }
-    }
-
-    /// The telemetry settings.
-    pub fn config(&self) -> &StatsConfig {
-        &self.cfg.run.stats
-    }
-
-    /// The run's seed (sampling streams derive from it).
-    pub fn seed(&self) -> u64 {
-        self.cfg.params.seed
-    }
-
-    fn lock(&self) -> MutexGuard<'_, State> {
-        // A panicking worker cannot leave the sums half-merged in a way that matters more
-        // than the panic itself; keep going with what is there.
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Builds the layout once (first caller) and hands it to each probe.
-    pub(crate) fn prepare(&self, run: &RunInfo) -> (Arc<Layout>, SnapshotSchedule) {
-        let mut st = self.lock();
-        if st.prepared.is_none() {
-            let layout = Arc::new(Layout::new(
-                run.vocab.counts(),
-                run.tree,
-                self.cfg.run.stats.band_base,
-            ));
-            let schedule =
-                SnapshotSchedule::new(run.schedule.total_words(), self.cfg.run.stats.every_pct);
-            let (depths, node_depth) = depth_table(run.tree, run.vocab.counts());
-            st.slots = vec![layout.grid(); schedule.len() as usize];
-            st.first_seen = vec![None; schedule.len() as usize];
-            st.prepared = Some(Prepared {
-                layout,
-                schedule,
-                alpha: run.schedule,
-                depths,
-                node_depth,
-                vocab_size: run.vocab.len(),
-                n_inner: run.tree.n_inner(),
-                start: Instant::now(),
-            });
-        }
-        let p = st.prepared.as_ref().expect("prepared above");
-        (p.layout.clone(), p.schedule)
-    }
-
-    /// Adds `grid` into snapshot `k` (1-based; 0 is treated as 1) and clears it.
-    pub(crate) fn deposit(&self, k: u32, grid: &mut Grid) {
-        let mut st = self.lock();
-        let st = &mut *st;
-        let Some(p) = &st.prepared else { return };
-        let i = (k.max(1) as usize - 1).min(st.slots.len() - 1);
-        if st.first_seen[i].is_none() {
-            st.first_seen[i] = Some(p.start.elapsed().as_secs_f64());
-        }
-        st.slots[i].merge(grid);
-        grid.clear();
-    }
-
-    /// Collects what the probes still hold after the workers have stopped.
-    pub fn finish(&self, probes: &mut [GridProbe]) {
-        for probe in probes {
-            let (mut grid, words, last_done) = probe.take();
-            let k = {
-                let st = self.lock();
-                match &st.prepared {
-                    Some(p) => p.schedule.containing(last_done),
-                    None => return,
-                }
-            };
-            if !grid.is_empty() {
-                self.deposit(k, &mut grid);
-            }
-            if let Some(w) = words {
-                let mut st = self.lock();
-                match &mut st.words {
-                    Some(acc) => acc.merge(&w),
-                    None => st.words = Some(w),
-                }
-            }
-        }
-    }
-
-    #[cfg(test)]
-    /// The snapshot grids merged over the whole run.
-    pub fn total(&self) -> Option<Grid> {
-        let st = self.lock();
-        let p = st.prepared.as_ref()?;
-        let mut t = p.layout.grid();
-        for g in &st.slots {
-            t.merge(g);
-        }
-        Some(t)
-    }
-
-    /// Every record of the stats file, in file order.
-    pub fn records(
-        &self,
-        fin: Option<&FinalState>,
-        report: Option<&TrainReport>,
-        status: &str,
-    ) -> Result<Vec<Record>> {
-        let st = self.lock();
-        let Some(p) = &st.prepared else {
-            return Err(Error::Config("telemetry was never started".into()));
-        };
-        let mut out = vec![self.header_record(p)?];
-        for (i, g) in st.slots.iter().enumerate() {
-            p.snapshot_records(i, g, st.first_seen[i], &mut out);
-        }
-        if let Some(fin) = fin {
-            let mut total = p.layout.grid();
-            for g in &st.slots {
-                total.merge(g);
-            }
-            out.extend(depth_final(&p.depths, &p.node_depth, fin, &total));
-            p.band_final_records(fin, &total, &mut out);
-        }
-        out.push(Record::End(EndRecord {
-            status: status.into(),
-            words: report.map(|r| r.words),
-            train_seconds: report.map(|r| r.train_seconds),
-            words_per_sec: report.map(|r| r.words_per_sec),
-        }));
-        Ok(out)
-    }
-
-    /// The header record: the run's configuration, sizes, bands and depths.
-    fn header_record(&self, p: &Prepared) -> Result<Record> {
-        let layout = &p.layout;
-        let config = serde_json::to_value(&self.cfg)
-            .map_err(|e| Error::Config(format!("cannot serialise the config: {e}")))?;
-        Ok(Record::Header(Box::new(Header {
-            schema: SCHEMA.into(),
-            version: VERSION,
-            huffvec_version: env!("CARGO_PKG_VERSION").into(),
-            config,
-            pairing: pairing(self.cfg.params.model).into(),
-            vocab_size: p.vocab_size,
-            n_inner: p.n_inner,
-            max_depth: layout.n_depths,
-            total_words: p.alpha.total_words(),
-            n_snapshots: p.schedule.len(),
-            sigmoid_max_exp: MAX_EXP,
-            publish_every_words: crate::schedule::PUBLISH_EVERY,
-            bands: layout.bands.clone(),
-            depths: p.depths.clone(),
-            fields: field_docs(),
-        })))
-    }
-
-    /// Writes the `--stats` JSON Lines file into `slot`.
-    pub fn write_stats(
-        &self,
-        slot: OutputSlot,
-        fin: Option<&FinalState>,
-        report: Option<&TrainReport>,
-        status: &str,
-    ) -> Result<()> {
-        let records = self.records(fin, report, status)?;
-        slot.commit(|w| write_records(w, &records))
-    }
-
-    /// Writes the `--word-stats` table into `slot`: one tab-separated line per word, with a
-    /// header line naming the columns.
-    pub fn write_word_stats(
-        &self,
-        slot: OutputSlot,
-        vocab: &Vocab,
-        tree: &Tree,
-        fin: &FinalState,
-    ) -> Result<()> {
-        let st = self.lock();
-        let (Some(p), Some(t)) = (&st.prepared, &st.words) else {
-            return Err(Error::Config("word statistics were not recorded".into()));
-        };
-        let layout = &p.layout;
-        slot.commit(|w| {
-            w.write_all(WORD_STATS_COLUMNS.as_bytes())?;
-            w.write_all(b"\n")?;
-            for id in 0..vocab.len() {
-                write!(w, "{id}\t")?;
-                w.write_all(vocab.word(id))?;
-                writeln!(
-                    w,
-                    "\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
-                    vocab.counts()[id],
-                    layout.band_of_word[id],
-                    tree.depth(id),
-                    t.input_updates[id],
-                    t.input_sampled[id],
-                    t.input_step[id],
-                    t.target_examples[id],
-                    fin.input_norm[id],
-                )?;
-            }
-            Ok(())
-        })
-    }
-}
-
-/// Columns of the `--word-stats` file.
-pub const WORD_STATS_COLUMNS: &str = "id\tword\tcount\tband\tcode_length\tinput_updates\tinput_sampled\tinput_step_norm_sum\ttarget_examples\tfinal_norm";
-
-fn ratio(sum: f64, n: u64) -> Option<f64> {
+pub(super) fn ratio(sum: f64, n: u64) -> Option<f64> {
     (n > 0).then(|| sum / n as f64)
-}
-
-/// Depth table of `tree` and the depth of each inner node.
-fn depth_table(tree: &Tree, counts: &[u64]) -> (Vec<DepthInfo>, Vec<u16>) {
-    let nd = tree.max_depth().max(1);
-    let mut node_depth = vec![0u16; tree.n_inner()];
-    let mut through = vec![0u64; nd];
-    let mut tokens_through = vec![0u64; nd];
-    for w in 0..tree.n_words() {
-        let path = tree.path(w);
-        for (d, &step) in path.iter().enumerate() {
-            node_depth[(step >> 1) as usize] = d as u16;
-            through[d] += 1;
-            tokens_through[d] += counts.get(w).copied().unwrap_or(0);
-        }
-    }
-    let mut inner = vec![0u64; nd];
-    for &d in &node_depth {
-        inner[d as usize] += 1;
-    }
-    let total: u64 = counts.iter().sum();
-    let depths = (0..nd)
-        .map(|d| DepthInfo {
-            depth: d,
-            inner_nodes: inner[d],
-            words_through: through[d],
-            token_share_through: tokens_through[d] as f64 / total.max(1) as f64,
-        })
-        .collect();
-    (depths, node_depth)
-}
-
-fn depth_final(
-    depths: &[DepthInfo],
-    node_depth: &[u16],
-    fin: &FinalState,
-    total: &Grid,
-) -> Vec<Record> {
-    let nd = depths.len();
-    let mut zero = vec![0u64; nd];
-    let mut norm = vec![0f64; nd];
-    for (n, &d) in node_depth.iter().enumerate() {
-        let d = d as usize;
-        if fin.inner_norm[n] == 0.0 {
-            zero[d] += 1;
-        }
-        norm[d] += fin.inner_norm[n] as f64;
-    }
-    depths
-        .iter()
-        .map(|info| {
-            let d = info.depth;
-            let updates = total.depth_total(d).updates;
-            Record::DepthFinal(DepthFinalRecord {
-                depth: d,
-                inner_nodes: info.inner_nodes,
-                never_updated: zero[d],
-                v_norm_mean: norm[d] / info.inner_nodes.max(1) as f64,
-                updates,
-                updates_per_node: updates as f64 / info.inner_nodes.max(1) as f64,
-            })
-        })
-        .collect()
-}
-
-/// Norms of the trained vectors, read once after training.
-pub struct FinalState {
-    /// |input vector| per word id.
-    pub input_norm: Vec<f32>,
-    /// |inner-node vector| per inner node (0 exactly when never stepped).
-    pub inner_norm: Vec<f32>,
-}
-
-impl FinalState {
-    /// Reads the norms of `t`'s matrices.
-    pub fn of(t: &Trained) -> Self {
-        let norms = |m: &crate::kernel::FrozenMatrix, n: usize| -> Vec<f32> {
-            (0..n)
-                .map(|r| m.row(r).iter().map(|x| x * x).sum::<f32>().sqrt())
-                .collect()
-        };
-        let nw = t.vocab.len();
-        let ni = t.tree.n_inner();
-        FinalState {
-            input_norm: norms(&t.input, nw),
-            inner_norm: norms(&t.inner, ni),
-        }
-    }
 }
 
 /// A parsed stats file.
@@ -808,23 +407,122 @@ pub struct StatsFile {
     pub cells: Vec<CellRecord>,
     /// Band records.
     pub bands: Vec<BandRecord>,
-    /// End-of-run depth records (empty for a diverged run).
+    /// End-of-run depth records (empty for a diverged or unfinished run).
     pub depth_final: Vec<DepthFinalRecord>,
-    /// End-of-run band records (empty for a diverged run).
+    /// End-of-run band records (empty for a diverged or unfinished run).
     pub band_final: Vec<BandFinalRecord>,
+    /// Snapshots declared missing.
+    pub gaps: Vec<GapRecord>,
     /// The end record, if the file has one.
     pub end: Option<EndRecord>,
+    /// True when the last line was cut short (the writer stopped mid-line) and was left out.
+    pub cut_short: bool,
 }
 
-/// Reads and checks a `--stats` file.
+impl StatsFile {
+    /// The runs of snapshots (first, last; inclusive) the file does not hold, declared gaps
+    /// and snapshots never written alike.
+    pub fn missing_snapshots(&self) -> Vec<(u32, u32)> {
+        let mut present = vec![false; self.header.n_snapshots as usize + 1];
+        for s in &self.snapshots {
+            if let Some(p) = present.get_mut(s.snapshot as usize) {
+                *p = true;
+            }
+        }
+        let mut runs: Vec<(u32, u32)> = Vec::new();
+        for k in 1..=self.header.n_snapshots {
+            if present[k as usize] {
+                continue;
+            }
+            match runs.last_mut() {
+                Some((_, hi)) if *hi + 1 == k => *hi = k,
+                _ => runs.push((k, k)),
+            }
+        }
+        runs
+    }
+
+    /// Progress (fractions) at the start and end of snapshot `k`, whether or not the file
+    /// holds it.
+    pub fn span(&self, k: u32) -> (f64, f64) {
+        if let Some(r) = self.snapshots.iter().find(|s| s.snapshot == k) {
+            return (r.progress_lo, r.progress_hi);
+        }
+        let n = self.header.n_snapshots.max(1);
+        let every = self
+            .header
+            .config
+            .get("stats")
+            .and_then(|s| s.get("every_pct"))
+            .and_then(|v| v.as_f64())
+            .filter(|e| *e > 0.0)
+            .unwrap_or(100.0 / n as f64);
+        let at = |k: u32| (k as f64 * every / 100.0).min(1.0);
+        (at(k - 1), if k == n { 1.0 } else { at(k) })
+    }
+
+    /// Why the file does not describe a whole finished run, or None when it does.
+    pub fn incomplete(&self) -> Option<String> {
+        let missing = self.missing_snapshots();
+        let mut why: Vec<String> = Vec::new();
+        match &self.end {
+            Some(e) if e.status == "done" => {}
+            Some(e) => why.push(format!("the run ended {}", e.status)),
+            None => why.push(
+                "the file has no end record (the run was killed, lost its disk, or is still going)"
+                    .into(),
+            ),
+        }
+        if !missing.is_empty() {
+            let n: u32 = missing.iter().map(|(lo, hi)| hi - lo + 1).sum();
+            let list: Vec<String> = missing
+                .iter()
+                .map(|&(lo, hi)| {
+                    if lo == hi {
+                        format!("{lo}")
+                    } else {
+                        format!("{lo}-{hi}")
+                    }
+                })
+                .collect();
+            why.push(format!(
+                "{n} of {} snapshots missing ({})",
+                self.header.n_snapshots,
+                list.join(", ")
+            ));
+        }
+        if self.cut_short {
+            why.push("its last line was cut short".into());
+        }
+        (!why.is_empty()).then(|| why.join("; "))
+    }
+}
+
+/// Reads and checks a `--stats` file; a file cut short by a stop or crash reads as
+/// incomplete ([`StatsFile::incomplete`]), not as an error.
 pub fn read(path: &Path) -> Result<StatsFile> {
     let f = File::open(path).map_err(|e| Error::io("cannot open stats file", path, e))?;
-    let mut lines = BufReader::new(f).lines();
-    let parse = |n: usize, line: std::io::Result<String>| -> Result<Record> {
-        let line = line.map_err(|e| Error::io("cannot read stats file", path, e))?;
-        serde_json::from_str(&line).map_err(|e| Error::at_line(path, n, e.to_string()))
+    read_from(BufReader::new(f), path)
+}
+
+/// Most snapshots x depths a stats file may describe (10,000 snapshots at the smallest
+/// `--stats-every` times far more depths than any tree over real counts has).
+const MAX_SNAPSHOT_DEPTHS: u64 = 4_000_000;
+
+/// Reads and checks a stats file from `r`; `path` names it in errors.
+pub fn read_from(mut r: impl BufRead, path: &Path) -> Result<StatsFile> {
+    let mut next_line = |buf: &mut String| -> Result<Option<bool>> {
+        buf.clear();
+        let n = r
+            .read_line(buf)
+            .map_err(|e| Error::io("cannot read stats file", path, e))?;
+        Ok((n > 0).then(|| buf.ends_with('\n')))
     };
-    let header = match lines.next() {
+    let parse = |n: usize, line: &str| -> Result<Record> {
+        serde_json::from_str(line).map_err(|e| Error::at_line(path, n, e.to_string()))
+    };
+    let mut line = String::new();
+    let header = match next_line(&mut line)? {
         None => {
             return Err(Error::at_line(
                 path,
@@ -832,7 +530,7 @@ pub fn read(path: &Path) -> Result<StatsFile> {
                 "empty file, expected a header record",
             ))
         }
-        Some(l) => match parse(1, l)? {
+        Some(_) => match parse(1, &line)? {
             Record::Header(h) => *h,
             _ => return Err(Error::at_line(path, 1, "first record is not a header")),
         },
@@ -844,14 +542,36 @@ pub fn read(path: &Path) -> Result<StatsFile> {
             format!("schema is {:?}, expected {SCHEMA:?}", header.schema),
         ));
     }
-    if header.version != VERSION {
+    if header.version == 0 || header.version > VERSION {
         return Err(Error::at_line(
             path,
             1,
             format!(
-                "schema version {} is not supported (this huffvec reads version {VERSION})",
+                "schema version {} is not supported (this huffvec reads versions 1 to {VERSION})",
                 header.version
             ),
+        ));
+    }
+    let (n_snap, n_depth) = (header.n_snapshots as u64, header.max_depth as u64);
+    if n_snap == 0
+        || header.bands.len() > 256
+        || n_depth.max(1).saturating_mul(n_snap) > MAX_SNAPSHOT_DEPTHS
+    {
+        return Err(Error::at_line(
+            path,
+            1,
+            format!(
+                "header describes {n_snap} snapshots, {} bands and {n_depth} depths: not a \
+                 file huffvec writes",
+                header.bands.len()
+            ),
+        ));
+    }
+    if let Some(i) = (0..header.bands.len()).find(|&i| header.bands[i].band != i) {
+        return Err(Error::at_line(
+            path,
+            1,
+            format!("band table entry {i} is numbered {}", header.bands[i].band),
         ));
     }
     let mut s = StatsFile {
@@ -861,26 +581,57 @@ pub fn read(path: &Path) -> Result<StatsFile> {
         bands: Vec::new(),
         depth_final: Vec::new(),
         band_final: Vec::new(),
+        gaps: Vec::new(),
         end: None,
+        cut_short: false,
     };
-    let (nb, nd) = (s.header.bands.len(), s.header.max_depth);
-    for (i, l) in lines.enumerate() {
-        let n = i + 2;
+    let (nb, nd, ns) = (
+        s.header.bands.len(),
+        s.header.max_depth,
+        s.header.n_snapshots,
+    );
+    let mut n = 1;
+    while let Some(complete) = next_line(&mut line)? {
+        n += 1;
         let bad = |what: &str| Err(Error::at_line(path, n, what.to_string()));
-        match parse(n, l)? {
+        let record = match parse(n, &line) {
+            Ok(r) => r,
+            // The writer stopped mid-line: everything before it stands.
+            Err(_) if !complete => {
+                s.cut_short = true;
+                break;
+            }
+            Err(e) => return Err(e),
+        };
+        let in_range = |k: u32| (1..=ns).contains(&k);
+        match record {
             Record::Header(_) => return bad("a second header record"),
-            Record::Snapshot(r) => s.snapshots.push(r),
+            Record::Snapshot(r) => {
+                if !in_range(r.snapshot) {
+                    return bad("snapshot index outside the header's count");
+                }
+                s.snapshots.push(r)
+            }
             Record::Cell(r) => {
-                if r.band >= nb || r.depth >= nd {
-                    return bad("band or depth outside the header's tables");
+                if r.band >= nb || r.depth >= nd || !in_range(r.snapshot) {
+                    return bad("band, depth or snapshot outside the header's tables");
                 }
                 s.cells.push(r)
             }
             Record::Band(r) => {
-                if r.band >= nb {
-                    return bad("band outside the header's table");
+                if r.band >= nb || !in_range(r.snapshot) {
+                    return bad("band or snapshot outside the header's tables");
                 }
                 s.bands.push(r)
+            }
+            Record::Gap(r) => {
+                if r.snapshot_lo > r.snapshot_hi
+                    || !in_range(r.snapshot_lo)
+                    || !in_range(r.snapshot_hi)
+                {
+                    return bad("gap outside the header's snapshots");
+                }
+                s.gaps.push(r)
             }
             Record::DepthFinal(r) => s.depth_final.push(r),
             Record::BandFinal(r) => s.band_final.push(r),
@@ -888,15 +639,6 @@ pub fn read(path: &Path) -> Result<StatsFile> {
         }
     }
     Ok(s)
-}
-
-/// Writes `records` as JSON Lines to `w` (used by tests and tools that build files).
-pub fn write_records(w: &mut BufWriter<&File>, records: &[Record]) -> std::io::Result<()> {
-    for r in records {
-        serde_json::to_writer(&mut *w, r)?;
-        w.write_all(b"\n")?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -941,5 +683,45 @@ mod tests {
         std::fs::write(&p, "not json\n").expect("write");
         assert!(read(&p).is_err());
         assert!(read(&dir.path().join("missing")).is_err());
+    }
+
+    const HEADER: &str = r#"{"record":"header","schema":"huffvec-stats","version":2,"huffvec_version":"t","config":{"stats":{"every_pct":25.0}},"pairing":"","vocab_size":2,"n_inner":1,"max_depth":1,"total_words":100,"n_snapshots":4,"sigmoid_max_exp":6.0,"publish_every_words":10,"bands":[],"depths":[],"fields":{}}"#;
+
+    fn snap(k: u32) -> String {
+        format!(
+            r#"{{"record":"snapshot","snapshot":{k},"progress_lo":{},"progress_hi":{},"words_hi":0,"alpha_hi":0.0,"wall_seconds":null,"updates":0,"sampled":0,"sat_agree":0,"sat_disagree":0,"skipped":0,"abs_g":0.0,"node_step":0.0,"input_grad":0.0,"loss":0.0,"abs_g_mean":null,"loss_mean":null,"examples":0}}"#,
+            (k - 1) as f64 / 4.0,
+            k as f64 / 4.0
+        )
+    }
+
+    #[test]
+    fn a_cut_short_file_reads_as_incomplete_with_its_gaps() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("s.jsonl");
+        let gap = r#"{"record":"gap","snapshot_lo":1,"snapshot_hi":1,"reason":"resumed"}"#;
+        let text = format!("{HEADER}\n{gap}\n{}\n{}", snap(2), &snap(3)[..40]);
+        std::fs::write(&p, text).expect("write");
+        let s = read(&p).expect("a cut-short file is read");
+        assert!(s.cut_short);
+        assert_eq!(s.snapshots.len(), 1);
+        assert_eq!(s.gaps.len(), 1);
+        assert_eq!(s.missing_snapshots(), vec![(1, 1), (3, 4)]);
+        assert_eq!(s.span(3), (0.5, 0.75));
+        let why = s.incomplete().expect("incomplete");
+        assert!(why.contains("no end record"), "{why}");
+        assert!(why.contains("3 of 4 snapshots missing (1, 3-4)"), "{why}");
+        assert!(why.contains("cut short"), "{why}");
+        // A garbled line that is not the last one is an error naming it.
+        let text = format!("{HEADER}\n{}\n{}\n", &snap(2)[..40], snap(3));
+        std::fs::write(&p, text).expect("write");
+        let e = read(&p).expect_err("garbled").to_string();
+        assert!(e.contains("line 2"), "{e}");
+        // A complete run reads as complete.
+        let end = r#"{"record":"end","status":"done","words":100,"train_seconds":1.0,"words_per_sec":100.0}"#;
+        let snaps: Vec<String> = (1..=4).map(snap).collect();
+        let text = format!("{HEADER}\n{}\n{end}\n", snaps.join("\n"));
+        std::fs::write(&p, text).expect("write");
+        assert_eq!(read(&p).expect("complete").incomplete(), None);
     }
 }

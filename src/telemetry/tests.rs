@@ -1,7 +1,7 @@
 //! Telemetry checked against hand computation and against counting identities.
 
+use super::collector::Collector;
 use super::grid::Cell;
-use super::snapshot::Collector;
 use super::*;
 use crate::config::{Model, TrainConfig};
 use crate::kernel::{Scalar, SharedMatrix};

@@ -80,6 +80,9 @@ pub struct Header {
     /// True when the row-wise AdaGrad accumulators follow the matrices (exactly when the
     /// run uses `--optimizer adagrad`).
     pub adagrad: bool,
+    /// The telemetry's state when the run records statistics (the probes' own format).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub telemetry: Option<serde_json::Value>,
 }
 
 impl Header {
@@ -615,6 +618,7 @@ mod tests {
             inner_rows: 3,
             workers: vec![WorkerState::start(Rng::new(1, 0), 0.3), w1],
             adagrad: false,
+            telemetry: None,
         };
         (header, input, inner)
     }

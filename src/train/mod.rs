@@ -179,6 +179,7 @@ fn train_rounds<P: Probe, Q: Probe>(
         schedule: prep.schedule,
     };
     probes.iter_mut().for_each(|p| p.prepare(&run));
+    P::start_all(probes, state.telemetry.take().as_ref(), state.start_done)?;
     if let Some(a) = alt.as_deref_mut() {
         a.probes.iter_mut().for_each(|p| p.prepare(&run));
     }
@@ -340,6 +341,8 @@ struct TrainState {
     workers: Vec<WorkerState>,
     start_done: u64,
     steps: StepSettings,
+    /// The checkpoint's telemetry state, until the probes take it.
+    telemetry: Option<serde_json::Value>,
 }
 
 /// Stage 2: fresh matrices initialised from the seed, or the checkpoint's matrices, worker
@@ -353,7 +356,7 @@ fn init_or_resume(
         Loss::Hs => prep.tree.n_inner().max(1),
         Loss::Ns => prep.vocab.len(),
     };
-    let (input, inner, workers, start_done, accumulators) = match prep.resumed.take() {
+    let (input, inner, workers, start_done, accumulators, telemetry) = match prep.resumed.take() {
         Some((ck, p)) => {
             ck.check_identity(&prep.identity, inner_rows as u64, &p)?;
             obs.note(&format!(
@@ -367,6 +370,7 @@ fn init_or_resume(
                 ck.header.workers,
                 ck.header.words_done,
                 ck.accumulators,
+                ck.header.telemetry,
             )
         }
         None => {
@@ -379,7 +383,7 @@ fn init_or_resume(
             let workers = (0..cfg.run.threads)
                 .map(|t| WorkerState::start(Rng::new(cfg.params.seed, t as u64), alpha0))
                 .collect();
-            (input, inner, workers, 0, None)
+            (input, inner, workers, 0, None, None)
         }
     };
     let mut steps = StepSettings::new(cfg, prep.tree.max_depth(), input.rows(), inner.rows());
@@ -396,6 +400,7 @@ fn init_or_resume(
         workers,
         start_done,
         steps,
+        telemetry,
     })
 }
 
@@ -506,7 +511,17 @@ fn run_rounds<P: Probe, Q: Probe>(
             continue;
         }
         let interrupted = progress.pause.load(Ordering::Relaxed);
-        pause_for_checkpoint(cfg, obs, prep, state, done, interrupted, done >= stops.stop)?;
+        let telemetry = prep
+            .checkpoint_path
+            .as_ref()
+            .and_then(|_| P::save_all(probes));
+        let at = Pause {
+            done,
+            interrupted,
+            at_stop: done >= stops.stop,
+            telemetry,
+        };
+        pause_for_checkpoint(cfg, obs, prep, state, at)?;
     }
     unreachable!("the round loop only ends by returning")
 }
@@ -547,18 +562,34 @@ fn take_ends(
     Ok(paused)
 }
 
-/// Stage 4: every worker has paused after `done` words; writes the checkpoint. Returns an
-/// error to end the run when the user `interrupted` it or the run reached `--stop-at`
-/// (`at_stop`); a periodic checkpoint that cannot be written is a warning.
+/// Where and why every worker paused.
+struct Pause {
+    /// Words done.
+    done: u64,
+    /// The user asked to stop.
+    interrupted: bool,
+    /// The run reached `--stop-at`.
+    at_stop: bool,
+    /// The probes' state, to keep in the checkpoint.
+    telemetry: Option<serde_json::Value>,
+}
+
+/// Stage 4: every worker has paused; writes the checkpoint. Returns an error to end the
+/// run when the user interrupted it or the run reached `--stop-at`; a periodic checkpoint
+/// that cannot be written is a warning.
 fn pause_for_checkpoint(
     cfg: &TrainConfig,
     obs: &dyn Observer,
     prep: &Prepared,
     state: &mut TrainState,
-    done: u64,
-    interrupted: bool,
-    at_stop: bool,
+    at: Pause,
 ) -> Result<()> {
+    let Pause {
+        done,
+        interrupted,
+        at_stop,
+        telemetry,
+    } = at;
     let epoch = state.workers.iter().map(|s| s.epoch).min().unwrap_or(1);
     if !all_sane(&mut state.input) || !all_sane(&mut state.inner) {
         return Err(Error::Diverged {
@@ -585,6 +616,7 @@ fn pause_for_checkpoint(
         inner_rows: state.inner.rows() as u64,
         workers: state.workers.clone(),
         adagrad: state.steps.adagrad().is_some(),
+        telemetry,
     };
     let written = checkpoint::write(
         ck_path,
@@ -672,6 +704,11 @@ fn finish(
     Ok((trained, report))
 }
 
+/// Stack of a worker thread. The hot loop is inlined into one function; without
+/// optimisation (debug and test builds) its frame alone takes most of the 2 MiB a thread
+/// gets by default. Only the pages touched are ever resident.
+const WORKER_STACK: usize = 16 << 20;
+
 /// A parameter beyond ±this means training diverged. Healthy runs stay below ±10 (the
 /// sigmoid saturates at |h·v| = 6, so nothing pulls values further); with hierarchical
 /// softmax, saturated nodes are skipped, so a far too large learning rate (`--alpha 1000`)
@@ -699,6 +736,8 @@ fn absolute_paths(cfg: &TrainConfig) -> TrainConfig {
     c.run.resume = None;
     c.corpus.keep = c.corpus.keep.as_deref().map(checkpoint::absolute);
     c.run.save_model = c.run.save_model.as_deref().map(checkpoint::absolute);
+    c.run.stats.path = c.run.stats.path.as_deref().map(checkpoint::absolute);
+    c.run.stats.word_stats = c.run.stats.word_stats.as_deref().map(checkpoint::absolute);
     c
 }
 
@@ -796,12 +835,22 @@ impl Round<'_> {
                         sync_every: cfg.params.replicate_every,
                     };
                     let watcher = watcher.clone();
-                    s.spawn(move || {
-                        let end = kernel::dispatch(w);
+                    let spawned = std::thread::Builder::new()
+                        .name("huffvec-worker".into())
+                        .stack_size(WORKER_STACK)
+                        .spawn_scoped(s, move || {
+                            let end = kernel::dispatch(w);
+                            progress.finished.fetch_add(1, Ordering::Release);
+                            watcher.unpark();
+                            end
+                        });
+                    if spawned.is_err() {
+                        // Counted as ended, so the watcher does not wait for it; the run
+                        // then ends with an internal error.
+                        progress.stop.store(true, Ordering::Relaxed);
                         progress.finished.fetch_add(1, Ordering::Release);
-                        watcher.unpark();
-                        end
-                    })
+                    }
+                    spawned.ok()
                 })
                 .collect();
             while progress.finished.load(Ordering::Acquire) < cfg.run.threads as u64 {
@@ -816,7 +865,11 @@ impl Round<'_> {
             }
             handles
                 .into_iter()
-                .map(|h| h.join().unwrap_or(WorkerEnd::Stopped))
+                .map(|h| {
+                    h.map_or(WorkerEnd::Stopped, |h| {
+                        h.join().unwrap_or(WorkerEnd::Stopped)
+                    })
+                })
                 .collect()
         })
     }

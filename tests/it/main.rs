@@ -8,4 +8,5 @@ mod eval;
 mod mitigation;
 mod probes;
 mod resume;
+mod stats_faults;
 mod train;
