@@ -219,7 +219,8 @@ def train(
     Training runs with the interpreter released. Ctrl-C (KeyboardInterrupt) stops it
     within a second and is raised again; no vectors or model file is written then (with
     ``output`` or ``checkpoint`` given, a checkpoint is, as the command line does, for
-    ``resume``). ``stop_at`` raises :class:`Stopped` after writing its checkpoint.
+    ``resume``; a ``stats`` file keeps the snapshots closed before the stop).
+    ``stop_at`` raises :class:`Stopped` after writing its checkpoint.
 
     Raises ValueError for an unknown or bad option and for a corpus that cannot be trained
     on, FileNotFoundError for a missing file, OSError for other I/O failures; the message
@@ -353,8 +354,10 @@ def evaluate(
 def read_stats(path: PathLike, as_frame: bool = False) -> Union[Iterator[Dict[str, Any]], Any]:
     """The records of a ``stats`` file (JSON Lines, schema ``huffvec-stats``; fields in
     docs/telemetry.md) as dicts, the header first; the file is checked whole first, so a
-    malformed record raises ValueError naming its line before any is yielded. With
-    ``as_frame`` a pandas DataFrame, one row per record (needs pandas)."""
+    malformed record raises ValueError naming its line before any is yielded. A file cut
+    short by a stop is read up to its last complete line (its last record then is not an
+    ``end`` record with status ``done``). With ``as_frame`` a pandas DataFrame, one row per
+    record (needs pandas)."""
     path = os.fspath(path)
     _huffvec.check_stats(path)
     if as_frame:
@@ -369,8 +372,15 @@ def read_stats(path: PathLike, as_frame: bool = False) -> Union[Iterator[Dict[st
 def _records(path: str) -> Iterator[Dict[str, Any]]:
     with open(path, encoding="utf-8") as f:
         for line in f:
-            if line.strip():
-                yield json.loads(line)
+            try:
+                record = json.loads(line)
+            except ValueError:
+                if line.endswith("\n"):
+                    raise
+                # A last line cut short by a stop or crash, which the checked reader
+                # leaves out too: every record before it stands.
+                return
+            yield record
 
 
 class Model:

@@ -335,3 +335,7 @@ def test_read_stats_yields_the_records(tmp_path):
     bad.write_text(lines[0] + "\n{not json\n")
     with pytest.raises(ValueError, match="line 2"):
         huffvec.read_stats(bad)
+    # A file cut short mid-line (a killed run) reads up to its last complete line.
+    cut = tmp_path / "cut.jsonl"
+    cut.write_text("\n".join(lines[:3]) + "\n" + lines[3][: len(lines[3]) // 2])
+    assert list(huffvec.read_stats(cut)) == records[:3]
