@@ -21,7 +21,7 @@ use crate::config::{CorpusConfig, Hyperparams, OutputFormat, StatsConfig, TrainC
 use crate::error::Result;
 use crate::eval::Embeddings;
 use crate::io::OutputSlot;
-use crate::train::{Observer, Silent, TrainReport, Trained};
+use crate::train::{checkpoint, Observer, Silent, TrainReport, Trained};
 
 /// Trains word vectors on one corpus with one set of hyperparameters.
 #[derive(Clone, Debug)]
@@ -79,8 +79,71 @@ impl Trainer {
     /// Trains, telling `obs` about progress and asking it whether to stop.
     pub fn train_observed(&self, obs: &dyn Observer) -> Result<TrainedModel> {
         let (trained, report) = crate::experiment::train_as_configured(&self.cfg, obs)?;
-        Ok(TrainedModel { trained, report })
+        Ok(TrainedModel {
+            trained,
+            report,
+            config: self.cfg.clone(),
+        })
     }
+
+    /// Trains as `huffvec train` does and writes every file the configuration names: the
+    /// vectors (`run.output`, in `run.format`), the whole model (`run.save_model`) and the
+    /// vocabulary (`run.save_vocab`). Each output is checked before training starts and
+    /// written atomically; a checkpoint the completed run leaves behind is removed.
+    pub fn train_to_files(&self, obs: &dyn Observer) -> Result<TrainedModel> {
+        let outputs = self.reserve_outputs()?;
+        self.train_into(outputs, obs)
+    }
+
+    /// Checks every output file the configuration names and reserves the vectors and model
+    /// files (see [`Trainer::train_to_files`]), so that a bad path fails before any work.
+    pub fn reserve_outputs(&self) -> Result<ReservedOutputs> {
+        let cfg = &self.cfg;
+        let input = cfg.corpus.input.as_path();
+        let vectors = match &cfg.run.output {
+            Some(p) => Some(OutputSlot::reserve(p, &[input])?),
+            None => None,
+        };
+        let mut inputs = vec![input];
+        inputs.extend(cfg.run.output.as_deref());
+        if let Some(v) = &cfg.run.save_vocab {
+            OutputSlot::reserve(v, &inputs)?;
+        }
+        let model = match &cfg.run.save_model {
+            Some(m) => Some(OutputSlot::reserve(m, &inputs)?),
+            None => None,
+        };
+        Ok(ReservedOutputs { vectors, model })
+    }
+
+    /// Trains and writes into `outputs` (from [`Trainer::reserve_outputs`]) as
+    /// [`Trainer::train_to_files`] does.
+    pub fn train_into(&self, outputs: ReservedOutputs, obs: &dyn Observer) -> Result<TrainedModel> {
+        let cfg = &self.cfg;
+        let model = self.train_observed(obs)?;
+        if let Some(slot) = outputs.vectors {
+            model.trained.write_vectors(slot, cfg.run.format)?;
+        }
+        if let Some(slot) = outputs.model {
+            crate::train::model_file::save_trained(slot, &model.trained, cfg)?;
+        }
+        if let Some(ck) = cfg.checkpoint_path() {
+            if checkpoint::read_header(&ck).is_ok() && std::fs::remove_file(&ck).is_ok() {
+                obs.note(&format!(
+                    "removed checkpoint {} (the run is complete)",
+                    ck.display()
+                ));
+            }
+        }
+        Ok(model)
+    }
+}
+
+/// The vectors and model files of a run, checked and reserved before training (each is a
+/// temporary file until the run completes).
+pub struct ReservedOutputs {
+    vectors: Option<OutputSlot>,
+    model: Option<OutputSlot>,
 }
 
 /// A trained model: the vocabulary (most frequent word first) and its input vectors, with
@@ -88,6 +151,7 @@ impl Trainer {
 pub struct TrainedModel {
     trained: Trained,
     report: TrainReport,
+    config: TrainConfig,
 }
 
 impl TrainedModel {
@@ -142,6 +206,18 @@ impl TrainedModel {
     pub fn save(&self, path: &Path, format: OutputFormat) -> Result<()> {
         let slot = OutputSlot::reserve(path, &[])?;
         self.trained.write_vectors(slot, format)
+    }
+
+    /// The configuration the model was trained with.
+    pub fn config(&self) -> &TrainConfig {
+        &self.config
+    }
+
+    /// Writes the whole model (both matrices, the tree, the vocabulary with counts, the
+    /// settings) to `path` as safetensors (`docs/formats-model.md`), atomically.
+    pub fn save_model(&self, path: &Path) -> Result<()> {
+        let slot = OutputSlot::reserve(path, &[])?;
+        crate::train::model_file::save_trained(slot, &self.trained, &self.config)
     }
 
     /// The vectors normalised for neighbour, analogy and similarity queries.

@@ -499,6 +499,25 @@ pub fn default_threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
+/// The `data/` directory of the source tree huffvec was built from (bundled corpus and
+/// evaluation sets).
+pub fn bundled_data() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data")
+}
+
+/// The evaluation sets bundled with the source tree (analogy and word-similarity files).
+pub fn bundled_eval_dir() -> Result<PathBuf> {
+    let p = bundled_data().join("eval");
+    if p.is_dir() {
+        Ok(p)
+    } else {
+        Err(Error::Config(format!(
+            "no evaluation sets given and the bundled ones ({}) are missing; pass --eval-dir DIR",
+            p.display()
+        )))
+    }
+}
+
 /// `$HUFFVEC_CACHE`, else `$XDG_CACHE_HOME/huffvec`, else `~/.cache/huffvec`, else the
 /// system temporary directory.
 pub fn default_cache_dir() -> PathBuf {

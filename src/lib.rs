@@ -55,7 +55,7 @@ pub(crate) mod vocab;
 #[cfg(test)]
 mod test_support;
 
-pub use api::{TrainedModel, Trainer};
+pub use api::{ReservedOutputs, TrainedModel, Trainer};
 pub use config::{
     CorpusConfig, Hyperparams, Init, Loss, Model, Optimizer, OutputFormat, RunControl,
     SaturationPolicy, StatsConfig, TrainConfig, TreeShape,
@@ -63,6 +63,7 @@ pub use config::{
 pub use error::{Error, Result};
 pub use eval::analogy::{AnalogyResult, Method, QuestionSet, Tally};
 pub use eval::similarity::{Correlation, PairSet, SimilarityResult};
+pub use eval::suite::{evaluate, EvalInputs, EvalSettings, Evaluation};
 pub use eval::Embeddings;
 pub use train::{Observer, TrainReport};
 
@@ -83,13 +84,14 @@ pub mod support {
     pub mod model_file {
         pub use crate::train::model_file::ModelFile;
     }
-    /// The stats-file reader's fuzz oracle.
-    pub mod stats {
-        pub use crate::report::stats::read_and_check;
-    }
     /// Checkpoint headers and the reader's fuzz oracle.
     pub mod checkpoint {
         pub use crate::train::checkpoint::{read_and_check, read_header, Header};
+    }
+    /// The checked reader of `--stats` files and its fuzz oracle.
+    pub mod stats {
+        pub use crate::report::stats::read_and_check;
+        pub use crate::telemetry::snapshot::{read, StatsFile};
     }
     pub use crate::tree::huffman;
     pub use crate::vocab::Vocab;

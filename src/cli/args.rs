@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use crate::config::{self, Model, TrainConfig};
+pub use crate::config::{bundled_data, bundled_eval_dir};
 use crate::{Error, Result};
 
 /// The corpus option of `train`, `bench` and `study`.
@@ -37,24 +38,6 @@ pub fn bundled_corpus() -> Result<PathBuf> {
             p.display()
         )))
     }
-}
-
-/// The evaluation sets bundled with the source tree (analogy and word-similarity files).
-pub fn bundled_eval_dir() -> Result<PathBuf> {
-    let p = bundled_data().join("eval");
-    if p.is_dir() {
-        Ok(p)
-    } else {
-        Err(Error::Config(format!(
-            "no evaluation sets given and the bundled ones ({}) are missing; pass --eval-dir DIR",
-            p.display()
-        )))
-    }
-}
-
-/// The `data/` directory of the source tree.
-pub fn bundled_data() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data")
 }
 
 /// What is trained: the options `train` and `bench` share (defaults are word2vec.c's).

@@ -4,11 +4,11 @@ mod args;
 mod bench;
 mod eval;
 mod plant;
-mod probe_eval;
 mod progress;
 mod stats;
 mod study;
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock};
@@ -19,7 +19,6 @@ use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand}
 use crate::config::{
     self, Init, Loss, Optimizer, OutputFormat, SaturationPolicy, TrainConfig, TreeShape,
 };
-use crate::io::OutputSlot;
 use crate::train::checkpoint;
 use crate::{Error, Result};
 
@@ -305,6 +304,55 @@ impl TrainArgs {
     }
 }
 
+/// The options of `huffvec train` as [`train_config_from_options`] takes them: each long
+/// option without its dashes, underscores for the inner dashes (`min_count`), and whether
+/// it takes a value (`false` for a flag such as `quiet`).
+pub fn train_options() -> Vec<(String, bool)> {
+    TrainArgs::augment_args(clap::Command::new("train"))
+        .get_arguments()
+        .map(|a| (a.get_id().to_string(), a.get_action().takes_values()))
+        .collect()
+}
+
+/// The settings `huffvec train` builds from `options`, for bindings such as the Python
+/// package: each `(name, value)` is the long option `--name` (see [`train_options`])
+/// with its value, or `None` for a flag. Every default, check and derived value is the
+/// command line's, except that no vectors file is written unless `output` is given.
+pub fn train_config_from_options(options: &[(String, Option<OsString>)]) -> Result<TrainConfig> {
+    let known = train_options();
+    let mut argv: Vec<OsString> = vec!["train".into()];
+    for (name, value) in options {
+        if !known.iter().any(|(k, _)| k == name) {
+            return Err(Error::Config(format!("unknown option '{name}'")));
+        }
+        let mut arg = OsString::from(format!("--{}", name.replace('_', "-")));
+        if let Some(v) = value {
+            arg.push("=");
+            arg.push(v);
+        }
+        argv.push(arg);
+    }
+    let clap_error = |e: clap::Error| {
+        let text = e.render().to_string();
+        let line = text.lines().next().unwrap_or_default();
+        Error::Config(line.strip_prefix("error: ").unwrap_or(line).to_string())
+    };
+    let m = TrainArgs::augment_args(clap::Command::new("train"))
+        .try_get_matches_from(argv)
+        .map_err(clap_error)?;
+    let args = TrainArgs::from_arg_matches(&m).map_err(clap_error)?;
+    match &args.resume {
+        Some(p) => args.resume_config(p, &m),
+        None => {
+            let mut cfg = args.to_config()?;
+            if args.output.is_none() {
+                cfg.run.output = None;
+            }
+            Ok(cfg)
+        }
+    }
+}
+
 /// Runs the command line in `std::env::args`: any error is printed on one line to stderr
 /// and mapped to a non-zero exit status (a closed output pipe and a requested stop are not
 /// errors).
@@ -401,14 +449,9 @@ fn train(args: &TrainArgs, m: &ArgMatches) -> Result<()> {
             cfg.corpus.input.display()
         )));
     }
-    let slot = OutputSlot::reserve(&output, &[&cfg.corpus.input])?;
-    if let Some(v) = &cfg.run.save_vocab {
-        OutputSlot::reserve(v, &[&cfg.corpus.input, &output])?;
-    }
-    let model_slot = match &cfg.run.save_model {
-        Some(m) => Some(OutputSlot::reserve(m, &[&cfg.corpus.input, &output])?),
-        None => None,
-    };
+    let trainer = crate::Trainer::from_config(cfg);
+    let outputs = trainer.reserve_outputs()?;
+    let cfg = trainer.config();
     let bar = progress::Bar::new(args.quiet, watch_signals()?);
     bar.println(&format!(
         "huffvec {}: {:?} {}, dim {}, window {}, {} epochs, {} threads, corpus {}",
@@ -424,18 +467,8 @@ fn train(args: &TrainArgs, m: &ArgMatches) -> Result<()> {
         cfg.run.threads,
         cfg.corpus.input.display()
     ));
-    let (trained, report) = crate::experiment::train_as_configured(&cfg, &bar)?;
-    trained.write_vectors(slot, cfg.run.format)?;
-    if let Some(slot) = model_slot {
-        crate::train::model_file::save_trained(slot, &trained, &cfg)?;
-    }
-    let ck = cfg.checkpoint_path().unwrap_or_default();
-    if checkpoint::read_header(&ck).is_ok() && std::fs::remove_file(&ck).is_ok() {
-        bar.println(&format!(
-            "removed checkpoint {} (the run is complete)",
-            ck.display()
-        ));
-    }
+    let model = trainer.train_into(outputs, &bar)?;
+    let report = model.report();
     if !args.quiet {
         eprintln!(
             "trained {} words in {:.2}s: {:.0} words/s ({:.0} words/s/thread, {} kernel); wrote {} vectors to {}",
@@ -449,4 +482,57 @@ fn train(args: &TrainArgs, m: &ArgMatches) -> Result<()> {
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts(pairs: &[(&str, Option<&str>)]) -> Vec<(String, Option<OsString>)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.map(OsString::from)))
+            .collect()
+    }
+
+    #[test]
+    fn options_build_the_command_lines_config_without_an_output() {
+        let c = train_config_from_options(&opts(&[
+            ("input", Some("corpus.txt")),
+            ("loss", Some("ns")),
+            ("lr_depth_scale", Some("0")),
+            ("quiet", None),
+        ]))
+        .expect("valid options");
+        assert_eq!(c.corpus.input, PathBuf::from("corpus.txt"));
+        assert_eq!((c.params.loss, c.params.negative), (Loss::Ns, 5));
+        assert_eq!(c.params.saturation, SaturationPolicy::Clamp);
+        assert_eq!(c.run.output, None);
+        let c = train_config_from_options(&opts(&[
+            ("input", Some("corpus.txt")),
+            ("output", Some("v.bin")),
+            ("alpha", Some("0.5")),
+        ]))
+        .expect("valid options");
+        assert_eq!(c.run.output, Some(PathBuf::from("v.bin")));
+        assert_eq!(c.params.alpha, 0.5);
+    }
+
+    #[test]
+    fn bad_options_are_one_line_errors_naming_the_option() {
+        let msg = |pairs: &[(&str, Option<&str>)]| match train_config_from_options(&opts(pairs)) {
+            Err(Error::Config(m)) => m,
+            other => panic!("expected a Config error, got {other:?}"),
+        };
+        assert_eq!(msg(&[("dimm", Some("5"))]), "unknown option 'dimm'");
+        let m = msg(&[("input", Some("c.txt")), ("dim", Some("abc"))]);
+        assert!(
+            m.contains("'abc'") && m.contains("--dim") && !m.contains('\n'),
+            "{m}"
+        );
+        let m = msg(&[("input", Some("c.txt")), ("dim", Some("0"))]);
+        assert!(m.starts_with("--dim must be in 1..=10000"), "{m}");
+        assert!(train_options().contains(&("quiet".to_string(), false)));
+        assert!(train_options().contains(&("min_count".to_string(), true)));
+    }
 }

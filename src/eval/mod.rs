@@ -10,6 +10,7 @@ pub mod analogy;
 pub mod heldout;
 pub mod probes;
 pub mod similarity;
+pub mod suite;
 
 use std::borrow::Cow;
 use std::path::Path;

@@ -60,6 +60,18 @@ pub struct Vectors {
     pub format: OutputFormat,
 }
 
+impl Vectors {
+    /// Writes the vectors to `path` in `format`, atomically (see [`super::OutputSlot`]).
+    pub fn save(&self, path: &Path, format: OutputFormat) -> Result<()> {
+        let rows = self
+            .words
+            .iter()
+            .zip(self.data.chunks_exact(self.dim.max(1)))
+            .map(|(w, v)| (&w[..], v));
+        super::OutputSlot::reserve(path, &[])?.commit(|w| write(w, format, self.dim, rows))
+    }
+}
+
 /// Reads a word2vec text or binary file, detecting the format from its first row.
 pub fn read(path: &Path) -> Result<Vectors> {
     let bytes = std::fs::read(path).map_err(|e| Error::io("cannot read vectors", path, e))?;

@@ -1,10 +1,9 @@
-//! The options `huffvec eval` takes for probes and held-out loss (`--probes`, `--model`,
-//! `--heldout`), their inputs, and their tables and JSON.
+//! The probe and held-out parts of an evaluation (`--probes`, `--model`, `--heldout`): their
+//! inputs, and their tables and JSON.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use clap::Args;
 use serde_json::{json, Value};
 
 use crate::bands::Bands;
@@ -17,30 +16,6 @@ use crate::io::word2vec::Vectors;
 use crate::train::model_file::ModelFile;
 use crate::{Error, Result};
 
-/// Probe and held-out options of `huffvec eval`.
-#[derive(Args, Debug, Clone, Default)]
-pub struct ProbeEvalArgs {
-    /// Probe table from `huffvec plant`: per level and split, the parent's mean reciprocal
-    /// rank among each probe's neighbours, cosine and recall@10, with 95% bootstrap intervals
-    #[arg(long, value_name = "PROBES.tsv")]
-    pub probes: Option<PathBuf>,
-    /// Whole model from `huffvec train --save-model`; its input vectors are evaluated when
-    /// no --vectors is given
-    #[arg(long, value_name = "FILE")]
-    pub model: Option<PathBuf>,
-    /// Held-out text: negative log-likelihood of the training objective, overall, per
-    /// frequency band and per tree depth (needs --model, hierarchical softmax)
-    #[arg(long, value_name = "TEXT", requires = "model")]
-    pub heldout: Option<PathBuf>,
-}
-
-impl ProbeEvalArgs {
-    /// True when probes or a held-out loss were asked for.
-    pub fn asked(&self) -> bool {
-        self.probes.is_some() || self.heldout.is_some()
-    }
-}
-
 /// The inputs, read before any long work so that a bad file fails at once.
 pub struct Inputs {
     probes: Option<(PathBuf, ProbeSet)>,
@@ -48,17 +23,22 @@ pub struct Inputs {
     heldout: Option<Corpus>,
 }
 
-/// Reads the probe table, the model and the held-out text named by `args`.
-pub fn load(args: &ProbeEvalArgs) -> Result<Inputs> {
-    let probes = match &args.probes {
-        Some(p) => Some((p.clone(), ProbeSet::load(p)?)),
+/// Reads the probe table, the whole model and the held-out text (which needs the model).
+pub fn load(probes: Option<&Path>, model: Option<&Path>, heldout: Option<&Path>) -> Result<Inputs> {
+    if heldout.is_some() && model.is_none() {
+        return Err(Error::Config(
+            "--heldout needs --model: the held-out loss scores the model's tree".into(),
+        ));
+    }
+    let probes = match probes {
+        Some(p) => Some((p.to_path_buf(), ProbeSet::load(p)?)),
         None => None,
     };
-    let model = match &args.model {
-        Some(p) => Some((p.clone(), ModelFile::read(p)?)),
+    let model = match model {
+        Some(p) => Some((p.to_path_buf(), ModelFile::read(p)?)),
         None => None,
     };
-    let heldout = match (&args.heldout, &model) {
+    let heldout = match (heldout, &model) {
         (Some(_), Some((p, m))) if m.tree.is_none() => {
             return Err(Error::Config(format!(
                 "held-out loss scores the hierarchical-softmax tree, but {} was trained with \
@@ -302,9 +282,9 @@ impl Outcome {
 }
 
 /// The file the evaluated vectors come from, for messages.
-pub fn vectors_label(vectors: Option<&Path>, args: &ProbeEvalArgs) -> String {
+pub fn vectors_label(vectors: Option<&Path>, model: Option<&Path>) -> String {
     vectors
-        .or(args.model.as_deref())
+        .or(model)
         .map(|p| p.display().to_string())
         .unwrap_or_default()
 }
