@@ -32,32 +32,8 @@ pub struct StatsArgs {
 impl StatsArgs {
     /// Copies the options into `cfg.stats`; tuning options without an output are refused.
     pub fn apply(&self, cfg: &mut TrainConfig) -> Result<()> {
-        let mut s = StatsConfig {
-            path: self.stats.clone(),
-            word_stats: self.word_stats.clone(),
-            ..StatsConfig::default()
-        };
-        if !s.enabled()
-            && (self.stats_every.is_some()
-                || self.stats_sample.is_some()
-                || self.stats_band_base.is_some())
-        {
-            return Err(Error::Config(
-                "--stats-every, --stats-sample and --stats-band-base need --stats or --word-stats"
-                    .into(),
-            ));
-        }
-        if let Some(x) = self.stats_every {
-            s.every_pct = x;
-        }
-        if let Some(x) = self.stats_sample {
-            s.sample = x;
-        }
-        if let Some(x) = self.stats_band_base {
-            s.band_base = x;
-        }
-        cfg.run.stats = s;
-        Ok(())
+        cfg.run.stats = StatsConfig::default();
+        self.apply_over(cfg)
     }
 
     /// Puts the options given over the telemetry settings a resumed run takes from its

@@ -10,7 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use crate::util::{run, sample_corpus, synthetic_corpus, Run, Scratch};
+use crate::util::{run, sample_corpus, signal, synthetic_corpus, Run, Scratch};
 
 /// Settings of every deterministic run here: one thread, fixed seed, several epochs so
 /// that a run lasts a few seconds and a signal lands mid-run.
@@ -72,14 +72,6 @@ fn wait_for_file(child: &mut Child, path: &Path) {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
-}
-
-fn signal(child: &Child, sig: &str) {
-    let ok = Command::new("kill")
-        .args([sig, &child.id().to_string()])
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(ok, "kill {sig} failed");
 }
 
 fn stderr_of(child: Child) -> (Option<i32>, String) {

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::util::{run, sample_corpus, skip_unless_required, Run, Scratch};
+use crate::util::{run, sample_corpus, signal, skip_unless_required, Run, Scratch};
 
 /// Settings of every run here: one thread, fixed seed, several epochs so that a run lasts
 /// a few seconds and a signal lands mid-run.
@@ -159,14 +159,6 @@ fn wait_for_snapshot(child: &mut Child, stats: &Path, k: u64, also: Option<&Path
         );
         std::thread::sleep(Duration::from_millis(10));
     }
-}
-
-fn signal(child: &Child, sig: &str) {
-    let ok = Command::new("kill")
-        .args([sig, &child.id().to_string()])
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(ok, "kill {sig} failed");
 }
 
 #[test]

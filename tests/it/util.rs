@@ -1,7 +1,7 @@
 //! Scratch directories and a runner for the built `huffvec` binary.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output};
 
 /// One test's scratch directory, removed when dropped. `huffvec` runs inside it and caches
 /// encoded corpora in its `.cache/`, so tests share no state.
@@ -218,4 +218,13 @@ pub fn skip_unless_required(reason: &str) {
         "HUFFVEC_NO_SKIP is set, but this test cannot run: {reason}"
     );
     println!("SKIPPED: {reason}");
+}
+
+/// Sends `sig` (as `kill` spells it, e.g. `-INT`) to `child`.
+pub fn signal(child: &Child, sig: &str) {
+    let ok = Command::new("kill")
+        .args([sig, &child.id().to_string()])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "kill {sig} failed");
 }
