@@ -1,6 +1,6 @@
 //! The paired walk, for plain SGD: two consecutive path nodes at a time.
 
-use super::record::Slots;
+use super::record::{FoldBuf, Slots};
 use super::reference::train_node;
 use super::replicas::NodeScratch;
 use super::{label_of, NodeCtx, PathCtx};
@@ -65,43 +65,24 @@ pub(super) fn train_path_pairs<
     // Input rows, counted once per path (an iterator over row chunks would divide per pair).
     let n_in = if ONE { 1 } else { inputs.len() / stride };
     debug_assert!(inputs.len() == n_in * stride && errs.len() == inputs.len());
-    let mut slots = Slots::default();
-    if record {
-        fold.fit(n_in, path.len());
-        slots = fold.slots();
-        if path.len() < 2 {
-            slots.input_norms(k, inputs, stride);
-        }
-    }
+    let mut slots = if record {
+        record_slots(k, fold, inputs, n_in, path.len(), stride)
+    } else {
+        Slots::default()
+    };
     // Deep rows are cold: the rows two pairs ahead are fetched while a pair trains.
     prefetch_rows(inner, &path[..path.len().min(4)], top_rows);
     let mut pairs = path.chunks_exact(2);
     for (i, pair) in (&mut pairs).enumerate() {
-        prefetch_rows(
-            inner,
-            path.get(2 * i + 4..)
-                .map_or(&[], |rest| &rest[..rest.len().min(2)]),
-            top_rows,
-        );
+        let ahead = &path[path.len().min(2 * i + 4)..path.len().min(2 * i + 6)];
+        prefetch_rows(inner, ahead, top_rows);
         let (na, nb) = ((pair[0] >> 1) as usize, (pair[1] >> 1) as usize);
         let (la, lb) = (label_of(pair[0]), label_of(pair[1]));
         let (a_top, b_top) = (na < top_rows, nb < top_rows);
-        if !a_top {
-            inner.copy_row(k, na, v);
-            v_old.copy_from_slice(v);
-        }
-        if !b_top {
-            inner.copy_row(k, nb, v2);
-            v2_old.copy_from_slice(v2);
-        }
-        let (va, vb): (&mut [f32], &mut [f32]) = match (a_top, b_top) {
-            (true, true) => two_rows(top, na, nb, stride),
-            (true, false) => (&mut top[na * stride..(na + 1) * stride], &mut v2[..]),
-            (false, true) => (&mut v[..], &mut top[nb * stride..(nb + 1) * stride]),
-            (false, false) => (&mut v[..], &mut v2[..]),
-        };
+        let rows = [&mut v[..], &mut v_old[..], &mut v2[..], &mut v2_old[..]];
+        let (va, vb) = pair_rows(k, inner, (na, nb), top_rows, top, rows);
         let (mut changed_a, mut changed_b) = (false, false);
-        let (mut sums_a, mut sums_b) = (NodeSums::default(), NodeSums::default());
+        let mut sums = [NodeSums::default(), NodeSums::default()];
         let mut pair_visits = if record {
             PairVisits::new(slots.visits, slots.region, slots.width, n_in, 2 * i)
         } else {
@@ -114,57 +95,24 @@ pub(super) fn train_path_pairs<
         macro_rules! visit {
             ($j:expr, $first:expr) => {{
                 let (j, first): (usize, bool) = ($j, $first);
-                'visit: {
-                    let h = &inputs[j * stride..(j + 1) * stride];
-                    let e = &mut errs[j * stride..(j + 1) * stride];
-                    let (fa, fb) = if record && i == 0 {
-                        // The first pair's dot products also give the input norms.
-                        let (fa, fb, hh) = k.dot2_hh(h, va, vb);
-                        slots.h_norm[j] = hh.sqrt();
-                        (fa, fb)
-                    } else {
-                        k.dot2(h, va, vb)
-                    };
-                    let in_a = fa > -MAX_EXP && fa < MAX_EXP;
-                    let in_b = fb > -MAX_EXP && fb < MAX_EXP;
-                    let ok_a = !skip || in_a;
-                    let ok_b = !skip || in_b;
-                    // On recorded paths ln sigmoid comes with sigmoid, from the same slot.
-                    let ((sa, lsa), (sb, lsb)) = if record {
-                        (sig.sigmoid_and_log(fa), sig.sigmoid_and_log(fb))
-                    } else {
-                        ((sig.sigmoid(fa), 0.0), (sig.sigmoid(fb), 0.0))
-                    };
-                    let ra = if ok_a { la - sa } else { 0.0 };
-                    let rb = if ok_b { lb - sb } else { 0.0 };
-                    let (ga, gb) = (ra * alpha, rb * alpha);
-                    if P::ENABLED && record {
-                        // Folded once the whole path is trained (`FoldBuf::report`).
-                        pair_visits.push([fa, fb], [ra, rb], [lsa, lsb]);
-                    } else if P::ENABLED && !(in_a && in_b) {
-                        if !in_a {
-                            sums_a.saturated(la, fa, ga, 0.0, 0.0, false);
-                        }
-                        if !in_b {
-                            sums_b.saturated(lb, fb, gb, 0.0, 0.0, false);
-                        }
-                    }
-                    if !(ok_a || ok_b) {
-                        if first {
-                            (slots.norm2[2 * i], slots.norm2[2 * i + 1]) =
-                                (k.dot(va, va), k.dot(vb, vb));
-                        }
-                        break 'visit;
-                    }
-                    changed_a |= ok_a;
-                    changed_b |= ok_b;
-                    if first {
-                        // The rows' norms before any step come with the first input's step.
-                        (slots.norm2[2 * i], slots.norm2[2 * i + 1]) =
-                            k.hs_step2_norms(ga, gb, va, vb, h, e);
-                    } else {
-                        k.hs_step2(ga, gb, va, vb, h, e);
-                    }
+                let h = &inputs[j * stride..(j + 1) * stride];
+                let e = &mut errs[j * stride..(j + 1) * stride];
+                // The first pair's dot products also give the input norms.
+                let h_norm = (record && i == 0).then(|| &mut slots.h_norm[j]);
+                let sc = score_pair(sig, dot_pair(k, h, va, vb, h_norm), [la, lb], skip, record);
+                let ([ok_a, ok_b], [ra, rb]) = (sc.ok, sc.r);
+                let (ga, gb) = (ra * alpha, rb * alpha);
+                if P::ENABLED && record {
+                    // Folded once the whole path is trained (`FoldBuf::report`).
+                    pair_visits.push(sc.f, sc.r, sc.log_sig);
+                } else if P::ENABLED {
+                    note_saturated(&mut sums, &sc, [la, lb], [ga, gb]);
+                }
+                changed_a |= ok_a;
+                changed_b |= ok_b;
+                let norms = step_pair(k, [ok_a, ok_b], [ga, gb], va, vb, h, e, first);
+                if first {
+                    slots.norm2[2 * i..2 * i + 2].copy_from_slice(&norms);
                 }
             }};
         }
@@ -179,12 +127,7 @@ pub(super) fn train_path_pairs<
             }
         }
         if P::ENABLED && !record {
-            let d = 2 * i;
-            for (depth, sums) in [(d, &sums_a), (d + 1, &sums_b)] {
-                if sums.sat_agree + sums.sat_disagree > 0 {
-                    probe.node(depth, sums);
-                }
-            }
+            report_saturated(probe, 2 * i, &sums);
         }
         if !a_top && changed_a {
             inner.add_delta_to_row(k, na, v, v_old);
@@ -207,6 +150,170 @@ pub(super) fn train_path_pairs<
     }
     if P::ENABLED && record {
         fold.report::<K, P, ONE>(k, path, c, probe);
+    }
+}
+
+/// One input's visit of a pair's two nodes, before the step.
+struct PairScores {
+    /// The scores h·v.
+    f: [f32; 2],
+    /// label − σ(f), or 0 where the node is skipped.
+    r: [f32; 2],
+    /// ln σ(f) on recorded paths, else 0.
+    log_sig: [f32; 2],
+    /// Whether each score lies inside the sigmoid table.
+    inside: [bool; 2],
+    /// Whether each node steps (inside the table, or a rule that does not skip).
+    ok: [bool; 2],
+}
+
+/// The scores of input `h` against `va` and `vb`; with `h_norm`, also stores |h| there.
+#[inline(always)]
+fn dot_pair<K: Kernel>(
+    k: K,
+    h: &[f32],
+    va: &[f32],
+    vb: &[f32],
+    h_norm: Option<&mut f32>,
+) -> [f32; 2] {
+    match h_norm {
+        Some(n) => {
+            let (fa, fb, hh) = k.dot2_hh(h, va, vb);
+            *n = hh.sqrt();
+            [fa, fb]
+        }
+        None => {
+            let (fa, fb) = k.dot2(h, va, vb);
+            [fa, fb]
+        }
+    }
+}
+
+/// Scores `f` with `labels`: sigmoid (and on `record`ed paths ln sigmoid, from the same
+/// table slot) and the residuals; `skip`: saturated nodes do not step.
+#[inline(always)]
+fn score_pair(
+    sig: &SigmoidTable,
+    f: [f32; 2],
+    labels: [f32; 2],
+    skip: bool,
+    record: bool,
+) -> PairScores {
+    let inside = f.map(|x| x > -MAX_EXP && x < MAX_EXP);
+    let ok = inside.map(|i| !skip || i);
+    let [(sa, la), (sb, lb)] = if record {
+        f.map(|x| sig.sigmoid_and_log(x))
+    } else {
+        f.map(|x| (sig.sigmoid(x), 0.0))
+    };
+    let r = [
+        if ok[0] { labels[0] - sa } else { 0.0 },
+        if ok[1] { labels[1] - sb } else { 0.0 },
+    ];
+    PairScores {
+        f,
+        r,
+        log_sig: [la, lb],
+        inside,
+        ok,
+    }
+}
+
+/// Adds the saturated visits of an unrecorded path to the pair's node sums (`g`: the steps).
+#[inline(always)]
+fn note_saturated(sums: &mut [NodeSums; 2], sc: &PairScores, labels: [f32; 2], g: [f32; 2]) {
+    for n in 0..2 {
+        if !sc.inside[n] {
+            sums[n].saturated(labels[n], sc.f[n], g[n], 0.0, 0.0, false);
+        }
+    }
+}
+
+/// Steps the rows `va` and `vb` by `g` times input `h` where `ok`, adding the gradient into
+/// `e`; when `first`, returns the rows' squared norms before the step (else zeros).
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn step_pair<K: Kernel>(
+    k: K,
+    ok: [bool; 2],
+    g: [f32; 2],
+    va: &mut [f32],
+    vb: &mut [f32],
+    h: &[f32],
+    e: &mut [f32],
+    first: bool,
+) -> [f32; 2] {
+    if !(ok[0] || ok[1]) {
+        return if first {
+            [k.dot(va, va), k.dot(vb, vb)]
+        } else {
+            [0.0; 2]
+        };
+    }
+    if first {
+        let (na, nb) = k.hs_step2_norms(g[0], g[1], va, vb, h, e);
+        [na, nb]
+    } else {
+        k.hs_step2(g[0], g[1], va, vb, h, e);
+        [0.0; 2]
+    }
+}
+
+/// The recording slots of a path of `nodes` nodes against `n_in` inputs; a path too short
+/// to pair takes the input norms here, since no pair's first step gives them.
+#[inline(always)]
+fn record_slots<'a, K: Kernel>(
+    k: K,
+    fold: &'a mut FoldBuf,
+    inputs: &[f32],
+    n_in: usize,
+    nodes: usize,
+    stride: usize,
+) -> Slots<'a> {
+    fold.fit(n_in, nodes);
+    let mut slots = fold.slots();
+    if nodes < 2 {
+        slots.input_norms(k, inputs, stride);
+    }
+    slots
+}
+
+/// The two rows a pair trains: a replicated row in place in `top`, a shared row copied
+/// into the scratch row `v` (or `v2`) with a copy of it before the step in `v_old` (`v2_old`).
+#[inline(always)]
+fn pair_rows<'a, K: Kernel>(
+    k: K,
+    inner: &SharedMatrix,
+    (na, nb): (usize, usize),
+    top_rows: usize,
+    top: &'a mut [f32],
+    [v, v_old, v2, v2_old]: [&'a mut [f32]; 4],
+) -> (&'a mut [f32], &'a mut [f32]) {
+    let stride = inner.stride();
+    let (a_top, b_top) = (na < top_rows, nb < top_rows);
+    if !a_top {
+        inner.copy_row(k, na, v);
+        v_old.copy_from_slice(v);
+    }
+    if !b_top {
+        inner.copy_row(k, nb, v2);
+        v2_old.copy_from_slice(v2);
+    }
+    match (a_top, b_top) {
+        (true, true) => two_rows(top, na, nb, stride),
+        (true, false) => (&mut top[na * stride..(na + 1) * stride], v2),
+        (false, true) => (v, &mut top[nb * stride..(nb + 1) * stride]),
+        (false, false) => (v, v2),
+    }
+}
+
+/// Hands the probe the saturated visits of the pair's nodes at depths `d` and `d + 1`.
+#[inline(always)]
+fn report_saturated<P: Probe>(probe: &mut P, d: usize, sums: &[NodeSums; 2]) {
+    for (depth, sums) in (d..).zip(sums) {
+        if sums.sat_agree + sums.sat_disagree > 0 {
+            probe.node(depth, sums);
+        }
     }
 }
 
