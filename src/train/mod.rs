@@ -839,7 +839,7 @@ impl Round<'_> {
                         .name("huffvec-worker".into())
                         .stack_size(WORKER_STACK)
                         .spawn_scoped(s, move || {
-                            let end = kernel::dispatch(w);
+                            let end = w.run();
                             progress.finished.fetch_add(1, Ordering::Release);
                             watcher.unpark();
                             end

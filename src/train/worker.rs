@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::progress::Progress;
 use crate::corpus::encode::{IdCorpus, SENTENCE_END};
-use crate::kernel::{Kernel, KernelTask};
+use crate::kernel::{self, Kernel, KernelTask};
 use crate::loss::hs::HsLoss;
 use crate::loss::ns::NsLoss;
 use crate::loss::OutputLoss;
@@ -100,11 +100,10 @@ pub enum WorkerEnd {
     Diverged(u32),
 }
 
-impl<P: Probe> KernelTask for Worker<'_, P> {
-    type Output = WorkerEnd;
-
-    #[inline(always)]
-    fn run<K: Kernel>(self, k: K) -> WorkerEnd {
+impl<P: Probe> Worker<'_, P> {
+    /// Runs the worker: picks the loss, then the step rule, then the kernel, and runs the
+    /// loop compiled for that combination.
+    pub fn run(self) -> WorkerEnd {
         let sh = self.shared;
         match sh.negatives {
             None => {
@@ -113,7 +112,7 @@ impl<P: Probe> KernelTask for Worker<'_, P> {
                     inner: sh.output,
                     sig: sh.sig,
                 };
-                self.with_rule(k, &loss)
+                self.with_rule(&loss)
             }
             Some(table) => {
                 let loss = NsLoss {
@@ -122,23 +121,21 @@ impl<P: Probe> KernelTask for Worker<'_, P> {
                     negative: sh.negative,
                     sig: sh.sig,
                 };
-                self.with_rule(k, &loss)
+                self.with_rule(&loss)
             }
         }
     }
-}
 
-impl<P: Probe> Worker<'_, P> {
-    /// Picks the step rule once, then runs the loop.
-    #[inline(always)]
-    fn with_rule<K: Kernel, L: OutputLoss>(self, k: K, loss: &L) -> WorkerEnd {
+    /// Picks the step rule, then the kernel. Each (loss, rule, kernel) combination is a
+    /// function of its own, so no one function holds every copy of the loop.
+    fn with_rule<L: OutputLoss>(self, loss: &L) -> WorkerEnd {
         let sh = self.shared;
         match sh.steps.plain_sgd() {
-            Some(true) => self.run_loop(k, loss, Sgd::<true>),
-            Some(false) => self.run_loop(k, loss, Sgd::<false>),
+            Some(true) => kernel::dispatch(Loop::new(self, loss, Sgd::<true>)),
+            Some(false) => kernel::dispatch(Loop::new(self, loss, Sgd::<false>)),
             None => {
                 let rule = Mitigated::new(sh.steps, sh.input.stride(), 2 * sh.window);
-                self.run_loop(k, loss, rule)
+                kernel::dispatch(Loop::new(self, loss, rule))
             }
         }
     }
@@ -268,6 +265,28 @@ impl<P: Probe> Worker<'_, P> {
             }
         }
         WorkerEnd::Done
+    }
+}
+
+/// A worker with its loss and step rule chosen: the task the kernel runs.
+struct Loop<'w, 'l, P: Probe, L, R> {
+    worker: Worker<'w, P>,
+    loss: &'l L,
+    rule: R,
+}
+
+impl<'w, 'l, P: Probe, L: OutputLoss, R: StepRule> Loop<'w, 'l, P, L, R> {
+    fn new(worker: Worker<'w, P>, loss: &'l L, rule: R) -> Self {
+        Loop { worker, loss, rule }
+    }
+}
+
+impl<P: Probe, L: OutputLoss, R: StepRule> KernelTask for Loop<'_, '_, P, L, R> {
+    type Output = WorkerEnd;
+
+    #[inline(always)]
+    fn run<K: Kernel>(self, k: K) -> WorkerEnd {
+        self.worker.run_loop(k, self.loss, self.rule)
     }
 }
 
