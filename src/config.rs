@@ -48,6 +48,14 @@ pub enum TreeShape {
     Balanced,
     /// Balanced tree over the words in a random order drawn from `--seed`.
     Random,
+    /// The cheapest tree (sum of count times depth) no deeper than `--max-code-len`:
+    /// length-limited Huffman by package-merge.
+    #[serde(rename = "huffman-capped")]
+    HuffmanCapped,
+    /// Huffman over the tokens subsampling keeps (count times keep probability): the
+    /// frequencies training actually sees.
+    #[serde(rename = "huffman-kept")]
+    HuffmanKept,
 }
 
 /// What happens to a node whose score f is outside the sigmoid table (|f| >= 6).
@@ -134,6 +142,9 @@ pub struct Hyperparams {
     pub negative: usize,
     /// Shape of the HS tree.
     pub tree: TreeShape,
+    /// Longest code (path) allowed with `TreeShape::HuffmanCapped`; only with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_code_len: Option<u32>,
     /// Saturated nodes: skip or clamp.
     pub saturation: SaturationPolicy,
     /// K in the depth weight 1 + K * depth / max_depth of each inner node's step (0 = off).
@@ -386,6 +397,18 @@ impl TrainConfig {
         if self.params.loss == Loss::Ns && self.params.tree != TreeShape::Huffman {
             return bad("--tree shapes the hierarchical-softmax tree; it needs --loss hs".into());
         }
+        match (self.params.tree, self.params.max_code_len) {
+            (TreeShape::HuffmanCapped, None) => {
+                return bad("--tree huffman-capped needs --max-code-len L".into())
+            }
+            (TreeShape::HuffmanCapped, Some(0)) => {
+                return bad("--max-code-len must be at least 1".into())
+            }
+            (TreeShape::HuffmanCapped, Some(_)) | (_, None) => {}
+            (_, Some(_)) => {
+                return bad("--max-code-len caps the codes of --tree huffman-capped only".into())
+            }
+        }
         if self.params.loss == Loss::Ns && self.params.lr_depth_scale != 0.0 {
             return bad("--lr-depth-scale scales tree nodes by depth; it needs --loss hs".into());
         }
@@ -446,6 +469,7 @@ impl Hyperparams {
             loss: Loss::Hs,
             negative: 0,
             tree: TreeShape::Huffman,
+            max_code_len: None,
             saturation: SaturationPolicy::Skip,
             lr_depth_scale: 0.0,
             optimizer: Optimizer::Sgd,
@@ -577,6 +601,11 @@ mod tests {
         let base = TrainConfig::new("a".into(), "b".into(), Model::Skipgram);
         let cases: Vec<fn(&mut TrainConfig)> = vec![
             |c| c.params.tree = TreeShape::Random,
+            |c| c.params.tree = TreeShape::HuffmanKept,
+            |c| {
+                c.params.tree = TreeShape::HuffmanCapped;
+                c.params.max_code_len = Some(12);
+            },
             |c| c.params.saturation = SaturationPolicy::Clamp,
             |c| c.params.lr_depth_scale = 2.0,
             |c| c.params.lr_depth_scale = -0.5,
@@ -623,6 +652,21 @@ mod tests {
                 c.params.negative = 5;
                 c.params.lr_depth_scale = 1.0;
             },
+            |c| c.params.tree = TreeShape::HuffmanCapped,
+            |c| {
+                c.params.tree = TreeShape::HuffmanCapped;
+                c.params.max_code_len = Some(0);
+            },
+            |c| c.params.max_code_len = Some(12),
+            |c| {
+                c.params.tree = TreeShape::HuffmanKept;
+                c.params.max_code_len = Some(12);
+            },
+            |c| {
+                c.params.loss = Loss::Ns;
+                c.params.negative = 5;
+                c.params.tree = TreeShape::HuffmanKept;
+            },
             |c| c.params.lr_depth_scale = -1.0,
             |c| c.params.lr_depth_scale = f32::NAN,
             |c| c.params.clip_grad = Some(0.0),
@@ -652,5 +696,46 @@ mod tests {
             f(&mut c);
             assert!(matches!(c.validate(), Err(Error::Config(_))), "{c:?}");
         }
+    }
+
+    #[test]
+    fn new_knobs_leave_old_settings_as_they_were() {
+        // Values serialise as before; the new ones are kebab-case.
+        let names: Vec<String> = [
+            TreeShape::Huffman,
+            TreeShape::Balanced,
+            TreeShape::Random,
+            TreeShape::HuffmanCapped,
+            TreeShape::HuffmanKept,
+        ]
+        .iter()
+        .map(|t| serde_json::to_string(t).expect("serialises"))
+        .collect();
+        assert_eq!(
+            names,
+            [
+                "\"huffman\"",
+                "\"balanced\"",
+                "\"random\"",
+                "\"huffman-capped\"",
+                "\"huffman-kept\""
+            ]
+        );
+        // Default settings write no new key, and settings written before the knobs
+        // existed (no such keys) still load, with the knobs off.
+        let c = TrainConfig::new("a".into(), "b".into(), Model::Skipgram);
+        let json = serde_json::to_value(&c).expect("serialises");
+        assert!(json.get("max_code_len").is_none());
+        let back: TrainConfig = serde_json::from_value(json).expect("old settings load");
+        assert_eq!(back, c);
+        let mut set = c.clone();
+        set.params.tree = TreeShape::HuffmanCapped;
+        set.params.max_code_len = Some(12);
+        let json = serde_json::to_value(&set).expect("serialises");
+        assert_eq!(json["max_code_len"].as_u64(), Some(12));
+        assert_eq!(
+            serde_json::from_value::<TrainConfig>(json).expect("loads"),
+            set
+        );
     }
 }

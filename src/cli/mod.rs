@@ -125,6 +125,10 @@ pub struct TrainArgs {
     /// Shape of the hierarchical-softmax tree (depth histogram printed at start)
     #[arg(long, value_enum, default_value_t = TreeShape::Huffman, help_heading = "Loss and mitigations")]
     tree: TreeShape,
+    /// Longest code (tree path) allowed; only with --tree huffman-capped, which needs it;
+    /// at least ceil(log2 of the vocabulary size)
+    #[arg(long, value_name = "L", help_heading = "Loss and mitigations")]
+    max_code_len: Option<u32>,
     /// Nodes whose score |h.v| reaches 6 (the sigmoid table's edge) [default: skip with
     /// --loss hs, clamp with --loss ns, as word2vec.c]
     #[arg(long, value_enum, help_heading = "Loss and mitigations")]
@@ -204,6 +208,7 @@ impl TrainArgs {
             (_, n) => n.unwrap_or(0),
         };
         c.params.tree = self.tree;
+        c.params.max_code_len = self.max_code_len;
         c.params.saturation = self
             .saturation
             .unwrap_or(config::default_saturation(self.loss));
@@ -516,6 +521,20 @@ mod tests {
         .expect("valid options");
         assert_eq!(c.run.output, Some(PathBuf::from("v.bin")));
         assert_eq!(c.params.alpha, 0.5);
+    }
+
+    #[test]
+    fn capped_tree_options_reach_the_config() {
+        let c = train_config_from_options(&opts(&[
+            ("input", Some("corpus.txt")),
+            ("tree", Some("huffman-capped")),
+            ("max_code_len", Some("12")),
+        ]))
+        .expect("valid options");
+        assert_eq!(
+            (c.params.tree, c.params.max_code_len),
+            (TreeShape::HuffmanCapped, Some(12))
+        );
     }
 
     #[test]

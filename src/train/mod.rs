@@ -286,7 +286,8 @@ fn prepare(cfg: &TrainConfig, obs: &dyn Observer) -> Result<Prepared> {
     if let Some(p) = &cfg.run.save_vocab {
         vocab.save(p)?;
     }
-    let tree = shapes::build(cfg.params.tree, vocab.counts(), cfg.params.seed);
+    let shape_inputs = shapes::ShapeInputs::of(&cfg.params, vocab.total());
+    let tree = shapes::build(cfg.params.tree, vocab.counts(), &shape_inputs)?;
     if cfg.params.loss == Loss::Hs {
         obs.note(&format!(
             "{:?} {}",
