@@ -378,7 +378,12 @@ fn init_or_resume(
             let mut input = SharedMatrix::zeros(prep.vocab.len(), cfg.params.dim);
             let mut inner = SharedMatrix::zeros(inner_rows, cfg.params.dim);
             prep.pool.install(|| {
-                crate::init::init_matrices(cfg.params.init, &mut input, &mut inner, cfg.params.seed)
+                crate::init::init_matrices(
+                    cfg.params.row_inits(),
+                    &mut input,
+                    &mut inner,
+                    cfg.params.seed,
+                )
             });
             let alpha0 = prep.schedule.alpha_at(0);
             let workers = (0..cfg.run.threads)
