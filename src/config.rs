@@ -48,6 +48,14 @@ pub enum TreeShape {
     Balanced,
     /// Balanced tree over the words in a random order drawn from `--seed`.
     Random,
+    /// The cheapest tree (sum of count times depth) no deeper than `--max-code-len`:
+    /// length-limited Huffman by package-merge.
+    #[serde(rename = "huffman-capped")]
+    HuffmanCapped,
+    /// Huffman over the tokens subsampling keeps (count times keep probability): the
+    /// frequencies training actually sees.
+    #[serde(rename = "huffman-kept")]
+    HuffmanKept,
 }
 
 /// What happens to a node whose score f is outside the sigmoid table (|f| >= 6).
@@ -72,7 +80,22 @@ pub enum Optimizer {
     Adagrad,
 }
 
-/// How the input and inner-node (output) matrices start.
+/// How the rows of one matrix start (`--input-init`, `--output-init`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum RowInit {
+    /// Every element 0.
+    Zero,
+    /// Uniform in [-0.5, 0.5)/dim (word2vec.c's input vectors).
+    Word2vec,
+    /// Uniform in [-a, a), a = sqrt(6 / (dim + 1)) (Glorot, each row a unit with dim
+    /// inputs and one output).
+    Xavier,
+    /// Normal with standard deviation sqrt(2 / dim) (He, fan-in = dim).
+    He,
+}
+
+/// A preset pair of input and output initialisations (`--init`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum Init {
@@ -87,6 +110,19 @@ pub enum Init {
     /// first steps reach the inputs through random output rows.
     ZeroOut,
 }
+
+impl Init {
+    /// The (input, output) row initialisations of the preset.
+    pub fn rows(self) -> (RowInit, RowInit) {
+        match self {
+            Init::Word2vec => (RowInit::Word2vec, RowInit::Zero),
+            Init::Xavier => (RowInit::Xavier, RowInit::Xavier),
+            Init::He => (RowInit::He, RowInit::He),
+            Init::ZeroOut => (RowInit::Zero, RowInit::Word2vec),
+        }
+    }
+}
+
 /// Default number of top inner nodes each thread replicates.
 pub const DEFAULT_REPLICATE_TOP: usize = 64;
 /// Default words between publishing the replicated nodes.
@@ -134,6 +170,9 @@ pub struct Hyperparams {
     pub negative: usize,
     /// Shape of the HS tree.
     pub tree: TreeShape,
+    /// Longest code (path) allowed with `TreeShape::HuffmanCapped`; only with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_code_len: Option<u32>,
     /// Saturated nodes: skip or clamp.
     pub saturation: SaturationPolicy,
     /// K in the depth weight 1 + K * depth / max_depth of each inner node's step (0 = off).
@@ -144,8 +183,14 @@ pub struct Hyperparams {
     pub clip_grad: Option<f32>,
     /// Weight decay L: a touched row shrinks by (1 - alpha * L) at each step (0 = off).
     pub l2: f32,
-    /// Initialisation of both matrices.
+    /// Initialisation preset of both matrices.
     pub init: Init,
+    /// The input rows' initialisation, overriding the preset's input half.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_init: Option<RowInit>,
+    /// The output rows' initialisation, overriding the preset's output half.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_init: Option<RowInit>,
     /// With several threads, each keeps private copies of this many most visited inner
     /// nodes and publishes their change every `replicate_every` words (0 = plain Hogwild).
     pub replicate_top: usize,
@@ -386,6 +431,18 @@ impl TrainConfig {
         if self.params.loss == Loss::Ns && self.params.tree != TreeShape::Huffman {
             return bad("--tree shapes the hierarchical-softmax tree; it needs --loss hs".into());
         }
+        match (self.params.tree, self.params.max_code_len) {
+            (TreeShape::HuffmanCapped, None) => {
+                return bad("--tree huffman-capped needs --max-code-len L".into())
+            }
+            (TreeShape::HuffmanCapped, Some(0)) => {
+                return bad("--max-code-len must be at least 1".into())
+            }
+            (TreeShape::HuffmanCapped, Some(_)) | (_, None) => {}
+            (_, Some(_)) => {
+                return bad("--max-code-len caps the codes of --tree huffman-capped only".into())
+            }
+        }
         if self.params.loss == Loss::Ns && self.params.lr_depth_scale != 0.0 {
             return bad("--lr-depth-scale scales tree nodes by depth; it needs --loss hs".into());
         }
@@ -446,15 +503,28 @@ impl Hyperparams {
             loss: Loss::Hs,
             negative: 0,
             tree: TreeShape::Huffman,
+            max_code_len: None,
             saturation: SaturationPolicy::Skip,
             lr_depth_scale: 0.0,
             optimizer: Optimizer::Sgd,
             clip_grad: None,
             l2: 0.0,
             init: Init::Word2vec,
+            input_init: None,
+            output_init: None,
             replicate_top: DEFAULT_REPLICATE_TOP,
             replicate_every: DEFAULT_REPLICATE_EVERY,
         }
+    }
+
+    /// The (input, output) row initialisations: the preset's, with an explicit knob
+    /// replacing its half.
+    pub fn row_inits(&self) -> (RowInit, RowInit) {
+        let (input, output) = self.init.rows();
+        (
+            self.input_init.unwrap_or(input),
+            self.output_init.unwrap_or(output),
+        )
     }
 }
 
@@ -577,6 +647,11 @@ mod tests {
         let base = TrainConfig::new("a".into(), "b".into(), Model::Skipgram);
         let cases: Vec<fn(&mut TrainConfig)> = vec![
             |c| c.params.tree = TreeShape::Random,
+            |c| c.params.tree = TreeShape::HuffmanKept,
+            |c| {
+                c.params.tree = TreeShape::HuffmanCapped;
+                c.params.max_code_len = Some(12);
+            },
             |c| c.params.saturation = SaturationPolicy::Clamp,
             |c| c.params.lr_depth_scale = 2.0,
             |c| c.params.lr_depth_scale = -0.5,
@@ -584,6 +659,8 @@ mod tests {
             |c| c.params.clip_grad = Some(0.1),
             |c| c.params.l2 = 1e-4,
             |c| c.params.init = Init::He,
+            |c| c.params.input_init = Some(RowInit::Xavier),
+            |c| c.params.output_init = Some(RowInit::He),
             |c| {
                 c.params.loss = Loss::Ns;
                 c.params.negative = 5;
@@ -623,6 +700,21 @@ mod tests {
                 c.params.negative = 5;
                 c.params.lr_depth_scale = 1.0;
             },
+            |c| c.params.tree = TreeShape::HuffmanCapped,
+            |c| {
+                c.params.tree = TreeShape::HuffmanCapped;
+                c.params.max_code_len = Some(0);
+            },
+            |c| c.params.max_code_len = Some(12),
+            |c| {
+                c.params.tree = TreeShape::HuffmanKept;
+                c.params.max_code_len = Some(12);
+            },
+            |c| {
+                c.params.loss = Loss::Ns;
+                c.params.negative = 5;
+                c.params.tree = TreeShape::HuffmanKept;
+            },
             |c| c.params.lr_depth_scale = -1.0,
             |c| c.params.lr_depth_scale = f32::NAN,
             |c| c.params.clip_grad = Some(0.0),
@@ -652,5 +744,65 @@ mod tests {
             f(&mut c);
             assert!(matches!(c.validate(), Err(Error::Config(_))), "{c:?}");
         }
+    }
+
+    #[test]
+    fn new_knobs_leave_old_settings_as_they_were() {
+        // Values serialise as before; the new ones are kebab-case.
+        let names: Vec<String> = [
+            TreeShape::Huffman,
+            TreeShape::Balanced,
+            TreeShape::Random,
+            TreeShape::HuffmanCapped,
+            TreeShape::HuffmanKept,
+        ]
+        .iter()
+        .map(|t| serde_json::to_string(t).expect("serialises"))
+        .collect();
+        assert_eq!(
+            names,
+            [
+                "\"huffman\"",
+                "\"balanced\"",
+                "\"random\"",
+                "\"huffman-capped\"",
+                "\"huffman-kept\""
+            ]
+        );
+        // Default settings write no new key, and settings written before the knobs
+        // existed (no such keys) still load, with the knobs off.
+        let c = TrainConfig::new("a".into(), "b".into(), Model::Skipgram);
+        let json = serde_json::to_value(&c).expect("serialises");
+        for key in ["max_code_len", "input_init", "output_init"] {
+            assert!(json.get(key).is_none(), "{key}");
+        }
+        let back: TrainConfig = serde_json::from_value(json).expect("old settings load");
+        assert_eq!(back, c);
+        let mut set = c.clone();
+        set.params.tree = TreeShape::HuffmanCapped;
+        set.params.max_code_len = Some(12);
+        set.params.output_init = Some(RowInit::Zero);
+        let json = serde_json::to_value(&set).expect("serialises");
+        assert_eq!(
+            (json["max_code_len"].as_u64(), json["output_init"].as_str()),
+            (Some(12), Some("zero"))
+        );
+        assert_eq!(
+            serde_json::from_value::<TrainConfig>(json).expect("loads"),
+            set
+        );
+    }
+
+    #[test]
+    fn explicit_init_knobs_replace_their_half_of_the_preset() {
+        let mut p = Hyperparams::new(Model::Skipgram);
+        assert_eq!(p.row_inits(), (RowInit::Word2vec, RowInit::Zero));
+        p.init = Init::Xavier;
+        p.output_init = Some(RowInit::Zero);
+        assert_eq!(p.row_inits(), (RowInit::Xavier, RowInit::Zero));
+        p.init = Init::ZeroOut;
+        p.output_init = None;
+        p.input_init = Some(RowInit::He);
+        assert_eq!(p.row_inits(), (RowInit::He, RowInit::Word2vec));
     }
 }

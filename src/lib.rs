@@ -57,7 +57,7 @@ mod test_support;
 
 pub use api::{ReservedOutputs, TrainedModel, Trainer};
 pub use config::{
-    CorpusConfig, Hyperparams, Init, Loss, Model, Optimizer, OutputFormat, RunControl,
+    CorpusConfig, Hyperparams, Init, Loss, Model, Optimizer, OutputFormat, RowInit, RunControl,
     SaturationPolicy, StatsConfig, TrainConfig, TreeShape,
 };
 pub use error::{Error, Result};

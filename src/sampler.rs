@@ -50,6 +50,13 @@ impl Rng {
     }
 }
 
+/// How many of the 65536 values of the 16-bit draw in [`Rng::keep`] keep a word with
+/// threshold `keep` (those `<= keep`): its keep probability is this / 65536, as in
+/// word2vec.c, which keeps a word when `(next_random & 0xFFFF) / 65536 <= ran`.
+pub fn keep_chances(keep: u32) -> u32 {
+    keep.saturating_add(1).min(1 << 16)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -72,6 +79,14 @@ mod tests {
         let kept = (0..100_000).filter(|_| r.keep(16384)).count();
         assert!((24_000..26_000).contains(&kept), "{kept}");
         assert!((0..1000).all(|_| r.keep(65536)));
+    }
+
+    #[test]
+    fn keep_chances_count_the_draws_keep_accepts() {
+        for keep in [0u32, 1, 16384, 65534, 65535, 65536, 70000] {
+            let accepted = (0u32..1 << 16).filter(|&draw| draw <= keep).count() as u32;
+            assert_eq!(keep_chances(keep), accepted, "{keep}");
+        }
     }
 
     #[test]

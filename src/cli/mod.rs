@@ -17,7 +17,7 @@ use clap::parser::ValueSource;
 use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::config::{
-    self, Init, Loss, Optimizer, OutputFormat, SaturationPolicy, TrainConfig, TreeShape,
+    self, Init, Loss, Optimizer, OutputFormat, RowInit, SaturationPolicy, TrainConfig, TreeShape,
 };
 use crate::train::checkpoint;
 use crate::{Error, Result};
@@ -125,6 +125,10 @@ pub struct TrainArgs {
     /// Shape of the hierarchical-softmax tree (depth histogram printed at start)
     #[arg(long, value_enum, default_value_t = TreeShape::Huffman, help_heading = "Loss and mitigations")]
     tree: TreeShape,
+    /// Longest code (tree path) allowed; only with --tree huffman-capped, which needs it;
+    /// at least ceil(log2 of the vocabulary size)
+    #[arg(long, value_name = "L", help_heading = "Loss and mitigations")]
+    max_code_len: Option<u32>,
     /// Nodes whose score |h.v| reaches 6 (the sigmoid table's edge) [default: skip with
     /// --loss hs, clamp with --loss ns, as word2vec.c]
     #[arg(long, value_enum, help_heading = "Loss and mitigations")]
@@ -159,9 +163,19 @@ pub struct TrainArgs {
         help_heading = "Loss and mitigations"
     )]
     l2: f32,
-    /// Initialisation of the input and output (inner-node) matrices
+    /// Initialisation preset of the input and output (inner-node) matrices: word2vec =
+    /// (word2vec, zero), xavier = (xavier, xavier), he = (he, he), zero-out = (zero,
+    /// word2vec) as (--input-init, --output-init)
     #[arg(long, value_enum, default_value_t = Init::Word2vec, help_heading = "Loss and mitigations")]
     init: Init,
+    /// Initialisation of the input rows; replaces the input half of --init [default: the
+    /// preset's]
+    #[arg(long, value_enum, help_heading = "Loss and mitigations")]
+    input_init: Option<RowInit>,
+    /// Initialisation of the output (inner-node) rows; replaces the output half of --init
+    /// [default: the preset's]
+    #[arg(long, value_enum, help_heading = "Loss and mitigations")]
+    output_init: Option<RowInit>,
     #[command(flatten)]
     stats: stats::StatsArgs,
 }
@@ -204,6 +218,7 @@ impl TrainArgs {
             (_, n) => n.unwrap_or(0),
         };
         c.params.tree = self.tree;
+        c.params.max_code_len = self.max_code_len;
         c.params.saturation = self
             .saturation
             .unwrap_or(config::default_saturation(self.loss));
@@ -212,6 +227,8 @@ impl TrainArgs {
         c.params.clip_grad = self.clip_grad;
         c.params.l2 = self.l2;
         c.params.init = self.init;
+        c.params.input_init = self.input_init;
+        c.params.output_init = self.output_init;
         self.apply_checkpoint_options(&mut c);
         self.stats.apply(&mut c)?;
         c.validate()?;
@@ -516,6 +533,37 @@ mod tests {
         .expect("valid options");
         assert_eq!(c.run.output, Some(PathBuf::from("v.bin")));
         assert_eq!(c.params.alpha, 0.5);
+    }
+
+    #[test]
+    fn init_knobs_override_their_half_of_the_preset() {
+        let c = train_config_from_options(&opts(&[
+            ("input", Some("corpus.txt")),
+            ("init", Some("xavier")),
+            ("output_init", Some("zero")),
+        ]))
+        .expect("valid options");
+        assert_eq!(c.params.row_inits(), (RowInit::Xavier, RowInit::Zero));
+        let c = train_config_from_options(&opts(&[
+            ("input", Some("corpus.txt")),
+            ("input_init", Some("he")),
+        ]))
+        .expect("valid options");
+        assert_eq!(c.params.row_inits(), (RowInit::He, RowInit::Zero));
+    }
+
+    #[test]
+    fn capped_tree_options_reach_the_config() {
+        let c = train_config_from_options(&opts(&[
+            ("input", Some("corpus.txt")),
+            ("tree", Some("huffman-capped")),
+            ("max_code_len", Some("12")),
+        ]))
+        .expect("valid options");
+        assert_eq!(
+            (c.params.tree, c.params.max_code_len),
+            (TreeShape::HuffmanCapped, Some(12))
+        );
     }
 
     #[test]

@@ -286,7 +286,8 @@ fn prepare(cfg: &TrainConfig, obs: &dyn Observer) -> Result<Prepared> {
     if let Some(p) = &cfg.run.save_vocab {
         vocab.save(p)?;
     }
-    let tree = shapes::build(cfg.params.tree, vocab.counts(), cfg.params.seed);
+    let shape_inputs = shapes::ShapeInputs::of(&cfg.params, vocab.total());
+    let tree = shapes::build(cfg.params.tree, vocab.counts(), &shape_inputs)?;
     if cfg.params.loss == Loss::Hs {
         obs.note(&format!(
             "{:?} {}",
@@ -377,7 +378,12 @@ fn init_or_resume(
             let mut input = SharedMatrix::zeros(prep.vocab.len(), cfg.params.dim);
             let mut inner = SharedMatrix::zeros(inner_rows, cfg.params.dim);
             prep.pool.install(|| {
-                crate::init::init_matrices(cfg.params.init, &mut input, &mut inner, cfg.params.seed)
+                crate::init::init_matrices(
+                    cfg.params.row_inits(),
+                    &mut input,
+                    &mut inner,
+                    cfg.params.seed,
+                )
             });
             let alpha0 = prep.schedule.alpha_at(0);
             let workers = (0..cfg.run.threads)

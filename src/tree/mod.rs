@@ -5,8 +5,10 @@
 //! 0), packed as `inner_node << 1 | code`. Inner nodes are numbered so that the root is 0 and
 //! every parent has a smaller id than its children, so the top of the tree occupies the
 //! first rows of the inner-node matrix. Code 0 means label 1 in word2vec.c's convention
-//! (`g = (1 - code - sigmoid(f)) * alpha`). There is no fixed code-length limit.
+//! (`g = (1 - code - sigmoid(f)) * alpha`). There is no fixed code-length limit unless
+//! `--tree huffman-capped` sets one ([`capped`]).
 
+pub mod capped;
 pub mod huffman;
 pub mod shapes;
 

@@ -144,17 +144,10 @@ impl Vocab {
     /// Subsampling keep thresholds: word `w` is kept when a uniform 16-bit random number is
     /// `<= keep[w]` (word2vec.c: keep probability `sqrt(t/f) + t/f` with `f = count/total`).
     pub fn keep_thresholds(&self, sample: f64) -> Vec<u32> {
-        let total = self.total() as f64;
+        let total = self.total();
         self.counts
             .iter()
-            .map(|&c| {
-                if sample <= 0.0 {
-                    return 1 << 16;
-                }
-                let t = sample * total;
-                let keep = ((c as f64 / t).sqrt() + 1.0) * t / c as f64;
-                (keep * 65536.0).clamp(0.0, 65536.0) as u32
-            })
+            .map(|&c| keep_threshold(c, total, sample))
             .collect()
     }
 
@@ -220,6 +213,18 @@ impl Vocab {
         }
         Ok(Self::from_sorted(entries))
     }
+}
+
+/// word2vec.c's subsampling threshold of a word seen `count` times among `total` tokens,
+/// at threshold `sample` (0 = off): the word is kept when a uniform 16-bit number is `<=`
+/// it, i.e. with probability about `sqrt(t/f) + t/f`, `f = count/total`; 65536 = always.
+pub fn keep_threshold(count: u64, total: u64, sample: f64) -> u32 {
+    if sample <= 0.0 {
+        return 1 << 16;
+    }
+    let t = sample * total as f64;
+    let keep = ((count as f64 / t).sqrt() + 1.0) * t / count as f64;
+    (keep * 65536.0).clamp(0.0, 65536.0) as u32
 }
 
 #[cfg(test)]

@@ -42,26 +42,23 @@ fn every_mitigation_trains_to_finite_vectors() {
     assert!(vecs.iter().all(|(_, v)| v.iter().all(|x| x.is_finite())));
 }
 
-#[test]
-fn balanced_tree_summary_reports_ceil_log2_depth() {
-    let d = Scratch::new();
+/// Trains the sample corpus for one epoch at dim 8 with `extra` options and returns the
+/// words and the maximum depth from the tree summary line.
+fn tree_summary(d: &Scratch, extra: &[&str]) -> (usize, usize) {
     let corpus = sample_corpus();
-    let err = d
-        .huffvec(&[
-            "train",
-            "--input",
-            corpus.to_str().expect("utf-8 path"),
-            "--output",
-            "b.txt",
-            "--dim",
-            "8",
-            "--epochs",
-            "1",
-            "--tree",
-            "balanced",
-        ])
-        .ok()
-        .stderr;
+    let mut args = vec![
+        "train",
+        "--input",
+        corpus.to_str().expect("utf-8 path"),
+        "--output",
+        "t.txt",
+        "--dim",
+        "8",
+        "--epochs",
+        "1",
+    ];
+    args.extend_from_slice(extra);
+    let err = d.huffvec(&args).ok().stderr;
     let line = err
         .lines()
         .find(|l| l.contains("tree:"))
@@ -73,11 +70,38 @@ fn balanced_tree_summary_reports_ceil_log2_depth() {
             .and_then(|s| s.parse().ok())
             .expect("number")
     };
-    let words = num_after("tree:");
-    let depth = num_after("max depth");
-    assert!(words > 1000, "{line}");
-    assert!(1usize << depth >= words, "{line}");
-    assert!(1usize << (depth - 1) < words, "{line}");
+    (num_after("tree:"), num_after("max depth"))
+}
+
+#[test]
+fn balanced_tree_summary_reports_ceil_log2_depth() {
+    let d = Scratch::new();
+    let (words, depth) = tree_summary(&d, &["--tree", "balanced"]);
+    assert!(words > 1000, "{words} words");
+    assert!(1usize << depth >= words, "depth {depth}, {words} words");
+    assert!(
+        1usize << (depth - 1) < words,
+        "depth {depth}, {words} words"
+    );
+}
+
+#[test]
+fn capped_tree_keeps_every_path_within_the_cap() {
+    // The sample's vocabulary (about 8,800 words) needs codes of at least 14 bits, and
+    // its Huffman tree is deeper than 15, so a cap of 15 binds.
+    let d = Scratch::new();
+    let (words, huffman_depth) = tree_summary(&d, &[]);
+    assert!(
+        huffman_depth > 15,
+        "the cap must bind: Huffman depth {huffman_depth}"
+    );
+    let capped = tree_summary(&d, &["--tree", "huffman-capped", "--max-code-len", "15"]);
+    assert_eq!(capped, (words, 15));
+    let (_, kept_depth) = tree_summary(&d, &["--tree", "huffman-kept"]);
+    assert!(
+        kept_depth < huffman_depth,
+        "subsampling lifts the rarest words: {kept_depth} vs {huffman_depth}"
+    );
 }
 
 #[test]
@@ -95,6 +119,12 @@ fn nonsense_combinations_are_refused_with_one_line() {
         ),
         (&["--clip-grad", "0"][..], "--clip-grad"),
         (&["--l2", "-1"][..], "--l2"),
+        (&["--max-code-len", "12"][..], "--max-code-len"),
+        (&["--tree", "huffman-capped"][..], "--max-code-len"),
+        (
+            &["--tree", "huffman-capped", "--max-code-len", "12"][..],
+            "--max-code-len",
+        ),
     ] {
         let mut args = vec!["train", "--input", input, "--output", "x.txt", "-q"];
         args.extend_from_slice(extra);
