@@ -509,32 +509,9 @@ pub fn read(path: &Path) -> Result<StatsFile> {
 /// `--stats-every` times far more depths than any tree over real counts has).
 const MAX_SNAPSHOT_DEPTHS: u64 = 4_000_000;
 
-/// Reads and checks a stats file from `r`; `path` names it in errors.
-pub fn read_from(mut r: impl BufRead, path: &Path) -> Result<StatsFile> {
-    let mut next_line = |buf: &mut String| -> Result<Option<bool>> {
-        buf.clear();
-        let n = r
-            .read_line(buf)
-            .map_err(|e| Error::io("cannot read stats file", path, e))?;
-        Ok((n > 0).then(|| buf.ends_with('\n')))
-    };
-    let parse = |n: usize, line: &str| -> Result<Record> {
-        serde_json::from_str(line).map_err(|e| Error::at_line(path, n, e.to_string()))
-    };
-    let mut line = String::new();
-    let header = match next_line(&mut line)? {
-        None => {
-            return Err(Error::at_line(
-                path,
-                1,
-                "empty file, expected a header record",
-            ))
-        }
-        Some(_) => match parse(1, &line)? {
-            Record::Header(h) => *h,
-            _ => return Err(Error::at_line(path, 1, "first record is not a header")),
-        },
-    };
+/// Refuses a header this huffvec did not write or cannot read: another schema or
+/// version, or tables too large or out of order (the error names line 1).
+fn check_header(header: &Header, path: &Path) -> Result<()> {
     if header.schema != SCHEMA {
         return Err(Error::at_line(
             path,
@@ -574,6 +551,36 @@ pub fn read_from(mut r: impl BufRead, path: &Path) -> Result<StatsFile> {
             format!("band table entry {i} is numbered {}", header.bands[i].band),
         ));
     }
+    Ok(())
+}
+
+/// Reads and checks a stats file from `r`; `path` names it in errors.
+pub fn read_from(mut r: impl BufRead, path: &Path) -> Result<StatsFile> {
+    let mut next_line = |buf: &mut String| -> Result<Option<bool>> {
+        buf.clear();
+        let n = r
+            .read_line(buf)
+            .map_err(|e| Error::io("cannot read stats file", path, e))?;
+        Ok((n > 0).then(|| buf.ends_with('\n')))
+    };
+    let parse = |n: usize, line: &str| -> Result<Record> {
+        serde_json::from_str(line).map_err(|e| Error::at_line(path, n, e.to_string()))
+    };
+    let mut line = String::new();
+    let header = match next_line(&mut line)? {
+        None => {
+            return Err(Error::at_line(
+                path,
+                1,
+                "empty file, expected a header record",
+            ))
+        }
+        Some(_) => match parse(1, &line)? {
+            Record::Header(h) => *h,
+            _ => return Err(Error::at_line(path, 1, "first record is not a header")),
+        },
+    };
+    check_header(&header, path)?;
     let mut s = StatsFile {
         header,
         snapshots: Vec::new(),
