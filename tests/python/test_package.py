@@ -229,7 +229,16 @@ def test_unknown_words_raise_key_error(model):
         model.most_similar("qwertyuiop")
 
 
-def test_ctrl_c_stops_training_within_a_second_and_writes_no_output(tmp_path):
+@pytest.fixture
+def sigint_raises():
+    """Ctrl-C raises KeyboardInterrupt here even where the runner ignores SIGINT (a job
+    started in the background by a shell without job control inherits SIG_IGN)."""
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)
+
+
+def test_ctrl_c_stops_training_within_a_second_and_writes_no_output(tmp_path, sigint_raises):
     out = tmp_path / "v.bin"
     seen = []
     sent = []
@@ -263,7 +272,7 @@ def test_ctrl_c_stops_training_within_a_second_and_writes_no_output(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["v.bin.ckpt"]
 
 
-def test_ctrl_c_without_output_leaves_nothing(tmp_path):
+def test_ctrl_c_without_output_leaves_nothing(tmp_path, sigint_raises):
     timer = threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT))
     os.chdir(tmp_path)
     timer.start()
