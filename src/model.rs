@@ -79,7 +79,7 @@ impl Scratch {
 /// the inputs by `rule`.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-pub fn train_sentence<K: Kernel, L: OutputLoss, R: StepRule, P: Probe>(
+pub fn train_sentence<K: Kernel, L: OutputLoss, R: StepRule, P: Probe, const CBOW: bool>(
     k: K,
     sh: &Shared,
     loss: &L,
@@ -90,6 +90,7 @@ pub fn train_sentence<K: Kernel, L: OutputLoss, R: StepRule, P: Probe>(
     s: &mut Scratch,
     probe: &mut P,
 ) {
+    debug_assert_eq!(sh.model == Model::Cbow, CBOW);
     let stride = s.stride;
     for pos in 0..sentence.len() {
         let radius = sh.window - rng.below(sh.window as u32) as usize;
@@ -103,67 +104,64 @@ pub fn train_sentence<K: Kernel, L: OutputLoss, R: StepRule, P: Probe>(
             continue;
         }
         let target = sentence[pos];
-        match sh.model {
-            Model::Skipgram => {
-                for (j, &c) in s.ctx_ids.iter().enumerate() {
-                    sh.input
-                        .copy_row(k, c as usize, &mut s.inputs[j * stride..(j + 1) * stride]);
-                }
-                s.errs[..n * stride].fill(0.0);
-                if P::ENABLED {
-                    probe.begin_path(target, n, loss.path_len(target));
-                }
-                loss.train(
-                    k,
-                    target,
-                    &s.inputs[..n * stride],
-                    &mut s.errs[..n * stride],
-                    alpha,
-                    rule,
-                    rng,
-                    &mut s.node,
-                    probe,
-                );
-                let record = P::ENABLED && probe.sampling();
-                for (j, &c) in s.ctx_ids.iter().enumerate() {
-                    let e = &s.errs[j * stride..(j + 1) * stride];
-                    let n2 = step_input(k, rule, sh.input, c, e, alpha, record);
-                    if P::ENABLED {
-                        probe.end_input(j, c, n2);
-                    }
-                }
+        if CBOW {
+            let (h, tmp) = s.inputs.split_at_mut(stride);
+            h.fill(0.0);
+            let tmp = &mut tmp[..stride];
+            for &c in &s.ctx_ids {
+                sh.input.copy_row(k, c as usize, tmp);
+                k.axpy(1.0, tmp, h);
             }
-            Model::Cbow => {
-                let (h, tmp) = s.inputs.split_at_mut(stride);
-                h.fill(0.0);
-                let tmp = &mut tmp[..stride];
-                for &c in &s.ctx_ids {
-                    sh.input.copy_row(k, c as usize, tmp);
-                    k.axpy(1.0, tmp, h);
-                }
-                k.scale(1.0 / n as f32, h);
-                let e = &mut s.errs[..stride];
-                e.fill(0.0);
+            k.scale(1.0 / n as f32, h);
+            let e = &mut s.errs[..stride];
+            e.fill(0.0);
+            if P::ENABLED {
+                probe.begin_path(target, 1, loss.path_len(target));
+            }
+            loss.train(k, target, h, e, alpha, rule, rng, &mut s.node, probe);
+            // The undivided step reaches every context word's input vector.
+            let Some((first, rest)) = s.ctx_ids.split_first() else {
+                continue;
+            };
+            let record = P::ENABLED && probe.sampling();
+            let n2 = step_input(k, rule, sh.input, *first, e, alpha, record);
+            if P::ENABLED {
+                probe.end_window(sentence, lo, pos, hi, n2);
+            }
+            for &c in rest {
+                rule.input_step(k, sh.input, c as usize, e, alpha);
+            }
+        } else {
+            for (j, &c) in s.ctx_ids.iter().enumerate() {
+                sh.input
+                    .copy_row(k, c as usize, &mut s.inputs[j * stride..(j + 1) * stride]);
+            }
+            s.errs[..n * stride].fill(0.0);
+            if P::ENABLED {
+                probe.begin_path(target, n, loss.path_len(target));
+            }
+            loss.train(
+                k,
+                target,
+                &s.inputs[..n * stride],
+                &mut s.errs[..n * stride],
+                alpha,
+                rule,
+                rng,
+                &mut s.node,
+                probe,
+            );
+            let record = P::ENABLED && probe.sampling();
+            for (j, &c) in s.ctx_ids.iter().enumerate() {
+                let e = &s.errs[j * stride..(j + 1) * stride];
+                let n2 = step_input(k, rule, sh.input, c, e, alpha, record);
                 if P::ENABLED {
-                    probe.begin_path(target, 1, loss.path_len(target));
-                }
-                loss.train(k, target, h, e, alpha, rule, rng, &mut s.node, probe);
-                // The undivided step reaches every context word's input vector.
-                let Some((first, rest)) = s.ctx_ids.split_first() else {
-                    continue;
-                };
-                let record = P::ENABLED && probe.sampling();
-                let n2 = step_input(k, rule, sh.input, *first, e, alpha, record);
-                if P::ENABLED {
-                    probe.end_window(sentence, lo, pos, hi, n2);
-                }
-                for &c in rest {
-                    rule.input_step(k, sh.input, c as usize, e, alpha);
+                    probe.end_input(j, c, n2);
                 }
             }
         }
     }
-    if P::ENABLED && sh.model == Model::Cbow {
+    if P::ENABLED && CBOW {
         probe.end_sentence(sentence);
     }
 }
@@ -244,17 +242,31 @@ mod tests {
         let mut rule = Sgd::<true>;
         let mut probe = NoProbe;
         let mut train = |rng: &mut Rng| {
-            train_sentence(
-                k,
-                &shared,
-                &loss,
-                &mut rule,
-                &sentence,
-                0.025,
-                rng,
-                &mut scratch,
-                &mut probe,
-            )
+            if model == Model::Cbow {
+                train_sentence::<_, _, _, _, true>(
+                    k,
+                    &shared,
+                    &loss,
+                    &mut rule,
+                    &sentence,
+                    0.025,
+                    rng,
+                    &mut scratch,
+                    &mut probe,
+                )
+            } else {
+                train_sentence::<_, _, _, _, false>(
+                    k,
+                    &shared,
+                    &loss,
+                    &mut rule,
+                    &sentence,
+                    0.025,
+                    rng,
+                    &mut scratch,
+                    &mut probe,
+                )
+            }
         };
         train(&mut rng);
         let ((), n) = count_allocations(|| {
