@@ -241,32 +241,25 @@ mod tests {
         let sentence: Vec<u32> = (0..300u32).map(|i| (i * 17 + i / 7) % 60).collect();
         let mut rule = Sgd::<true>;
         let mut probe = NoProbe;
+        // The model is a const parameter: one instance per model, chosen here as the
+        // worker chooses it.
+        let train_one = if model == Model::Cbow {
+            train_sentence::<K, _, _, _, true>
+        } else {
+            train_sentence::<K, _, _, _, false>
+        };
         let mut train = |rng: &mut Rng| {
-            if model == Model::Cbow {
-                train_sentence::<_, _, _, _, true>(
-                    k,
-                    &shared,
-                    &loss,
-                    &mut rule,
-                    &sentence,
-                    0.025,
-                    rng,
-                    &mut scratch,
-                    &mut probe,
-                )
-            } else {
-                train_sentence::<_, _, _, _, false>(
-                    k,
-                    &shared,
-                    &loss,
-                    &mut rule,
-                    &sentence,
-                    0.025,
-                    rng,
-                    &mut scratch,
-                    &mut probe,
-                )
-            }
+            train_one(
+                k,
+                &shared,
+                &loss,
+                &mut rule,
+                &sentence,
+                0.025,
+                rng,
+                &mut scratch,
+                &mut probe,
+            )
         };
         train(&mut rng);
         let ((), n) = count_allocations(|| {
