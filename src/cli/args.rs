@@ -4,8 +4,8 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+pub use crate::config::bundled_data;
 use crate::config::{self, Model, TrainConfig};
-pub use crate::config::{bundled_data, bundled_eval_dir};
 use crate::{Error, Result};
 
 /// The corpus option of `train`, `bench` and `study`.

@@ -45,8 +45,8 @@ enum Command {
     Analogy(eval::AnalogyArgs),
     /// Render a `--stats` file as plots (SVG, PNG), CSV tables and index.html.
     Report(stats::ReportArgs),
-    /// Train every configuration of a grid on one corpus, evaluate each by frequency band,
-    /// and write a comparison report.
+    /// Run a study spec: every arm with every seed on one corpus, scored by frequency band
+    /// and probe level, compared with the reference by paired tests; or replay one run.
     Study(study::StudyArgs),
     /// Plant rare probe words with known answers: exactly k occurrences of a frequent word
     /// rewritten to `word__k`, for chosen levels k; optionally hold out sentences.

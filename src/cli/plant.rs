@@ -50,6 +50,7 @@ pub fn run(args: &PlantArgs) -> Result<()> {
         dev_fraction: args.dev_fraction,
         seed: args.seed,
         holdout: args.holdout.unwrap_or(0.0),
+        up_to: false,
     };
     let files = PlantFiles {
         input: &args.input,

@@ -1,11 +1,12 @@
-//! `huffvec study`: compare training configurations on one corpus.
+//! `huffvec study`: run a study spec, or replay one of its runs.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser};
 
-use crate::experiment::grid::{self, StudyGrid};
-use crate::experiment::study::{self, EvalSuite, PlannedRun, StudyPlan, TelemetryPlan};
+use crate::config::TrainConfig;
+use crate::experiment::spec::Study;
+use crate::experiment::study::{execute, PLOTS_DIR};
 use crate::{Error, Result};
 
 use super::TrainArgs;
@@ -13,67 +14,44 @@ use super::TrainArgs;
 /// Options of `huffvec study`.
 #[derive(Args, Debug)]
 pub struct StudyArgs {
-    #[command(flatten)]
-    corpus: super::args::CorpusArg,
-    /// A built-in grid (mitigations: every knob of `train` against the default) or a TOML
-    /// or JSON grid file (see docs/study.md)
-    #[arg(long, default_value = "mitigations", value_name = "NAME|FILE")]
-    grid: String,
-    /// Directory for report.md, index.html, study.json, plots/ and stats/ (created if
-    /// missing)
-    #[arg(long, value_name = "DIR")]
-    out: PathBuf,
-    /// Evaluation files: questions-words*.txt are analogy sets, other *.txt similarity
-    /// sets [default: the bundled sets, data/eval]
-    #[arg(long, value_name = "DIR")]
-    eval_dir: Option<PathBuf>,
-    /// Analogies consider only the N most frequent words
-    #[arg(long, default_value_t = 30_000, value_name = "N")]
-    restrict: usize,
-    /// Epochs of every configuration
-    #[arg(long, default_value_t = 5)]
-    epochs: u32,
-    /// Worker threads of every configuration [default: all cores]
-    #[arg(long)]
-    threads: Option<usize>,
-    /// Random seed of every configuration (the first, with --seeds)
-    #[arg(long, default_value_t = 1)]
-    seed: u64,
-    /// Train every configuration with seeds SEED..SEED+N-1 and report means and standard
-    /// deviations
-    #[arg(long, default_value_t = 1, value_name = "N",
+    /// Study spec (TOML; see docs/study.md) [default: the bundled
+    /// data/studies/mitigations.toml]
+    #[arg(long, value_name = "FILE", conflicts_with = "replay")]
+    spec: Option<PathBuf>,
+    /// Corpus to study, instead of the spec's
+    #[arg(long, short = 'i', value_name = "FILE", conflicts_with = "replay")]
+    input: Option<PathBuf>,
+    /// Train every arm with seeds 1..=N instead of the spec's seeds
+    #[arg(long, value_name = "N", conflicts_with = "replay",
           value_parser = clap::value_parser!(u64).range(1..=1000))]
-    seeds: u64,
-    /// Fraction of tree-path walks whose gradient magnitudes the telemetry records (counts
-    /// are always exact)
-    #[arg(
-        long,
-        default_value_t = 0.1,
-        value_name = "P",
-        conflicts_with = "no_stats"
-    )]
-    stats_sample: f64,
-    /// Telemetry snapshot interval, in percent of training
-    #[arg(
-        long,
-        default_value_t = 10.0,
-        value_name = "PCT",
-        conflicts_with = "no_stats"
-    )]
-    stats_every: f64,
-    /// Train without telemetry: no training statistics, no stats/ files
-    #[arg(long)]
-    no_stats: bool,
-    /// More train options for every configuration, e.g. "--dim 50 --min-count 10"
-    #[arg(long, value_name = "OPTIONS", allow_hyphen_values = true)]
-    train: Option<String>,
-    /// Only one line per configuration on stderr
+    seeds: Option<u64>,
+    /// Directory for study.lock.json, runs/, study.json, report.md, index.html and plots/
+    /// (created if missing; a study that stopped resumes in it)
+    #[arg(long, value_name = "DIR", required_unless_present = "replay")]
+    out: Option<PathBuf>,
+    /// Runs trained at once, each on the spec's threads [default: cores / threads]
+    #[arg(long, value_name = "N", conflicts_with = "replay",
+          value_parser = clap::value_parser!(u64).range(1..=1024))]
+    jobs: Option<u64>,
+    /// Retrain one run of a locked study: DIR/study.lock.json
+    #[arg(long, value_name = "LOCK", requires_all = ["arm", "seed", "output"])]
+    replay: Option<PathBuf>,
+    /// The arm to replay
+    #[arg(long, value_name = "NAME", requires = "replay")]
+    arm: Option<String>,
+    /// The seed to replay
+    #[arg(long, value_name = "S", requires = "replay")]
+    seed: Option<u64>,
+    /// Where the replay writes its vectors (.txt text, else binary)
+    #[arg(long, short = 'o', value_name = "FILE", requires = "replay")]
+    output: Option<PathBuf>,
+    /// Only one line per run on stderr
     #[arg(long, short = 'q')]
     quiet: bool,
 }
 
-/// `train` options parsed on their own; a later occurrence of an option wins, so a grid
-/// entry can override the base options.
+/// `train` options parsed on their own; a later occurrence of an option wins, so an arm's
+/// options override the study's.
 #[derive(Parser, Debug)]
 #[command(name = "train", no_binary_name = true, args_override_self = true)]
 struct TrainLine {
@@ -81,104 +59,117 @@ struct TrainLine {
     args: TrainArgs,
 }
 
-/// Runs the study and writes its report.
+/// A run's configuration from `train` options.
+fn config_for(args: &[String]) -> Result<TrainConfig> {
+    let parsed = TrainLine::try_parse_from(args).map_err(|err| {
+        let msg = err.to_string();
+        let first = msg
+            .lines()
+            .next()
+            .unwrap_or("")
+            .trim_start_matches("error: ")
+            .to_string();
+        Error::Config(first)
+    })?;
+    parsed.args.to_config()
+}
+
+/// The bundled mitigations spec.
+fn bundled_spec() -> Result<PathBuf> {
+    let p = crate::config::bundled_data().join("studies/mitigations.toml");
+    if p.is_file() {
+        Ok(p)
+    } else {
+        Err(Error::Config(format!(
+            "no --spec given and the bundled spec {} is missing; pass --spec FILE",
+            p.display()
+        )))
+    }
+}
+
+/// Runs the study (or the replay) the options ask for.
 pub fn run(a: &StudyArgs) -> Result<()> {
-    let grid = StudyGrid::resolve(&a.grid)?;
-    let input = a.corpus.path()?;
-    if !input.is_file() {
-        return Err(Error::Config(format!(
-            "input {} does not exist",
-            input.display()
-        )));
+    if let Some(lock) = &a.replay {
+        return replay(a, lock);
     }
-    let eval_dir = match &a.eval_dir {
-        Some(d) => d.clone(),
-        None => super::args::bundled_eval_dir()?,
+    let spec_path = match &a.spec {
+        Some(p) => p.clone(),
+        None => bundled_spec()?,
     };
-    if !eval_dir.is_dir() {
-        return Err(Error::Config(format!(
-            "eval directory {} does not exist; pass --eval-dir DIR",
-            eval_dir.display()
-        )));
+    let (mut study, lines) = Study::load(&spec_path, a.input.as_deref())?;
+    if let Some(n) = a.seeds {
+        study.seeds = (1..=n).collect();
     }
-    let extra: Vec<String> = a
-        .train
-        .as_deref()
-        .unwrap_or("")
-        .split_whitespace()
-        .map(String::from)
-        .collect();
-    grid::check_args("--train", &extra).map_err(Error::Config)?;
-    let mut fixed = vec![
-        "--input".to_string(),
-        input.display().to_string(),
-        "--epochs".into(),
-        a.epochs.to_string(),
-        "--seed".into(),
-        a.seed.to_string(),
-    ];
-    if let Some(t) = a.threads {
-        fixed.extend(["--threads".into(), t.to_string()]);
+    let out = a
+        .out
+        .clone()
+        .ok_or_else(|| Error::Config("--out DIR is needed".into()))?;
+    let spec_error = |arm: Option<usize>, e: Error| match arm {
+        Some(i) => lines.error(lines.arms.get(i).copied(), e),
+        None => lines.error(lines.train, e),
+    };
+    // Every arm is parsed before anything is planted or trained; an error names its line.
+    for (i, arm) in study.arms.iter().enumerate() {
+        let mut args = vec!["--input".to_string(), study.corpus.display().to_string()];
+        args.extend(study.train.iter().cloned());
+        config_for(&args).map_err(|e| spec_error(None, e))?;
+        args.extend(arm.train.iter().cloned());
+        config_for(&args).map_err(|e| spec_error(Some(i), e))?;
     }
-    // Every configuration is parsed and validated before the first one trains.
-    let runs = grid
-        .configs
-        .iter()
-        .map(|e| {
-            let line = fixed
-                .iter()
-                .chain(&grid.base)
-                .chain(&extra)
-                .chain(&e.args)
-                .cloned();
-            let parsed = TrainLine::try_parse_from(line).map_err(|err| {
-                let msg = err.to_string();
-                let first = msg
-                    .lines()
-                    .next()
-                    .unwrap_or("")
-                    .trim_start_matches("error: ");
-                Error::Config(format!("grid config '{}': {first}", e.name))
-            })?;
-            let cfg = parsed
-                .args
-                .to_config()
-                .map_err(|err| Error::Config(format!("grid config '{}': {err}", e.name)))?;
-            Ok(PlannedRun {
-                name: e.name.clone(),
-                args: e.args.clone(),
-                cfg,
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let suite = EvalSuite::from_dir(&eval_dir, a.restrict)?;
-    std::fs::create_dir_all(&a.out)
-        .map_err(|e| Error::io("cannot create output directory", &a.out, e))?;
-    // Fail on an unwritable directory now rather than after the last run.
-    crate::io::OutputSlot::reserve(&a.out.join("report.md"), &[&input])?;
-    let base: Vec<&str> = grid.base.iter().chain(&extra).map(String::as_str).collect();
+    let jobs = a.jobs.map_or_else(
+        || (crate::config::default_threads() / study.threads).max(1),
+        |j| j as usize,
+    );
     let quiet = a.quiet;
-    let note = |line: &str| {
-        if !quiet || line.contains("words/s") || line.contains("diverged") {
+    let note = move |line: &str| {
+        if !quiet || line.starts_with('[') {
             eprintln!("{line}");
         }
     };
-    let plan = StudyPlan {
-        seeds: a.seeds,
-        telemetry: (!a.no_stats).then(|| TelemetryPlan {
-            out: a.out.clone(),
-            sample: a.stats_sample,
-            every_pct: a.stats_every,
-        }),
-    };
-    let result = study::run(&grid.name, &base.join(" "), &runs, &suite, &plan, &note)?;
-    result.write(&a.out)?;
+    let prepared = execute::prepare(study, &out, &config_for)?;
+    note(&format!(
+        "study '{}' locked in {} (digest {})",
+        prepared.lock.study.name,
+        prepared
+            .out
+            .join(crate::experiment::study::lock::LOCK_FILE)
+            .display(),
+        &prepared.lock.digest[..12]
+    ));
+    let result = execute::run(&prepared, jobs, &note)?;
+    result.write(&prepared.out)?;
     eprintln!(
         "wrote {}, {}, {} and the figures in {}",
-        a.out.join("report.md").display(),
-        a.out.join("index.html").display(),
-        a.out.join("study.json").display(),
-        a.out.join(study::PLOTS_DIR).display()
+        prepared.out.join("report.md").display(),
+        prepared.out.join("index.html").display(),
+        prepared.out.join("study.json").display(),
+        prepared.out.join(PLOTS_DIR).display()
     );
+    Ok(())
+}
+
+/// `--replay LOCK --arm NAME --seed S --output FILE`.
+fn replay(a: &StudyArgs, lock: &Path) -> Result<()> {
+    let (Some(arm), Some(seed), Some(output)) = (&a.arm, a.seed, &a.output) else {
+        return Err(Error::Config(
+            "--replay needs --arm NAME, --seed S and --output FILE".into(),
+        ));
+    };
+    let (sha, recorded) = execute::replay(lock, arm, seed, output, &config_for)?;
+    match recorded {
+        Some(r) if r == sha => eprintln!(
+            "wrote {}: identical to the study's run (vectors sha256 {sha})",
+            output.display()
+        ),
+        Some(r) => eprintln!(
+            "wrote {}: vectors sha256 {sha} differ from the study's {r} (identical only at 1 \
+             thread)",
+            output.display()
+        ),
+        None => eprintln!(
+            "wrote {} (vectors sha256 {sha}); the study has no result for this run to compare",
+            output.display()
+        ),
+    }
     Ok(())
 }

@@ -71,6 +71,9 @@ pub struct PlantSettings {
     pub seed: u64,
     /// Fraction of lines held out, in `[0, 1)` (0 = none).
     pub holdout: f64,
+    /// Take every eligible word when fewer than `parents` are (at least one), instead of
+    /// refusing the corpus.
+    pub up_to: bool,
 }
 
 impl Default for PlantSettings {
@@ -81,6 +84,7 @@ impl Default for PlantSettings {
             dev_fraction: DEFAULT_DEV_FRACTION,
             seed: 1,
             holdout: 0.0,
+            up_to: false,
         }
     }
 }
@@ -292,7 +296,11 @@ impl Plan {
             })
             .copied()
             .collect();
-        if eligible.len() < settings.parents {
+        let n_parents = match settings.up_to {
+            true => settings.parents.min(eligible.len()).max(1),
+            false => settings.parents,
+        };
+        if eligible.len() < n_parents {
             return Err(Error::Corpus {
                 path: path.into(),
                 reason: format!(
@@ -308,12 +316,12 @@ impl Plan {
         }
         let n_eligible = eligible.len();
         let mut rng = Rng::new(settings.seed, PARENT_STREAM);
-        for i in 0..settings.parents {
+        for i in 0..n_parents {
             let j = i + below(&mut rng, (eligible.len() - i) as u64) as usize;
             eligible.swap(i, j);
         }
-        eligible.truncate(settings.parents);
-        let n_dev = (settings.parents as f64 * settings.dev_fraction).round() as usize;
+        eligible.truncate(n_parents);
+        let n_dev = (n_parents as f64 * settings.dev_fraction).round() as usize;
         let mut chosen: Vec<(&[u8], u64, Split)> = eligible
             .iter()
             .enumerate()
@@ -578,6 +586,7 @@ mod tests {
             dev_fraction: 0.5,
             seed,
             holdout,
+            up_to: false,
         }
     }
 

@@ -530,6 +530,122 @@ pub fn compare(
     Ok(c)
 }
 
+/// A score that is not a mean of cells (a rank correlation): `stat(seeds, item_weights)`
+/// of one arm on a resample, seeds drawn with repeats, each item counted `item_weights[i]`
+/// times.
+pub type Statistic<'a> = &'a (dyn Fn(&[usize], &[u32]) -> f64 + Sync);
+
+/// Compares two arms on a statistic that does not split into items: interval and p-value
+/// both come from the paired two-level bootstrap (p = twice the smaller tail share of
+/// the resampled differences beyond 0, (count + 1) / (B + 1) each), the MDE from the
+/// resampled differences' standard deviation.
+pub fn compare_statistic(
+    n_seeds: usize,
+    n_items: usize,
+    reference: Statistic<'_>,
+    arm: Statistic<'_>,
+    better: Better,
+    s: &InferenceSettings,
+) -> Comparison {
+    let all_seeds: Vec<usize> = (0..n_seeds).collect();
+    let ones = vec![1u32; n_items];
+    let (reference_mean, arm_mean) = (reference(&all_seeds, &ones), arm(&all_seeds, &ones));
+    let reps = bootstrap_replicates(n_seeds, n_items, s, |seeds, w| {
+        arm(seeds, w) - reference(seeds, w)
+    });
+    let finite: Vec<f64> = reps.iter().copied().filter(|x| x.is_finite()).collect();
+    let b = finite.len() as f64;
+    let below = finite.iter().filter(|&&d| d <= 0.0).count() as f64;
+    let above = finite.iter().filter(|&&d| d >= 0.0).count() as f64;
+    let p = (2.0 * ((below + 1.0) / (b + 1.0)).min((above + 1.0) / (b + 1.0))).min(1.0);
+    let z = normal_quantile(1.0 - s.alpha / 2.0) + normal_quantile(s.power);
+    let min_effect = z * sample_sd(&finite);
+    let mut c = Comparison {
+        reference_mean,
+        arm_mean,
+        delta: arm_mean - reference_mean,
+        delta_ci: percentile_interval(finite, s.level),
+        p,
+        p_holm: p,
+        mde: min_effect,
+        better,
+        verdict: Verdict::NoDetectableDifference { mde: min_effect },
+    };
+    c.decide(p, s.alpha);
+    c
+}
+
+/// Percentile bootstrap interval of a statistic over seeds and items.
+pub fn bootstrap_ci_statistic(
+    n_seeds: usize,
+    n_items: usize,
+    stat: Statistic<'_>,
+    s: &InferenceSettings,
+) -> [f64; 2] {
+    let reps = bootstrap_replicates(n_seeds, n_items, s, |seeds, w| stat(seeds, w));
+    percentile_interval(
+        reps.into_iter().filter(|x| x.is_finite()).collect(),
+        s.level,
+    )
+}
+
+/// Mid-ranks (from 1) of `x` where item `i` counts `w[i]` times: the rank a copy would
+/// get in the expanded sample, ties averaged. `order` sorts `x` ascending.
+fn weighted_mid_ranks(x: &[f64], w: &[u32], order: &[usize]) -> Vec<f64> {
+    let mut ranks = vec![0.0; x.len()];
+    let mut below = 0.0;
+    let mut i = 0;
+    while i < order.len() {
+        let mut j = i;
+        let mut tied = 0.0;
+        while j < order.len() && x[order[j]] == x[order[i]] {
+            tied += w[order[j]] as f64;
+            j += 1;
+        }
+        for &k in &order[i..j] {
+            ranks[k] = below + (tied + 1.0) / 2.0;
+        }
+        below += tied;
+        i = j;
+    }
+    ranks
+}
+
+/// The ascending order of `x`.
+pub fn ascending(x: &[f64]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..x.len()).collect();
+    order.sort_by(|&a, &b| x[a].total_cmp(&x[b]));
+    order
+}
+
+/// Spearman's rho of `x` and `y` where item `i` counts `w[i]` times (the rho of the
+/// expanded sample, ties given mid-ranks); `x_order`, `y_order` sort them ascending.
+/// NaN with fewer than two distinct values on a side.
+pub fn weighted_spearman(
+    x: &[f64],
+    y: &[f64],
+    w: &[u32],
+    x_order: &[usize],
+    y_order: &[usize],
+) -> f64 {
+    let rx = weighted_mid_ranks(x, w, x_order);
+    let ry = weighted_mid_ranks(y, w, y_order);
+    let n: f64 = w.iter().map(|&k| k as f64).sum();
+    if n < 2.0 {
+        return f64::NAN;
+    }
+    let mx = rx.iter().zip(w).map(|(r, &k)| r * k as f64).sum::<f64>() / n;
+    let my = ry.iter().zip(w).map(|(r, &k)| r * k as f64).sum::<f64>() / n;
+    let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
+    for ((a, b), &k) in rx.iter().zip(&ry).zip(w) {
+        let k = k as f64;
+        sxy += k * (a - mx) * (b - my);
+        sxx += k * (a - mx) * (a - mx);
+        syy += k * (b - my) * (b - my);
+    }
+    sxy / (sxx * syy).sqrt()
+}
+
 /// Holm-corrects the p-values of a whole family (every arm x band test of a study) and
 /// sets each verdict at family-wise level `alpha`.
 pub fn adjust_family(family: &mut [Comparison], alpha: f64) {
@@ -885,5 +1001,60 @@ mod tests {
         assert_eq!(v["p_holm"], 0.001);
         assert!(v["mde"].is_null());
         assert_eq!(v["delta"], 0.1);
+    }
+
+    #[test]
+    fn weighted_spearman_is_the_rho_of_the_expanded_sample() {
+        let x = [1.0, 2.0, 3.0, 4.0];
+        let y = [1.0, 3.0, 2.0, 4.0];
+        let w = [2u32, 0, 1, 1];
+        // Expanded: x = 1, 1, 3, 4 and y = 1, 1, 2, 4: identical ranks, rho 1.
+        let r = weighted_spearman(&x, &y, &w, &ascending(&x), &ascending(&y));
+        assert!((r - 1.0).abs() < 1e-12, "{r}");
+        // Unit weights give the ordinary rho: 1 - 6 * 2 / (4 * 15) = 0.8.
+        let ones = [1u32; 4];
+        let r = weighted_spearman(&x, &y, &ones, &ascending(&x), &ascending(&y));
+        assert!((r - 0.8).abs() < 1e-12, "{r}");
+        let plain = crate::eval::similarity::spearman(&x, &y);
+        assert!((r - plain).abs() < 1e-12);
+    }
+
+    #[test]
+    fn statistic_comparison_finds_a_clear_shift_and_not_a_null() {
+        let s = InferenceSettings {
+            resamples: 500,
+            ..InferenceSettings::default()
+        };
+        // Items 0..40, the arm's score per item 1 above the reference's, with seed noise.
+        let base: Vec<f64> = (0..40).map(|i| (i % 7) as f64).collect();
+        let stat = |shift: f64| {
+            let base = base.clone();
+            move |seeds: &[usize], w: &[u32]| -> f64 {
+                let n: f64 = w.iter().map(|&k| k as f64).sum();
+                seeds
+                    .iter()
+                    .map(|&sd| {
+                        base.iter()
+                            .zip(w)
+                            .map(|(b, &k)| k as f64 * (b + shift + 0.01 * sd as f64))
+                            .sum::<f64>()
+                            / n
+                    })
+                    .sum::<f64>()
+                    / seeds.len() as f64
+            }
+        };
+        let (r, a, same) = (stat(0.0), stat(1.0), stat(0.0));
+        let c = compare_statistic(4, 40, &r, &a, Better::Higher, &s);
+        assert!((c.delta - 1.0).abs() < 1e-9);
+        assert!(c.p < 0.01 && c.verdict == Verdict::Better, "{c:?}");
+        assert!(
+            c.delta_ci[0] > 0.9 && c.delta_ci[1] < 1.1,
+            "{:?}",
+            c.delta_ci
+        );
+        let c = compare_statistic(4, 40, &r, &same, Better::Higher, &s);
+        assert_eq!(c.p, 1.0);
+        assert!(matches!(c.verdict, Verdict::NoDetectableDifference { .. }));
     }
 }

@@ -3,12 +3,9 @@
 //! paired statistics that compare a study's arms.
 
 pub mod bench;
-pub mod grid;
-/// Paired statistics for the study's comparisons (issue 29); the study runner is to call
-/// them, so outside the tests nothing does yet.
-#[allow(dead_code)]
 pub mod inference;
 pub mod overhead;
+pub mod spec;
 pub mod study;
 
 use crate::config::TrainConfig;
@@ -16,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::io::OutputSlot;
 use crate::telemetry::collector::{Collector, FinalState};
 use crate::telemetry::GridProbe;
-use crate::train::{Observer, TrainReport, Trained};
+use crate::train::{Observer, OnEpoch, TrainReport, Trained};
 
 /// Trains `cfg`, through [`train_recorded`] when its stats settings ask for telemetry and
 /// with no probe otherwise.
@@ -36,6 +33,16 @@ pub fn train_as_configured(
 /// with the run's status whatever happens (done, diverged, interrupted, stopped, failed); a
 /// stats write that fails is a warning and training goes on.
 pub fn train_recorded(cfg: &TrainConfig, obs: &dyn Observer) -> Result<(Trained, TrainReport)> {
+    train_recorded_with(cfg, obs, None)
+}
+
+/// [`train_recorded`], handing the parameters to `on_epoch` where each epoch but the last
+/// ends (see [`crate::train::train_with_epochs`]).
+pub fn train_recorded_with(
+    cfg: &TrainConfig,
+    obs: &dyn Observer,
+    on_epoch: Option<OnEpoch<'_>>,
+) -> Result<(Trained, TrainReport)> {
     cfg.validate()?;
     let inputs: [&std::path::Path; 1] = [&cfg.corpus.input];
     if let Some(p) = &cfg.run.stats.path {
@@ -50,7 +57,10 @@ pub fn train_recorded(cfg: &TrainConfig, obs: &dyn Observer) -> Result<(Trained,
     let mut probes: Vec<GridProbe> = (0..cfg.run.threads)
         .map(|t| GridProbe::new(&collector, t))
         .collect();
-    let result = crate::train::train_with(cfg, obs, &mut probes, &|_, _| {});
+    let result = match on_epoch {
+        Some(f) => crate::train::train_with_epochs(cfg, obs, &mut probes, f),
+        None => crate::train::train_with(cfg, obs, &mut probes, &|_, _| {}),
+    };
     let (trained, report) = match result {
         Ok(r) => r,
         Err(e) => {

@@ -147,3 +147,39 @@ mod tests {
         assert!(OutputSlot::reserve(dir.path(), &[]).is_err());
     }
 }
+
+/// Lower-case hexadecimal of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A writer that only hashes what it is given (SHA-256).
+#[derive(Default)]
+pub struct HashWriter(sha2::Sha256);
+
+impl HashWriter {
+    /// The SHA-256 of everything written, in hexadecimal.
+    pub fn hex_digest(self) -> String {
+        use sha2::Digest;
+        hex(&self.0.finalize())
+    }
+}
+
+impl Write for HashWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        use sha2::Digest;
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// SHA-256 of the file at `path`, in hexadecimal.
+pub fn sha256_file(path: &Path) -> Result<String> {
+    let mut f = File::open(path).map_err(|e| Error::io("cannot read", path, e))?;
+    let mut h = HashWriter::default();
+    std::io::copy(&mut f, &mut h).map_err(|e| Error::io("cannot read", path, e))?;
+    Ok(h.hex_digest())
+}

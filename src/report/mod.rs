@@ -11,6 +11,7 @@ pub mod bench;
 pub mod lines;
 pub mod stats;
 pub mod study;
+pub mod study_verdicts;
 
 use std::path::Path;
 use std::sync::Once;

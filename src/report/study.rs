@@ -63,17 +63,17 @@ pub(crate) fn md_table(header: &[String], rows: &[Vec<String>]) -> String {
 
 /// One table of the report.
 pub(crate) struct Table {
-    title: String,
-    about: String,
-    header: Vec<String>,
-    rows: Vec<Vec<String>>,
+    pub(crate) title: String,
+    pub(crate) about: String,
+    pub(crate) header: Vec<String>,
+    pub(crate) rows: Vec<Vec<String>>,
 }
 
 /// One figure of the report.
 pub(crate) struct Plot {
-    name: &'static str,
-    caption: String,
-    chart: Lines,
+    pub(crate) name: String,
+    pub(crate) caption: String,
+    pub(crate) chart: Lines,
 }
 
 /// Size of every study figure in pixels.
@@ -169,7 +169,8 @@ impl StudyResult {
             return Vec::new();
         };
         let rs = &reference.summary;
-        let mut out = vec![self.overall_table(rs)];
+        let mut out = self.comparison_tables();
+        out.push(self.overall_table(rs));
         for (k, set) in rs.analogy.iter().enumerate() {
             out.push(self.analogy_band_table(reference, k, set));
         }
@@ -345,7 +346,7 @@ impl StudyResult {
             return Vec::new();
         }
         let figures = BandFigures::new(self, reference);
-        let mut out = Vec::new();
+        let mut out = self.comparison_plots();
         let rs = &reference.summary;
         if !rs.similarity.is_empty() {
             out.push(figures.similarity_by_band());
@@ -359,95 +360,6 @@ impl StudyResult {
             out.push(figures.input_step_by_band());
         }
         out
-    }
-
-    /// Which configurations helped the rarest band with data and which hurt the frequent
-    /// bands, judged on the pooled similarity and the first analogy set, means over the
-    /// seeds. With several seeds a change no larger than the larger of the two standard
-    /// deviations is marked as within the seed spread.
-    pub fn verdict(&self) -> Vec<String> {
-        let Some(reference) = self.runs.first() else {
-            return Vec::new();
-        };
-        let rs = &reference.summary;
-        let nb = self.bands.len();
-        let pairs = |b: usize| rs.similarity_band_n.get(b).copied().unwrap_or(0);
-        // The rarest band where the reference has at least 20 similarity pairs.
-        let rare = (0..nb).find(|&b| pairs(b) >= 20);
-        let frequent: Vec<usize> = (0..nb)
-            .filter(|&b| Some(b) > rare && pairs(b) >= 20)
-            .collect();
-        // Per seed: the rare band's rho, the frequent bands' mean rho, the analogy score.
-        let per_seed = |run: &RunResult| -> [Option<Spread>; 3] {
-            let done: Vec<&SeedRun> = run.seeds.iter().filter(|s| s.failed.is_none()).collect();
-            let rare_v = Spread::of(
-                done.iter()
-                    .map(|s| rare.and_then(|b| pooled_similarity(&s.similarity, b).0)),
-            );
-            let freq_v = Spread::of(done.iter().map(|s| {
-                Spread::of(
-                    frequent
-                        .iter()
-                        .map(|&b| pooled_similarity(&s.similarity, b).0),
-                )
-                .filter(|x| x.n == frequent.len())
-                .map(|x| x.mean)
-            }));
-            let analogy_v = Spread::of(
-                done.iter()
-                    .map(|s| s.analogy.first().and_then(|a| a.overall)),
-            );
-            [rare_v, freq_v, analogy_v]
-        };
-        let reference_v = per_seed(reference);
-        let change = |v: Option<Spread>, rv: Option<Spread>, digits: usize| -> String {
-            match (v, rv) {
-                (Some(v), Some(rv)) => {
-                    let d = v.mean - rv.mean;
-                    let noise = v.sd.unwrap_or(0.0).max(rv.sd.unwrap_or(0.0));
-                    if self.multi_seed() && noise > 0.0 && d.abs() <= noise {
-                        format!(
-                            "{} (within seed spread ± {noise:.digits$})",
-                            signed(d, digits)
-                        )
-                    } else {
-                        signed(d, digits)
-                    }
-                }
-                _ => "–".into(),
-            }
-        };
-        let mut lines = Vec::new();
-        for r in self.runs.iter().skip(1) {
-            let diverged = r.diverged_seeds();
-            if r.summary.finished == 0 {
-                lines.push(format!("- `{}` diverged.", r.name));
-                continue;
-            }
-            let v = per_seed(r);
-            let mut line = format!(
-                "- `{}`: rarest band ({}) rho {}, frequent bands ({}) rho {} on average, analogy {} points.",
-                r.name,
-                rare.map_or("–".into(), |b| self.bands[b].clone()),
-                change(v[0], reference_v[0], 3),
-                frequent
-                    .iter()
-                    .map(|&b| self.bands[b].as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                change(v[1], reference_v[1], 3),
-                change(v[2], reference_v[2], 1),
-            );
-            if !diverged.is_empty() {
-                let seeds: Vec<String> = diverged.iter().map(u64::to_string).collect();
-                line.push_str(&format!(
-                    " Diverged with seed {}; the figures are over the other seeds.",
-                    seeds.join(", ")
-                ));
-            }
-            lines.push(line);
-        }
-        lines
     }
 
     fn preamble(&self) -> String {
@@ -473,15 +385,15 @@ impl StudyResult {
         };
         let telemetry = match &self.telemetry {
             Some(t) => format!(
-                " Training statistics are recorded for every run (`--stats-sample {}`: \
-                 magnitudes from that fraction of tree-path walks, counts exact; snapshots \
-                 every {}% of training) into `{STATS_DIR}/<config>-seed<S>.jsonl` (render one \
-                 with `huffvec report --stats FILE --out DIR`); recording costs some \
-                 throughput, so words/s is below that of a plain run (`--no-stats` measures \
-                 without it).",
-                t.sample, t.every_pct
+                " Training statistics are recorded for every run (sample {}: magnitudes from \
+                 that fraction of tree-path walks, counts exact; snapshots every {}% of \
+                 training) into `runs/<arm>/seed-<S>/stats.jsonl` (render one with \
+                 `huffvec report --stats FILE --out DIR`); recording costs some throughput, \
+                 so words/s is below that of a plain run (`stats = false` measures without \
+                 it).",
+                t.sample, t.every
             ),
-            None => " Trained without telemetry (`--no-stats`): no training statistics.".into(),
+            None => " Trained without telemetry (`stats = false`): no training statistics.".into(),
         };
         format!(
             "Corpus `{}` ({} tokens per epoch), {} epoch(s), {} thread(s), {seeds}; shared \
@@ -518,10 +430,6 @@ impl StudyResult {
             .collect()
     }
 
-    const VERDICT_ABOUT: &'static str = "Similarity rho change in the rarest band with at \
-         least 20 pairs and, averaged, in the more frequent bands with at least 20 pairs; \
-         analogy change in points (first analogy set); changes of the means over the seeds.";
-
     /// The report as Markdown.
     pub fn markdown(&self) -> String {
         let mut s = format!("# huffvec study: {}\n\n{}\n\n", self.grid, self.preamble());
@@ -544,14 +452,7 @@ impl StudyResult {
                 ));
             }
         }
-        s.push_str(&format!(
-            "## Against the reference\n\n{}\n\n",
-            Self::VERDICT_ABOUT
-        ));
-        for l in self.verdict() {
-            s.push_str(&l);
-            s.push('\n');
-        }
+        s.push_str(&format!("## Methods\n\n{}\n", self.methods()));
         let files = self.stats_files();
         if !files.is_empty() {
             s.push_str("\n## Telemetry files\n\n");
@@ -602,16 +503,9 @@ impl StudyResult {
             }
         }
         s.push_str(&format!(
-            "<h2>Against the reference</h2>\n<p>{}</p>\n<ul>\n",
-            esc(Self::VERDICT_ABOUT)
+            "<h2>Methods</h2>\n<div style=\"border:1px solid #888;padding:.5em 1em\"><p>{}</p></div>\n",
+            code_spans(&esc(&self.methods()))
         ));
-        for l in self.verdict() {
-            s.push_str(&format!(
-                "<li>{}</li>\n",
-                code_spans(&esc(l.trim_start_matches("- ")))
-            ));
-        }
-        s.push_str("</ul>\n");
         let files = self.stats_files();
         if !files.is_empty() {
             s.push_str("<h2>Telemetry files</h2>\n<ul>\n");
@@ -641,7 +535,7 @@ impl StudyResult {
             std::fs::create_dir_all(&pdir)
                 .map_err(|e| Error::io("cannot create plots directory", &pdir, e))?;
             for p in &plots {
-                crate::report::save_figure(&pdir, p.name, PLOT_SIZE, &p.chart)?;
+                crate::report::save_figure(&pdir, &p.name, PLOT_SIZE, &p.chart)?;
             }
         }
         let md = self.markdown();
@@ -789,7 +683,7 @@ impl<'a> BandFigures<'a> {
     /// `similarity_by_band`: pooled Spearman's rho by band of the rarer word.
     fn similarity_by_band(&self) -> Plot {
         Plot {
-            name: "similarity_by_band",
+            name: "similarity_by_band".into(),
             caption: format!(
                 "Spearman's rho by band of the rarer word of each pair, pooled over the \
                  similarity sets (weighted by pairs); the reference `{}` is the thick \
@@ -814,7 +708,7 @@ impl<'a> BandFigures<'a> {
         let rs = &self.reference.summary;
         let ref_mean = |b: usize| rs.similarity_bands.get(b).copied().flatten();
         Plot {
-            name: "similarity_change_by_band",
+            name: "similarity_change_by_band".into(),
             caption: format!(
                 "Change of the pooled Spearman's rho from the reference `{}` (the thick \
                  black line at 0) per band; above 0 is better.{}",
@@ -846,7 +740,7 @@ impl<'a> BandFigures<'a> {
     /// `analogy_by_band`: accuracy of the first analogy set, `set`, by band of the answer.
     fn analogy_by_band(&self, set: &ScoreSummary) -> Plot {
         Plot {
-            name: "analogy_by_band",
+            name: "analogy_by_band".into(),
             caption: format!(
                 "Analogy accuracy ({}) by band of the expected answer; bands without \
                  questions are left out.{}",
@@ -873,7 +767,7 @@ impl<'a> BandFigures<'a> {
     /// `updates_per_word_by_band`: input-vector updates per word, by band.
     fn updates_per_word_by_band(&self) -> Plot {
         Plot {
-            name: "updates_per_word_by_band",
+            name: "updates_per_word_by_band".into(),
             caption: "Input-vector updates per vocabulary word over the run, by band of \
                       the word whose vector moves (log scale; exact counts)."
                 .into(),
@@ -890,7 +784,7 @@ impl<'a> BandFigures<'a> {
     /// `input_step_by_band`: mean input-step norm, by band.
     fn input_step_by_band(&self) -> Plot {
         Plot {
-            name: "input_step_by_band",
+            name: "input_step_by_band".into(),
             caption: "Mean norm of one input-vector update (learning rate included), by \
                       band of the word whose vector moves (log scale)."
                 .into(),
@@ -941,82 +835,57 @@ mod tests {
     use super::*;
     use crate::bands::Bands;
     use crate::experiment::study::fixtures::*;
-    use std::path::PathBuf;
 
     #[test]
-    fn verdict_compares_rarest_and_frequent_bands_with_the_reference() {
-        let reference = one_run("default", 20.0, &A, &B);
-        // Rarest band with >= 20 pairs is band 0 (30 pairs): reference pooled 0.2.
-        // This run: band 0 pooled 0.3 (+0.1); band 1 reference 0.275, run 0.175 (-0.1);
-        // band 2 reference 0.65, run 0.55 (-0.1); analogy 25 vs 20 (+5 points).
-        let better_rare = one_run(
-            "ada",
-            25.0,
-            &[(0.2, 15), (0.4, 10), (0.5, 40)],
-            &[(0.4, 15), (0.1, 30), (0.6, 40)],
-        );
-        let mut diverged = one_run("bad", 0.0, &[], &[]);
-        diverged.seeds[0].failed = Some("diverged".into());
-        diverged.summary = summarise(&diverged.seeds, 3);
-        let s = study(vec![reference, better_rare, diverged]);
-        let v = s.verdict();
-        assert_eq!(v.len(), 2);
-        assert_eq!(
-            v[0],
-            "- `ada`: rarest band (5-9) rho +0.100, frequent bands (10-99, 100+) rho -0.100 on average, analogy +5.0 points."
-        );
-        assert_eq!(v[1], "- `bad` diverged.");
-    }
-
-    #[test]
-    fn verdict_uses_seed_means_and_marks_changes_within_the_seed_spread() {
-        // Reference band 0 pooled: 0.2 and 0.4 (mean 0.3, sd 0.141); run: 0.35 and 0.45
-        // (mean 0.4, sd 0.071): +0.100 is within 0.141. Frequent bands equal in every seed:
-        // +0.000 with no spread, nothing to mark. Analogy 20, 22 vs 30, 32: +10.0 points
-        // with sd 1.4, outside.
-        let reference = result(
-            "default",
-            vec![
-                seed(1, 20.0, &A, &B),
-                seed(
-                    2,
-                    22.0,
-                    &[(0.3, 15), (0.5, 10), (0.6, 40)],
-                    &[(0.5, 15), (0.2, 30), (0.7, 40)],
-                ),
-            ],
-        );
-        let mut bad = seed(3, 0.0, &A, &B);
-        bad.failed = Some("diverged".into());
-        let other = result(
-            "y",
-            vec![
-                seed(
-                    1,
-                    30.0,
-                    &[(0.35, 15), (0.5, 10), (0.6, 40)],
-                    &[(0.35, 15), (0.2, 30), (0.7, 40)],
-                ),
-                seed(
-                    2,
-                    32.0,
-                    &[(0.45, 15), (0.5, 10), (0.6, 40)],
-                    &[(0.45, 15), (0.2, 30), (0.7, 40)],
-                ),
-                bad,
-            ],
-        );
-        let s = study(vec![reference, other]);
-        let v = s.verdict();
-        assert_eq!(
-            v[0],
-            "- `y`: rarest band (5-9) rho +0.100 (within seed spread ± 0.141), frequent bands (10-99, 100+) rho +0.000 on average, analogy +10.0 points. Diverged with seed 3; the figures are over the other seeds."
-        );
+    fn verdict_tables_forest_plots_and_methods_come_from_the_comparisons() {
+        use crate::experiment::inference::{Better, Comparison, Verdict};
+        use crate::experiment::study::compare::{ArmBand, Measure};
+        let mut s = study(vec![
+            one_run("default", 20.0, &A, &B),
+            one_run("x", 21.0, &A, &B),
+        ]);
+        let band = |arm: &str, mean: f64, c: Option<Comparison>| ArmBand {
+            arm: arm.into(),
+            measure: Measure::ProbeMrr,
+            band: "level 2".into(),
+            seeds: 8,
+            items: 800,
+            mean,
+            ci: [mean - 0.01, mean + 0.01],
+            comparison: c,
+        };
+        let c = Comparison {
+            reference_mean: 0.1,
+            arm_mean: 0.15,
+            delta: 0.05,
+            delta_ci: [0.03, 0.07],
+            p: 0.0001,
+            p_holm: 0.0002,
+            mde: 0.02,
+            better: Better::Higher,
+            verdict: Verdict::Better,
+        };
+        s.comparisons = vec![band("default", 0.1, None), band("x", 0.15, Some(c))];
         let md = s.markdown();
-        assert!(md.contains("`y` (1/3 diverged)"), "{md}");
-        // Overall rho of "men" is 0.5 in every seed: sd 0.
-        assert!(md.contains("| 0.500 ± 0.000 |"), "{md}");
-        assert!(md.contains("0.400 ± 0.071 (+0.100)"), "{md}");
+        assert!(
+            md.contains("## Against the reference: probe MRR (test split)"),
+            "{md}"
+        );
+        assert!(md.contains("| arm | level 2 (n=800) |"), "{md}");
+        assert!(
+            md.contains("| `default` | 0.1000 [0.0900, 0.1100] |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| `x` | +0.0500 [+0.0300, +0.0700] p=0.000 **better** |"),
+            "{md}"
+        );
+        assert!(md.contains("![forest_0](plots/forest_0.png)"), "{md}");
+        assert!(
+            md.contains("## Methods") && md.contains("Holm correction"),
+            "{md}"
+        );
+        assert!(s.html().contains("src=\"plots/forest_0.svg\""));
     }
 
     #[test]
@@ -1058,10 +927,9 @@ mod tests {
         ns.seeds[0].training = Some(ns_t);
         ns.summary = summarise(&ns.seeds, 3);
         let mut s = study(vec![reference, ns]);
-        s.telemetry = Some(TelemetryPlan {
-            out: PathBuf::new(),
+        s.telemetry = Some(crate::experiment::spec::StatsSpec {
             sample: 0.1,
-            every_pct: 10.0,
+            every: 10.0,
         });
         let md = s.markdown();
         assert!(
@@ -1074,7 +942,7 @@ mod tests {
         );
         assert!(md.contains("| `default` | 0.2750 | – | – |"), "{md}");
         assert!(md.contains("| `ns` | – | – | – |"), "{md}");
-        assert!(md.contains("`--stats-sample 0.1`"), "{md}");
+        assert!(md.contains("(sample 0.1: magnitudes"), "{md}");
         assert!(md.contains("[stats/default-seed1.jsonl](stats/default-seed1.jsonl)"));
         assert!(md.contains("![updates_per_word_by_band](plots/updates_per_word_by_band.png)"));
         let dir = tempfile::tempdir().expect("temp dir");

@@ -14,6 +14,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::io::hex;
+
 use super::snapshot::Record;
 use crate::error::{Error, Result};
 
@@ -34,10 +36,6 @@ pub struct StatsStream {
     hash: Sha256,
     /// Why writing stopped (the first failed write); nothing is written after it.
     failed: Option<String>,
-}
-
-fn hex(digest: &[u8]) -> String {
-    digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 impl StatsStream {

@@ -93,6 +93,26 @@ pub struct TrainReport {
     pub cache_reused: bool,
 }
 
+/// The parameters where an epoch ended (dense, row-major copies), for evaluating a run
+/// while it trains.
+pub struct EpochEnd<'a> {
+    /// Epochs done, from 1.
+    pub epoch: u32,
+    /// The vocabulary.
+    pub vocab: &'a Vocab,
+    /// The output tree.
+    pub tree: &'a Tree,
+    /// Input vectors, `vocab.len() x dim`.
+    pub input: Vec<f32>,
+    /// Output-side vectors: inner nodes (HS) or output words (NS).
+    pub inner: Vec<f32>,
+    /// Vector dimension.
+    pub dim: usize,
+}
+
+/// Called where every epoch but the last ends; an error ends the run with it.
+pub type OnEpoch<'a> = &'a mut dyn FnMut(&EpochEnd<'_>) -> Result<()>;
+
 /// Trains `cfg` with no instrumentation.
 pub fn train(cfg: &TrainConfig, obs: &dyn Observer) -> Result<(Trained, TrainReport)> {
     let mut probes: Vec<NoProbe> = vec![NoProbe; cfg.run.threads];
@@ -112,7 +132,20 @@ pub fn train_with<P: Probe>(
     probes: &mut [P],
     on_tick: &(dyn Fn(f64, bool) + Sync),
 ) -> Result<(Trained, TrainReport)> {
-    train_rounds::<P, NoProbe>(cfg, obs, probes, None, on_tick)
+    train_rounds::<P, NoProbe>(cfg, obs, probes, None, on_tick, None)
+}
+
+/// Trains `cfg` as [`train_with`] does, pausing where each epoch but the last ends to hand
+/// the parameters to `on_epoch`. With several threads an epoch's end is the point where
+/// that many epochs' words are done in all, so the threads stand near, not at, their
+/// blocks' ends; with one thread it is exact, and the pauses leave the result unchanged.
+pub fn train_with_epochs<P: Probe>(
+    cfg: &TrainConfig,
+    obs: &dyn Observer,
+    probes: &mut [P],
+    on_epoch: OnEpoch<'_>,
+) -> Result<(Trained, TrainReport)> {
+    train_rounds::<P, NoProbe>(cfg, obs, probes, None, &|_, _| {}, Some(on_epoch))
 }
 
 /// A second set of probes that takes turns with the first, to measure what a probe costs
@@ -159,7 +192,7 @@ pub fn train_alternating<P: Probe, Q: Probe>(
             "alternating rounds need a positive segment and one probe per thread".into(),
         ));
     }
-    train_rounds(cfg, obs, probes, Some(alt), &|_, _| {})
+    train_rounds(cfg, obs, probes, Some(alt), &|_, _| {}, None)
 }
 
 fn train_rounds<P: Probe, Q: Probe>(
@@ -168,11 +201,15 @@ fn train_rounds<P: Probe, Q: Probe>(
     probes: &mut [P],
     mut alt: Option<&mut Alternate<Q>>,
     on_tick: &(dyn Fn(f64, bool) + Sync),
+    on_epoch: Option<OnEpoch<'_>>,
 ) -> Result<(Trained, TrainReport)> {
     assert_eq!(probes.len(), cfg.run.threads);
     let mut prep = prepare(cfg, obs)?;
     let mut state = init_or_resume(cfg, obs, &mut prep)?;
-    let stops = StopPoints::new(cfg, &prep.schedule, state.start_done)?;
+    let mut stops = StopPoints::new(cfg, &prep.schedule, state.start_done)?;
+    if on_epoch.is_some() {
+        stops.epoch = prep.ids.ids().len() as u64;
+    }
     let run = RunInfo {
         vocab: &prep.vocab,
         tree: &prep.tree,
@@ -192,9 +229,8 @@ fn train_rounds<P: Probe, Q: Probe>(
         });
     }
     let t0 = Instant::now();
-    let done = run_rounds(
-        cfg, obs, &prep, &mut state, &stops, probes, alt, on_tick, t0,
-    )?;
+    let hooks = Hooks { on_tick, on_epoch };
+    let done = run_rounds(cfg, obs, &prep, &mut state, &stops, probes, alt, hooks, t0)?;
     finish(cfg, obs, prep, state, done, t0, on_tick)
 }
 
@@ -410,11 +446,13 @@ fn init_or_resume(
     })
 }
 
-/// Where the run pauses: every `every` words for a periodic checkpoint, and at `stop` for
-/// `--stop-at` (`u64::MAX` for never).
+/// Where the run pauses: every `every` words for a periodic checkpoint, at `stop` for
+/// `--stop-at`, and every `epoch` words for the epoch hook (`u64::MAX` for never).
 struct StopPoints {
     every: u64,
     stop: u64,
+    epoch: u64,
+    total: u64,
 }
 
 impl StopPoints {
@@ -433,7 +471,20 @@ impl StopPoints {
                 100.0 * schedule.progress(start_done)
             )));
         }
-        Ok(StopPoints { every, stop })
+        Ok(StopPoints {
+            every,
+            stop,
+            epoch: u64::MAX,
+            total,
+        })
+    }
+
+    /// The next epoch end after `done` words, before the last (`u64::MAX` for none).
+    fn next_epoch_after(&self, done: u64) -> u64 {
+        done.checked_div(self.epoch)
+            .map(|k| (k + 1).saturating_mul(self.epoch))
+            .filter(|&at| at < self.total)
+            .unwrap_or(u64::MAX)
     }
 
     /// The next checkpoint after `done` words.
@@ -445,8 +496,15 @@ impl StopPoints {
     }
 }
 
+/// What the caller hears while the rounds run: progress ticks and epoch ends.
+struct Hooks<'a, 'b> {
+    on_tick: &'a (dyn Fn(f64, bool) + Sync),
+    on_epoch: Option<OnEpoch<'b>>,
+}
+
 /// Stage 3: runs rounds of worker threads until every worker is done, pausing for
-/// checkpoints (and, with `alt`, at every segment end); returns the words done.
+/// checkpoints, epoch ends (with an epoch hook) and, with `alt`, at every segment end;
+/// returns the words done.
 #[allow(clippy::too_many_arguments)]
 fn run_rounds<P: Probe, Q: Probe>(
     cfg: &TrainConfig,
@@ -456,9 +514,10 @@ fn run_rounds<P: Probe, Q: Probe>(
     stops: &StopPoints,
     probes: &mut [P],
     mut alt: Option<&mut Alternate<Q>>,
-    on_tick: &(dyn Fn(f64, bool) + Sync),
+    mut hooks: Hooks<'_, '_>,
     t0: Instant,
 ) -> Result<u64> {
+    let on_tick = hooks.on_tick;
     let negatives = (cfg.params.loss == Loss::Ns)
         .then(|| UnigramTable::new(prep.vocab.counts(), ns::TABLE_SIZE));
     let sig = SigmoidTable::new();
@@ -472,12 +531,14 @@ fn run_rounds<P: Probe, Q: Probe>(
     for turn in 0.. {
         let done = progress.done();
         let checkpoint_at = stops.next_after(done);
+        let epoch_at = stops.next_epoch_after(done);
         let segment_end = alt
             .as_ref()
             .map_or(u64::MAX, |a| done.saturating_add(a.segment));
-        progress
-            .pause_at
-            .store(checkpoint_at.min(segment_end), Ordering::Relaxed);
+        progress.pause_at.store(
+            checkpoint_at.min(segment_end).min(epoch_at),
+            Ordering::Relaxed,
+        );
         progress.finished.store(0, Ordering::Relaxed);
         let round = Round {
             ids: &prep.ids,
@@ -512,8 +573,21 @@ fn run_rounds<P: Probe, Q: Probe>(
         if !paused {
             return Ok(done);
         }
+        if done >= epoch_at {
+            if let Some(f) = hooks.on_epoch.as_deref_mut() {
+                let end = EpochEnd {
+                    epoch: (done / stops.epoch) as u32,
+                    vocab: &prep.vocab,
+                    tree: &prep.tree,
+                    input: dense(&mut state.input),
+                    inner: dense(&mut state.inner),
+                    dim: cfg.params.dim,
+                };
+                f(&end)?;
+            }
+        }
         if done < checkpoint_at && !progress.pause.load(Ordering::Relaxed) {
-            // The end of an alternating round: go on with the other probes.
+            // An epoch end or the end of an alternating round: go on.
             continue;
         }
         let interrupted = progress.pause.load(Ordering::Relaxed);
@@ -530,6 +604,15 @@ fn run_rounds<P: Probe, Q: Probe>(
         pause_for_checkpoint(cfg, obs, prep, state, at)?;
     }
     unreachable!("the round loop only ends by returning")
+}
+
+/// The rows of `m` without their padding, one after another.
+fn dense(m: &mut SharedMatrix) -> Vec<f32> {
+    let mut out = Vec::with_capacity(m.rows() * m.dim());
+    for r in 0..m.rows() {
+        out.extend_from_slice(m.row(r));
+    }
+    out
 }
 
 /// Records how each worker ended in `workers`; true when any paused. A diverged or lost

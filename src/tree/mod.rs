@@ -103,6 +103,39 @@ impl Tree {
             .unwrap_or(0)
     }
 
+    /// Per depth, the mean |g| of a model that ignores the context: at an inner node whose
+    /// visits go left with share q (from the words' `counts`), predicting q gives the
+    /// expected |g| = 2q(1 - q). Each node is weighted by its visits; a depth without
+    /// visits gets 0.
+    pub fn context_free_abs_g(&self, counts: &[u64]) -> Vec<f64> {
+        let mut visits = vec![0u64; self.n_inner];
+        let mut ones = vec![0u64; self.n_inner];
+        let mut depth_of = vec![0usize; self.n_inner];
+        for (w, &c) in counts.iter().enumerate().take(self.n_words()) {
+            for (d, &s) in self.path(w).iter().enumerate() {
+                let node = (s >> 1) as usize;
+                visits[node] += c;
+                ones[node] += c * (s & 1) as u64;
+                depth_of[node] = d;
+            }
+        }
+        let nd = self.max_depth();
+        let (mut sum, mut weight) = (vec![0.0f64; nd], vec![0.0f64; nd]);
+        for node in 0..self.n_inner {
+            if visits[node] == 0 {
+                continue;
+            }
+            let n = visits[node] as f64;
+            let q = ones[node] as f64 / n;
+            sum[depth_of[node]] += n * 2.0 * q * (1.0 - q);
+            weight[depth_of[node]] += n;
+        }
+        sum.iter()
+            .zip(&weight)
+            .map(|(s, w)| if *w > 0.0 { s / w } else { 0.0 })
+            .collect()
+    }
+
     /// `code` bits of word `w`, root first.
     pub fn code(&self, w: usize) -> Vec<u8> {
         self.path(w).iter().map(|s| (s & 1) as u8).collect()
@@ -149,5 +182,24 @@ impl Tree {
             self.mean_depth(counts),
             hist.join(" ")
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn context_free_abs_g_is_2q_1_minus_q_per_depth() {
+        // Three words with counts 6, 3, 1: the root splits 6 | 4, its child 3 | 1.
+        // Root: q = 4/10 on the code-1 side, 2 q (1 - q) = 0.48. Depth 1: the node under
+        // the root has q = 1/4 (or 3/4): 0.375; the leaf-side word has no node there.
+        let parent = [4, 3, 3, 4, 4];
+        let code = [0, 0, 1, 1, 0];
+        let t = Tree::from_parents(3, &parent, &code);
+        let g = t.context_free_abs_g(&[6, 3, 1]);
+        assert_eq!(g.len(), 2);
+        assert!((g[0] - 0.48).abs() < 1e-12, "{g:?}");
+        assert!((g[1] - 0.375).abs() < 1e-12, "{g:?}");
     }
 }

@@ -9,4 +9,5 @@ mod mitigation;
 mod probes;
 mod resume;
 mod stats_faults;
+mod study;
 mod train;

@@ -1,42 +1,42 @@
-//! `huffvec study`: train every configuration of a [`StudyGrid`](super::grid::StudyGrid) on one
-//! corpus (same seeds, epochs and threads), evaluate each overall and per word-frequency
-//! band, record its training statistics per band, and write `DIR/report.md`,
-//! `DIR/index.html`, `DIR/study.json`, the figures `DIR/plots/*.{svg,png}` and one
-//! telemetry file per run, `DIR/stats/<config>-seed<S>.jsonl`, comparing every
-//! configuration with the reference (the grid's first).
+//! `huffvec study`: train every arm of a [`spec::Study`](crate::experiment::spec::Study)
+//! with every seed on one corpus, score each run where every epoch ends and in full at the
+//! end, compare each arm with the reference (the first) band by band with paired
+//! statistics, and write `DIR/study.json`, `DIR/report.md`, `DIR/index.html` and the
+//! figures `DIR/plots/*.{svg,png}`. Each run lives in `DIR/runs/<arm>/seed-<S>/`
+//! (`result.json`, `stats.jsonl`), so a study that stopped resumes where it stopped.
 //!
-//! Bands are decades of corpus count from the minimum count (5-9, 10-99, ...), the bands of
-//! `huffvec eval --vocab`: an analogy question belongs to the band of its expected answer,
-//! a similarity pair to the band of its rarer word, an input-vector update to the band of
-//! the word whose vector moves, a tree-node visit to the band of the word whose path is
-//! walked. With several seeds every figure is the mean over the seeds that finished, shown
-//! with the sample standard deviation. A configuration that diverges is recorded as such
-//! and the study goes on.
+//! Bands are decades of corpus count from the minimum count (5-9, 10-99, ...) unless the
+//! spec gives edges: a similarity pair belongs to the band of its rarer word, an analogy
+//! question to the band of its expected answer, a held-out prediction to the band of the
+//! predicted word, an input-vector update to the band of the word whose vector moves, a
+//! tree-node visit to the band of the word whose path is walked. A run that diverges is
+//! recorded as such and the study goes on.
 //!
-//! This module trains, evaluates and summarises; [`crate::report::study`] writes the reports
-//! and figures.
-use std::path::{Path, PathBuf};
-use std::time::Instant;
+//! This module holds the study's figures; [`execute`] runs it, [`run`] performs one run,
+//! [`compare`] tests the arms, and [`crate::report::study`] writes the reports.
 
-use serde::Serialize;
+pub mod compare;
+pub mod curves;
+pub mod execute;
+pub mod lock;
+pub mod run;
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
 
 use crate::bands::{Bands, WordBands};
-use crate::config::{Loss, StatsConfig, TrainConfig};
 use crate::error::{Error, Result};
 use crate::eval::analogy::{self, Method, QuestionSet};
 use crate::eval::similarity::{self, PairSet};
 use crate::eval::Embeddings;
-
+use crate::experiment::inference::InferenceSettings;
+use crate::experiment::spec::StatsSpec;
 use crate::telemetry::grid::Cell;
-use crate::telemetry::snapshot::{self, StatsFile};
-use crate::train::Silent;
+use crate::telemetry::snapshot::StatsFile;
 
-/// Sub-directory of the study's output holding one telemetry file per run.
-pub const STATS_DIR: &str = "stats";
 /// Sub-directory of the study's output holding the figures.
 pub const PLOTS_DIR: &str = "plots";
-/// Telemetry band base: decades, so that telemetry bands nest in the study's bands.
-const STATS_BAND_BASE: u64 = 10;
 
 /// Analogy and similarity sets, each with a name (its file stem).
 #[derive(Default)]
@@ -83,19 +83,8 @@ impl EvalSuite {
     }
 }
 
-/// One configuration to train.
-#[derive(Clone, Debug)]
-pub struct PlannedRun {
-    /// Its name in the grid.
-    pub name: String,
-    /// Its own train options, as written in the grid (for the report).
-    pub args: Vec<String>,
-    /// The full, validated configuration.
-    pub cfg: TrainConfig,
-}
-
 /// A score overall and per band; `None` where undefined (no question, < 2 pairs).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SetScore {
     /// The evaluation set.
     pub set: String,
@@ -153,7 +142,7 @@ impl Spread {
 }
 
 /// Training statistics of one band over a whole run, from its telemetry.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct BandTraining {
     /// Vocabulary words in the band.
     pub words: u64,
@@ -385,27 +374,6 @@ impl RunResult {
     }
 }
 
-/// How the study records training statistics.
-#[derive(Clone, Debug, Serialize)]
-pub struct TelemetryPlan {
-    /// The study's output directory (stats files go to its `stats/`).
-    #[serde(skip)]
-    pub out: PathBuf,
-    /// Fraction of path walks whose magnitudes are recorded (`--stats-sample`).
-    pub sample: f64,
-    /// Snapshot interval in percent of training (`--stats-every`).
-    pub every_pct: f64,
-}
-
-/// What every configuration shares besides its train options.
-#[derive(Clone, Debug)]
-pub struct StudyPlan {
-    /// Seeds per configuration: the configured seed and the next `seeds - 1`.
-    pub seeds: u64,
-    /// Training statistics, or `None` to train without telemetry.
-    pub telemetry: Option<TelemetryPlan>,
-}
-
 /// The whole study.
 #[derive(Clone, Debug, Serialize)]
 pub struct StudyResult {
@@ -432,16 +400,21 @@ pub struct StudyResult {
     /// Machine description.
     pub machine: String,
     /// How training statistics were recorded, if they were.
-    pub telemetry: Option<TelemetryPlan>,
-    /// One entry per configuration, reference first.
+    pub telemetry: Option<StatsSpec>,
+    /// One entry per arm, reference first.
     pub runs: Vec<RunResult>,
-}
-
-/// Count bands for `vocab_counts` (decades from `min_count`), and each word's band table.
-fn bands_for(counts: &[u64], min_count: u64) -> WordBands {
-    let max = counts.iter().copied().max().unwrap_or(min_count);
-    let bands = Bands::log10_from(min_count).fit_to(max);
-    WordBands::from_counts(bands, counts.iter().map(|&c| Some(c)))
+    /// The study's lock: spec, input hashes, version, commit, machine.
+    pub lock: lock::Lock,
+    /// Learning rates chosen on the dev probes.
+    pub lr: Vec<execute::LrChoice>,
+    /// Settings of every interval and test.
+    pub inference: InferenceSettings,
+    /// Every arm on every band, with its comparison to the reference.
+    pub comparisons: Vec<compare::ArmBand>,
+    /// Learning curves per arm.
+    pub curves: Vec<curves::ArmCurve>,
+    /// Mean |g| per depth of each tree arm, with the context-free baseline.
+    pub depth_g: Vec<curves::DepthG>,
 }
 
 fn finite(x: f64) -> Option<f64> {
@@ -489,228 +462,6 @@ pub fn evaluate(
     (analogy, similarity)
 }
 
-/// One configuration for one seed, and its telemetry file relative to the study's output.
-type SeedConfig = (TrainConfig, Option<String>);
-
-/// `run`'s configuration for `seed`, recording telemetry as `plan` says.
-fn seed_config(run: &PlannedRun, seed: u64, plan: &StudyPlan) -> Result<SeedConfig> {
-    let mut cfg = run.cfg.clone();
-    cfg.params.seed = seed;
-    let mut rel = None;
-    if let Some(t) = &plan.telemetry {
-        let file = format!("{STATS_DIR}/{}-seed{seed}.jsonl", run.name);
-        cfg.run.stats = StatsConfig {
-            path: Some(t.out.join(&file)),
-            every_pct: t.every_pct,
-            sample: t.sample,
-            band_base: STATS_BAND_BASE,
-            word_stats: None,
-        };
-        rel = Some(file);
-    }
-    cfg.validate()
-        .map_err(|e| Error::Config(format!("grid config '{}': {e}", run.name)))?;
-    Ok((cfg, rel))
-}
-
-/// Runs every configuration in order, once per seed; `note` hears one line per stage.
-pub fn run(
-    grid: &str,
-    base: &str,
-    runs: &[PlannedRun],
-    suite: &EvalSuite,
-    plan: &StudyPlan,
-    note: &dyn Fn(&str),
-) -> Result<StudyResult> {
-    let first = runs
-        .first()
-        .ok_or_else(|| Error::Config("the study has no configuration".into()))?;
-    let seeds = study_seeds(first.cfg.params.seed, plan.seeds)?;
-    let planned = plan_configs(runs, &seeds, plan)?;
-    if let Some(t) = &plan.telemetry {
-        let dir = t.out.join(STATS_DIR);
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| Error::io("cannot create stats directory", &dir, e))?;
-    }
-    let mut result = StudyResult {
-        grid: grid.into(),
-        corpus: first.cfg.corpus.input.display().to_string(),
-        epochs: first.cfg.params.epochs,
-        threads: first.cfg.run.threads,
-        seeds: seeds.clone(),
-        base: base.into(),
-        restrict: suite.restrict,
-        bands: Vec::new(),
-        band_words: Vec::new(),
-        tokens_per_epoch: 0,
-        machine: crate::host::machine_name(),
-        telemetry: plan.telemetry.clone(),
-        runs: Vec::new(),
-    };
-    let total = runs.len() * seeds.len();
-    let mut done = 0;
-    for (r, configs) in runs.iter().zip(&planned) {
-        let mut seed_runs = Vec::with_capacity(seeds.len());
-        let mut n_bands = 0;
-        for (cfg, stats_file) in configs {
-            done += 1;
-            let tag = if seeds.len() > 1 {
-                format!("[{done}/{total}] {} seed {}", r.name, cfg.params.seed)
-            } else {
-                format!("[{done}/{total}] {}", r.name)
-            };
-            note(&format!(
-                "{tag}: training {}",
-                if r.args.is_empty() {
-                    "(reference options)".to_string()
-                } else {
-                    r.args.join(" ")
-                }
-            ));
-            let min_count = first.cfg.corpus.min_count;
-            let (row, bands) =
-                run_seed(cfg, stats_file, min_count, suite, &mut result, &tag, note)?;
-            if let Some(n) = bands {
-                n_bands = n;
-            }
-            seed_runs.push(row);
-        }
-        let summary = summarise(&seed_runs, n_bands.max(result.bands.len()));
-        result.runs.push(RunResult {
-            name: r.name.clone(),
-            args: r.args.join(" "),
-            tree_loss: r.cfg.params.loss == Loss::Hs,
-            seeds: seed_runs,
-            summary,
-        });
-    }
-    Ok(result)
-}
-
-/// The study's seeds: `seed0` and the next `count - 1` (at least one).
-fn study_seeds(seed0: u64, count: u64) -> Result<Vec<u64>> {
-    (0..count.max(1))
-        .map(|k| {
-            seed0
-                .checked_add(k)
-                .ok_or_else(|| Error::Config(format!("--seed {seed0} + --seeds {count} overflows")))
-        })
-        .collect()
-}
-
-/// Every configuration for every seed, all checked before the first one trains.
-fn plan_configs(
-    runs: &[PlannedRun],
-    seeds: &[u64],
-    plan: &StudyPlan,
-) -> Result<Vec<Vec<SeedConfig>>> {
-    if let (Some(t), Some(first)) = (&plan.telemetry, runs.first()) {
-        let stats = StatsConfig {
-            path: Some(t.out.join(STATS_DIR).join("check.jsonl")),
-            every_pct: t.every_pct,
-            sample: t.sample,
-            band_base: STATS_BAND_BASE,
-            word_stats: None,
-        };
-        stats.validate(&first.cfg)?;
-    }
-    runs.iter()
-        .map(|r| {
-            seeds
-                .iter()
-                .map(|&s| seed_config(r, s, plan))
-                .collect::<Result<Vec<_>>>()
-        })
-        .collect()
-}
-
-/// One seed's run of `cfg`, trained and evaluated, and its number of bands unless it diverged.
-fn run_seed(
-    cfg: &TrainConfig,
-    stats_file: &Option<String>,
-    min_count: u64,
-    suite: &EvalSuite,
-    result: &mut StudyResult,
-    tag: &str,
-    note: &dyn Fn(&str),
-) -> Result<(SeedRun, Option<usize>)> {
-    let t0 = Instant::now();
-    let outcome = super::train_as_configured(cfg, &Silent);
-    let mut row = SeedRun {
-        seed: cfg.params.seed,
-        words_per_sec: None,
-        train_seconds: t0.elapsed().as_secs_f64(),
-        failed: None,
-        analogy: Vec::new(),
-        similarity: Vec::new(),
-        training: None,
-        stats_file: stats_file.clone(),
-    };
-    let mut n_bands = None;
-    match outcome {
-        Ok((trained, report)) => {
-            // The reference's bands for every run, so that the columns line up even when a
-            // configuration changes --min-count.
-            let wb = bands_for(trained.vocab.counts(), min_count);
-            n_bands = Some(wb.bands().len());
-            if result.bands.is_empty() {
-                result.bands = wb.bands().labels();
-                result.band_words = (0..wb.bands().len())
-                    .map(|b| {
-                        (0..trained.vocab.len())
-                            .filter(|&w| wb.band(w) == Some(b))
-                            .count()
-                    })
-                    .collect();
-                result.tokens_per_epoch = report.tokens_per_epoch;
-            }
-            row.words_per_sec = Some(report.words_per_sec);
-            row.train_seconds = report.train_seconds;
-            if let Some(p) = &cfg.run.stats.path {
-                let stats = snapshot::read(p)?;
-                // Totals over a file with missing snapshots would read as fewer updates.
-                match stats.incomplete() {
-                    None => row.training = Some(band_training(&stats, wb.bands())),
-                    Some(why) => note(&format!(
-                        "{tag}: statistics in {} are incomplete ({why}); left out of the \
-                         training figures",
-                        p.display()
-                    )),
-                }
-            }
-            let emb = Embeddings::from_trained(&trained);
-            drop(trained);
-            let (a, s) = evaluate(&emb, suite, &wb);
-            row.analogy = a;
-            row.similarity = s;
-            note(&format!(
-                "{tag}: {:.0} words/s; {}",
-                report.words_per_sec,
-                headline(&row)
-            ));
-        }
-        Err(e @ Error::Diverged { .. }) => {
-            note(&format!("{tag}: {e}"));
-            row.failed = Some(e.to_string());
-        }
-        Err(e) => return Err(e),
-    }
-    Ok((row, n_bands))
-}
-
-/// "analogy 20.1%, MEN 0.62, ..." for one seed.
-fn headline(r: &SeedRun) -> String {
-    let a = r
-        .analogy
-        .iter()
-        .map(|s| format!("{} {}", s.set, fmt_pct(s.overall)));
-    let s = r
-        .similarity
-        .iter()
-        .map(|s| format!("{} {}", s.set, fmt_rho(s.overall)));
-    a.chain(s).collect::<Vec<_>>().join(", ")
-}
-
 /// Pair-weighted mean of the per-band rho over the similarity sets, and the pairs.
 pub fn pooled_similarity(sets: &[SetScore], band: usize) -> (Option<f64>, usize) {
     let (mut sum, mut n) = (0.0, 0usize);
@@ -721,16 +472,6 @@ pub fn pooled_similarity(sets: &[SetScore], band: usize) -> (Option<f64>, usize)
         }
     }
     ((n > 0).then(|| sum / n as f64), n)
-}
-
-/// A percentage with one decimal, or a dash.
-pub(crate) fn fmt_pct(x: Option<f64>) -> String {
-    x.map_or("–".into(), |v| format!("{v:.1}%"))
-}
-
-/// A correlation with three decimals, or a dash.
-pub(crate) fn fmt_rho(x: Option<f64>) -> String {
-    x.map_or("–".into(), |v| format!("{v:.3}"))
 }
 
 #[cfg(test)]
@@ -797,6 +538,59 @@ pub(crate) mod fixtures {
             machine: "m".into(),
             telemetry: None,
             runs,
+            lock: lock(),
+            lr: Vec::new(),
+            inference: InferenceSettings::default(),
+            comparisons: Vec::new(),
+            curves: Vec::new(),
+            depth_g: Vec::new(),
+        }
+    }
+
+    /// A lock of a two-arm study on `c.txt`.
+    pub(crate) fn lock() -> super::lock::Lock {
+        use crate::experiment::spec::{Arm, Study};
+        let file = |p: &str| super::lock::FileHash {
+            path: p.into(),
+            sha256: "0".repeat(64),
+            bytes: 10,
+        };
+        let arm = |n: &str| Arm {
+            name: n.into(),
+            train: Vec::new(),
+            lr_match: false,
+        };
+        super::lock::Lock {
+            schema: super::lock::LOCK_SCHEMA.into(),
+            version: super::lock::LOCK_VERSION,
+            digest: "d".repeat(64),
+            study: Study {
+                name: "t".into(),
+                corpus: "c.txt".into(),
+                seeds: vec![1],
+                threads: 1,
+                epochs: 1,
+                train: Vec::new(),
+                eval_dir: "eval".into(),
+                restrict: 30_000,
+                probes: None,
+                heldout: None,
+                plant: None,
+                bands: None,
+                lr_grid: vec![1.0],
+                stats: None,
+                arms: vec![arm("default"), arm("x")],
+            },
+            inputs: super::lock::Inputs {
+                corpus: file("c.txt"),
+                train_corpus: file("c.txt"),
+                probes: None,
+                heldout: None,
+                eval: Vec::new(),
+            },
+            huffvec: "test".into(),
+            checkout_commit: None,
+            machine: "m".into(),
         }
     }
 
@@ -846,8 +640,8 @@ pub(crate) mod fixtures {
         };
         StatsFile {
             header: Header {
-                schema: snapshot::SCHEMA.into(),
-                version: snapshot::VERSION,
+                schema: crate::telemetry::snapshot::SCHEMA.into(),
+                version: crate::telemetry::snapshot::VERSION,
                 huffvec_version: "test".into(),
                 config: serde_json::Value::Null,
                 pairing: String::new(),
