@@ -510,9 +510,22 @@ pub fn plant_settings(p: &PlantSpec) -> crate::corpus::plant::PlantSettings {
     }
 }
 
-/// `p` made absolute against the working directory (kept as is when that fails).
+/// `p` made absolute against the working directory (kept as is when that fails), with
+/// `.` and `..` folded away.
 fn absolute(p: &Path) -> PathBuf {
-    std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
+    use std::path::Component;
+    let abs = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    let mut out = PathBuf::new();
+    for c in abs.components() {
+        match c {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// Refuses options that the study shares or sets itself.

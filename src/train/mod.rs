@@ -229,9 +229,16 @@ fn train_rounds<P: Probe, Q: Probe>(
         });
     }
     let t0 = Instant::now();
-    let hooks = Hooks { on_tick, on_epoch };
-    let done = run_rounds(cfg, obs, &prep, &mut state, &stops, probes, alt, hooks, t0)?;
-    finish(cfg, obs, prep, state, done, t0, on_tick)
+    let mut hooks = Hooks {
+        on_tick,
+        on_epoch,
+        in_hooks: Duration::ZERO,
+    };
+    let done = run_rounds(
+        cfg, obs, &prep, &mut state, &stops, probes, alt, &mut hooks, t0,
+    )?;
+    // The time the epoch hook took is not training time.
+    finish(cfg, obs, prep, state, done, t0 + hooks.in_hooks, on_tick)
 }
 
 /// Everything fixed before the matrices exist: the encoded corpus, vocabulary, tree,
@@ -500,6 +507,8 @@ impl StopPoints {
 struct Hooks<'a, 'b> {
     on_tick: &'a (dyn Fn(f64, bool) + Sync),
     on_epoch: Option<OnEpoch<'b>>,
+    /// Time spent in `on_epoch` so far.
+    in_hooks: Duration,
 }
 
 /// Stage 3: runs rounds of worker threads until every worker is done, pausing for
@@ -514,7 +523,7 @@ fn run_rounds<P: Probe, Q: Probe>(
     stops: &StopPoints,
     probes: &mut [P],
     mut alt: Option<&mut Alternate<Q>>,
-    mut hooks: Hooks<'_, '_>,
+    hooks: &mut Hooks<'_, '_>,
     t0: Instant,
 ) -> Result<u64> {
     let on_tick = hooks.on_tick;
@@ -583,7 +592,9 @@ fn run_rounds<P: Probe, Q: Probe>(
                     inner: dense(&mut state.inner),
                     dim: cfg.params.dim,
                 };
+                let started = Instant::now();
                 f(&end)?;
+                hooks.in_hooks += started.elapsed();
             }
         }
         if done < checkpoint_at && !progress.pause.load(Ordering::Relaxed) {

@@ -308,10 +308,11 @@ fn run_line(k: usize, n: usize, plan: &RunPlan, r: &RunRecord, trained: bool) ->
     )
 }
 
-/// The telemetry settings of the study's runs.
-fn stats_config(study: &Study) -> Option<StatsConfig> {
+/// The telemetry settings of a study run in `dir` (decade bands, so that they nest in the
+/// study's bands).
+fn stats_config(study: &Study, dir: &Path) -> Option<StatsConfig> {
     study.stats.map(|s| StatsConfig {
-        path: None,
+        path: Some(dir.join(super::run::STATS_FILE)),
         every_pct: s.every,
         sample: s.sample,
         band_base: 10,
@@ -349,12 +350,11 @@ fn plan_run(
         dir,
         cfg,
     };
-    let stats = if lr.is_some() {
-        None
-    } else {
-        stats_config(&p.lock.study)
-    };
-    super::run::configure(&mut plan, stats);
+    if lr.is_none() {
+        if let Some(s) = stats_config(&p.lock.study, &plan.dir) {
+            plan.cfg.run.stats = s;
+        }
+    }
     plan
 }
 
@@ -550,17 +550,13 @@ pub fn replay(
     let lock = Lock::read(lock_path)?;
     let out = lock_path.parent().unwrap_or(Path::new(".")).to_path_buf();
     lock.verify_inputs(&out)?;
+    lock.study.arm(arm)?;
     let a = lock
         .study
         .arms
         .iter()
         .position(|x| x.name == arm)
-        .ok_or_else(|| {
-            lock.study
-                .arm(arm)
-                .err()
-                .unwrap_or_else(|| Error::Config(arm.into()))
-        })?;
+        .unwrap_or(0);
     let configs = locked_configs(&lock, &out, config_for)?;
     let dir = run_dir(&out, arm, seed);
     let recorded = RunRecord::read(&dir).filter(|r| r.lock_digest == lock.digest);
@@ -575,6 +571,10 @@ pub fn replay(
         })?;
     }
     cfg.run.output = Some(output.to_path_buf());
+    cfg.run.format = match output.extension().is_some_and(|x| x == "txt") {
+        true => crate::config::OutputFormat::Text,
+        false => crate::config::OutputFormat::Binary,
+    };
     let slot = crate::io::OutputSlot::reserve(output, &[&cfg.corpus.input])?;
     let mut no_op = |_: &crate::train::EpochEnd<'_>| Ok(());
     let mut probes = vec![crate::probe::NoProbe; cfg.run.threads];

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{band_training, evaluate, pooled_similarity, BandTraining, EvalSuite, SetScore};
 use crate::bands::{Bands, WordBands};
-use crate::config::{Loss, StatsConfig, TrainConfig};
+use crate::config::{Loss, TrainConfig};
 use crate::error::{Error, Result};
 use crate::eval::heldout::{self, ScoringModel};
 use crate::eval::probes::{self, ProbeSet};
@@ -31,8 +31,6 @@ pub const STATS_FILE: &str = "stats.jsonl";
 pub const RESULT_SCHEMA: &str = "huffvec-study-run";
 /// Format version of a result file.
 pub const RESULT_VERSION: u32 = 1;
-/// Telemetry band base: decades, so that telemetry bands nest in the study's bands.
-const STATS_BAND_BASE: u64 = 10;
 
 /// What every run is scored with, loaded once per study.
 pub struct Scoring {
@@ -391,20 +389,6 @@ fn depth_abs_g(s: &StatsFile) -> Vec<Option<f64>> {
         .collect()
 }
 
-/// The run's configuration with its telemetry file in `dir`.
-fn with_stats(plan: &RunPlan, stats: Option<StatsConfig>) -> TrainConfig {
-    let mut cfg = plan.cfg.clone();
-    if let Some(s) = stats {
-        cfg.run.stats = StatsConfig {
-            path: Some(plan.dir.join(STATS_FILE)),
-            band_base: STATS_BAND_BASE,
-            word_stats: None,
-            ..s
-        };
-    }
-    cfg
-}
-
 /// Trains `plan` and scores it.
 fn train_and_score(plan: &RunPlan, scoring: &Scoring, digest: &str) -> Result<RunRecord> {
     let cfg = &plan.cfg;
@@ -516,11 +500,6 @@ fn train_and_score(plan: &RunPlan, scoring: &Scoring, digest: &str) -> Result<Ru
     rec.analogy = a;
     rec.similarity = s;
     Ok(rec)
-}
-
-/// The configuration of `plan` recording telemetry as `stats` says (into its directory).
-pub fn configure(plan: &mut RunPlan, stats: Option<StatsConfig>) {
-    plan.cfg = with_stats(plan, stats);
 }
 
 #[cfg(test)]
