@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use clap::{Args, Parser};
+use clap::{Args, Parser, Subcommand};
 
 use crate::config::TrainConfig;
 use crate::experiment::spec::Study;
@@ -13,7 +13,10 @@ use super::TrainArgs;
 
 /// Options of `huffvec study`.
 #[derive(Args, Debug)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct StudyArgs {
+    #[command(subcommand)]
+    action: Option<StudyAction>,
     /// Study spec (TOML; see docs/study.md) [default: the bundled
     /// data/studies/mitigations.toml]
     #[arg(long, value_name = "FILE", conflicts_with = "replay")]
@@ -25,10 +28,18 @@ pub struct StudyArgs {
     #[arg(long, value_name = "N", conflicts_with = "replay",
           value_parser = clap::value_parser!(u64).range(1..=1000))]
     seeds: Option<u64>,
-    /// Directory for study.lock.json, runs/, study.json, report.md, index.html and plots/
-    /// (created if missing; a study that stopped resumes in it)
-    #[arg(long, value_name = "DIR", required_unless_present = "replay")]
+    /// Directory for study.lock.json, plan.jsonl, runs/, study.json, report.md, index.html
+    /// and plots/ (created if missing; a study that stopped resumes in it)
+    #[arg(long, value_name = "DIR", required_unless_present_any = ["replay", "collect"])]
     out: Option<PathBuf>,
+    /// Resolve the spec, plant the probes, write study.lock.json and plan.jsonl (one line
+    /// per run with the command that performs it), and train nothing
+    #[arg(long, conflicts_with_all = ["replay", "collect"])]
+    plan_only: bool,
+    /// Build study.json and the report from the results in DIR (as a local run writes
+    /// them); refused, with the missing runs listed, while any planned run has no result
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["replay", "spec", "out"])]
+    collect: Option<PathBuf>,
     /// Runs trained at once, each on the spec's threads [default: cores / threads]
     #[arg(long, value_name = "N", conflicts_with = "replay",
           value_parser = clap::value_parser!(u64).range(1..=1024))]
@@ -48,6 +59,31 @@ pub struct StudyArgs {
     /// Only one line per run on stderr
     #[arg(long, short = 'q')]
     quiet: bool,
+}
+
+/// `huffvec study run`: one planned run.
+#[derive(Subcommand, Debug)]
+enum StudyAction {
+    /// Perform one run of a planned study (a line of DIR/plan.jsonl): train, score and
+    /// write DIR/runs/<arm>/seed-<S>/result.json; skipped when that result exists
+    Run(RunOneArgs),
+}
+
+/// Options of `huffvec study run`.
+#[derive(Args, Debug)]
+struct RunOneArgs {
+    /// The study's directory (holding study.lock.json)
+    #[arg(value_name = "DIR")]
+    dir: PathBuf,
+    /// The arm
+    #[arg(long, value_name = "NAME")]
+    arm: String,
+    /// The seed
+    #[arg(long, value_name = "S")]
+    seed: u64,
+    /// A learning-rate matching run: the multiplier of the arm's alpha
+    #[arg(long, value_name = "M")]
+    lr_multiplier: Option<f64>,
 }
 
 /// `train` options parsed on their own; a later occurrence of an option wins, so an arm's
@@ -89,8 +125,14 @@ fn bundled_spec() -> Result<PathBuf> {
 
 /// Runs the study (or the replay) the options ask for.
 pub fn run(a: &StudyArgs) -> Result<()> {
+    if let Some(StudyAction::Run(r)) = &a.action {
+        return run_one(r);
+    }
     if let Some(lock) = &a.replay {
         return replay(a, lock);
+    }
+    if let Some(dir) = &a.collect {
+        return collect(dir);
     }
     let spec_path = match &a.spec {
         Some(p) => p.clone(),
@@ -136,6 +178,16 @@ pub fn run(a: &StudyArgs) -> Result<()> {
             .display(),
         &prepared.lock.digest[..12]
     ));
+    let plan = execute::write_plan(&prepared)?;
+    if a.plan_only {
+        eprintln!(
+            "wrote {} ({} runs); perform each line's command, then `huffvec study --collect {}`",
+            prepared.out.join(execute::PLAN_FILE).display(),
+            plan.len(),
+            prepared.out.display()
+        );
+        return Ok(());
+    }
     let result = execute::run(&prepared, jobs, &note)?;
     result.write(&prepared.out)?;
     eprintln!(
@@ -146,6 +198,57 @@ pub fn run(a: &StudyArgs) -> Result<()> {
         prepared.out.join(PLOTS_DIR).display()
     );
     Ok(())
+}
+
+/// `huffvec study run DIR --arm NAME --seed S [--lr-multiplier M]`.
+fn run_one(r: &RunOneArgs) -> Result<()> {
+    let p = execute::open(&r.dir, &config_for)?;
+    let (rec, trained) = execute::run_one(&p, &r.arm, r.seed, r.lr_multiplier)?;
+    let what = match r.lr_multiplier {
+        Some(m) => format!("{} x{m} seed {}", r.arm, rec.seed),
+        None => format!("{} seed {}", r.arm, rec.seed),
+    };
+    match (trained, &rec.failed) {
+        (false, _) => eprintln!("{what}: done before, skipped"),
+        (true, Some(f)) => eprintln!("{what}: {f}"),
+        (true, None) => eprintln!(
+            "{what}: trained in {:.0} s, {:.0} words/s",
+            rec.train_seconds,
+            rec.words_per_sec.unwrap_or(0.0)
+        ),
+    }
+    Ok(())
+}
+
+/// `--collect DIR`.
+fn collect(dir: &Path) -> Result<()> {
+    let p = execute::open(dir, &config_for)?;
+    match execute::collect_dir(&p)? {
+        Ok(result) => {
+            result.write(&p.out)?;
+            eprintln!(
+                "wrote {}, {}, {} and the figures in {}",
+                p.out.join("report.md").display(),
+                p.out.join("index.html").display(),
+                p.out.join("study.json").display(),
+                p.out.join(PLOTS_DIR).display()
+            );
+            Ok(())
+        }
+        Err(missing) => {
+            let shown: Vec<&str> = missing.iter().take(5).map(String::as_str).collect();
+            let more = match missing.len() - shown.len() {
+                0 => String::new(),
+                n => format!(" and {n} more"),
+            };
+            Err(Error::Config(format!(
+                "{} planned runs have no result yet ({}{more}); perform them (plan.jsonl), \
+                 then collect again",
+                missing.len(),
+                shown.join(", ")
+            )))
+        }
+    }
 }
 
 /// `--replay LOCK --arm NAME --seed S --output FILE`.

@@ -231,3 +231,71 @@ fn study_refuses_bad_specs_naming_the_line() {
         assert!(!d.path("out").exists());
     }
 }
+
+#[test]
+fn planned_study_runs_line_by_line_collects_and_refuses_changed_inputs() {
+    let d = Scratch::new();
+    let corpus = sample_corpus();
+    d.write(
+        "spec.toml",
+        format!(
+            "corpus = {:?}\nepochs = 1\ntrain = \"--dim 8\"\nstats = false\n\
+             [plant]\nlevels = [5]\nparents = 20\n\
+             [[arm]]\nname = \"reference\"\n[[arm]]\nname = \"clamp\"\n\
+             train = \"--saturation clamp\"\n",
+            corpus.to_str().expect("utf-8 path")
+        ),
+    );
+    d.huffvec(&[
+        "study",
+        "--spec",
+        "spec.toml",
+        "--out",
+        "out",
+        "--plan-only",
+    ])
+    .ok();
+    let out = d.path("out");
+    assert!(!out.join("runs").exists());
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(out.join("plan.jsonl"))
+        .expect("plan")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[1]["arm"], "clamp");
+    assert_eq!(lines[1]["dir"], "runs/clamp/seed-1");
+    let err = d.huffvec(&["study", "--collect", "out"]).error_line();
+    assert!(err.contains("2 planned runs have no result"), "{err}");
+    for l in &lines {
+        let cmd: Vec<String> = l["command"]
+            .as_array()
+            .expect("command")
+            .iter()
+            .map(|a| a.as_str().expect("argument").to_string())
+            .collect();
+        assert_eq!(&cmd[1..3], ["study", "run"]);
+        let run = d.huffvec(&cmd[1..]).ok();
+        assert!(run.stderr.contains("trained in"), "{}", run.stderr);
+        // Idempotent: a second time it is skipped.
+        let again = d.huffvec(&cmd[1..]).ok();
+        assert!(
+            again.stderr.contains("done before, skipped"),
+            "{}",
+            again.stderr
+        );
+    }
+    d.huffvec(&["study", "--collect", "out"]).ok();
+    let study = json(&out.join("study.json"));
+    assert_eq!(study["runs"].as_array().expect("runs").len(), 2);
+    // The planted corpus changed: a run refuses to train on it.
+    let planted = out.join("data/corpus.txt");
+    let mut text = std::fs::read(&planted).expect("planted corpus");
+    text.extend_from_slice(b"one more line\n");
+    std::fs::write(&planted, text).expect("write");
+    std::fs::remove_dir_all(out.join("runs/clamp")).expect("remove a run");
+    let err = d
+        .huffvec(&["study", "run", "out", "--arm", "clamp", "--seed", "1"])
+        .error_line();
+    assert!(err.contains("changed since the study was locked"), "{err}");
+}

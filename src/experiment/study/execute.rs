@@ -422,19 +422,7 @@ pub fn run(p: &Prepared, jobs: usize, note: &(dyn Fn(&str) + Sync)) -> Result<St
     }
     let lr_runs = perform_all(&lr, p, jobs, note)?;
     let (alphas, choices) = choose_alphas(p, &lr_runs);
-    let mut plans = Vec::new();
-    for (a, arm) in study.arms.iter().enumerate() {
-        for &seed in &study.seeds {
-            plans.push(plan_run(
-                p,
-                a,
-                seed,
-                alphas[a],
-                None,
-                run_dir(&p.out, &arm.name, seed),
-            ));
-        }
-    }
+    let plans = main_plans(p, &alphas);
     note(&format!(
         "{} arms x {} seeds = {} runs, {jobs} at a time",
         study.arms.len(),
@@ -443,6 +431,211 @@ pub fn run(p: &Prepared, jobs: usize, note: &(dyn Fn(&str) + Sync)) -> Result<St
     ));
     let records = perform_all(&plans, p, jobs, note)?;
     Ok(collect(p, &records, choices))
+}
+
+/// Every arm with every seed, each arm at `alphas[arm]`.
+fn main_plans(p: &Prepared, alphas: &[f32]) -> Vec<RunPlan> {
+    let study = &p.lock.study;
+    let mut plans = Vec::new();
+    for (a, arm) in study.arms.iter().enumerate() {
+        for &seed in &study.seeds {
+            let dir = run_dir(&p.out, &arm.name, seed);
+            plans.push(plan_run(p, a, seed, alphas[a], None, dir));
+        }
+    }
+    plans
+}
+
+/// The locked study in `dir`: its inputs checked against the lock's SHA-256.
+pub fn open(dir: &Path, config_for: ConfigFor<'_>) -> Result<Prepared> {
+    let out = std::path::absolute(dir).map_err(|e| Error::io("cannot resolve", dir, e))?;
+    let lock_path = out.join(LOCK_FILE);
+    if !lock_path.is_file() {
+        return Err(Error::Config(format!(
+            "{} holds no study.lock.json; plan the study with `huffvec study --spec FILE \
+             --out {} --plan-only`",
+            out.display(),
+            dir.display()
+        )));
+    }
+    let lock = Lock::read(&lock_path)?;
+    lock.verify_inputs(&out)?;
+    let configs = locked_configs(&lock, &out, config_for)?;
+    let scoring = scoring(&lock, &out)?;
+    Ok(Prepared {
+        out,
+        lock,
+        configs,
+        scoring,
+    })
+}
+
+/// One line of `plan.jsonl`: a run and the command that performs it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PlanLine {
+    /// 0: learning-rate matching runs; 1: the study's runs, which need stage 0 done.
+    pub stage: u32,
+    /// The arm.
+    pub arm: String,
+    /// The seed.
+    pub seed: u64,
+    /// The multiplier of a learning-rate matching run.
+    pub lr_multiplier: Option<f64>,
+    /// Threads the run trains with.
+    pub threads: usize,
+    /// Its directory, relative to the study's.
+    pub dir: PathBuf,
+    /// The command that performs it (`huffvec study run DIR ...`).
+    pub command: Vec<String>,
+}
+
+/// The plan file, in the study's directory.
+pub const PLAN_FILE: &str = "plan.jsonl";
+
+/// Every run of the study in order (stage 0, then 1), each with its command.
+pub fn plan(p: &Prepared) -> Vec<PlanLine> {
+    let exe = std::env::current_exe()
+        .map(|e| e.display().to_string())
+        .unwrap_or_else(|_| "huffvec".into());
+    let line = |stage: u32, plan: &RunPlan| {
+        let mut command = vec![
+            exe.clone(),
+            "study".into(),
+            "run".into(),
+            p.out.display().to_string(),
+            "--arm".into(),
+            plan.arm.clone(),
+            "--seed".into(),
+            plan.seed.to_string(),
+        ];
+        if let Some(m) = plan.lr_multiplier {
+            command.extend(["--lr-multiplier".into(), m.to_string()]);
+        }
+        PlanLine {
+            stage,
+            arm: plan.arm.clone(),
+            seed: plan.seed,
+            lr_multiplier: plan.lr_multiplier,
+            threads: plan.cfg.run.threads,
+            dir: plan
+                .dir
+                .strip_prefix(&p.out)
+                .unwrap_or(&plan.dir)
+                .to_path_buf(),
+            command,
+        }
+    };
+    let alphas: Vec<f32> = p.configs.iter().map(|c| c.params.alpha).collect();
+    let lr = lr_plans(p).into_iter().map(|r| line(0, &r));
+    let main = main_plans(p, &alphas).into_iter().map(|r| line(1, &r));
+    lr.chain(main).collect()
+}
+
+/// Writes `plan.jsonl` into the study's directory, atomically.
+pub fn write_plan(p: &Prepared) -> Result<Vec<PlanLine>> {
+    let lines = plan(p);
+    let slot = crate::io::OutputSlot::reserve(&p.out.join(PLAN_FILE), &[])?;
+    slot.commit(|w| {
+        for l in &lines {
+            serde_json::to_writer(&mut *w, l).map_err(std::io::Error::other)?;
+            std::io::Write::write_all(w, b"\n")?;
+        }
+        Ok(())
+    })?;
+    Ok(lines)
+}
+
+/// The finished learning-rate runs, or the ones missing.
+fn lr_records(p: &Prepared) -> std::result::Result<Vec<RunRecord>, Vec<RunPlan>> {
+    let plans = lr_plans(p);
+    let found: Vec<Option<RunRecord>> = plans
+        .iter()
+        .map(|r| RunRecord::read(&r.dir).filter(|x| x.lock_digest == p.lock.digest))
+        .collect();
+    if found.iter().all(Option::is_some) {
+        Ok(found.into_iter().flatten().collect())
+    } else {
+        Err(plans
+            .into_iter()
+            .zip(found)
+            .filter(|(_, f)| f.is_none())
+            .map(|(r, _)| r)
+            .collect())
+    }
+}
+
+/// Performs one planned run (skipped when its result exists); a run of an `lr_match` arm
+/// needs that arm's learning-rate runs done.
+pub fn run_one(
+    p: &Prepared,
+    arm: &str,
+    seed: u64,
+    lr_multiplier: Option<f64>,
+) -> Result<(RunRecord, bool)> {
+    let study = &p.lock.study;
+    study.arm(arm)?;
+    let plan = match lr_multiplier {
+        Some(m) => lr_plans(p)
+            .into_iter()
+            .find(|r| r.arm == arm && r.lr_multiplier == Some(m))
+            .ok_or_else(|| {
+                Error::Config(format!(
+                    "the plan has no learning-rate run of arm '{arm}' with multiplier {m}"
+                ))
+            })?,
+        None => {
+            if !study.seeds.contains(&seed) {
+                return Err(Error::Config(format!(
+                    "seed {seed} is not one of the study's seeds {:?}",
+                    study.seeds
+                )));
+            }
+            let lr = lr_records(p).map_err(|missing| {
+                Error::Config(format!(
+                    "{} learning-rate runs (stage 0 of plan.jsonl) are not done yet, e.g. \
+                     arm '{}' x{}; run them first",
+                    missing.len(),
+                    missing[0].arm,
+                    missing[0].lr_multiplier.unwrap_or(1.0)
+                ))
+            })?;
+            let (alphas, _) = choose_alphas(p, &lr);
+            main_plans(p, &alphas)
+                .into_iter()
+                .find(|r| r.arm == arm && r.seed == seed)
+                .ok_or_else(|| Error::Internal("the planned run is missing".into()))?
+        }
+    };
+    perform(&plan, &p.scoring, &p.lock.digest)
+}
+
+/// The study from the results in its directory, or the planned runs that have none.
+pub fn collect_dir(p: &Prepared) -> Result<std::result::Result<StudyResult, Vec<String>>> {
+    let name = |r: &RunPlan| match r.lr_multiplier {
+        Some(m) => format!("{} x{m} (learning-rate run, seed {})", r.arm, r.seed),
+        None => format!("{} seed {}", r.arm, r.seed),
+    };
+    let lr = match lr_records(p) {
+        Ok(lr) => lr,
+        Err(missing) => return Ok(Err(missing.iter().map(name).collect())),
+    };
+    let (alphas, choices) = choose_alphas(p, &lr);
+    let plans = main_plans(p, &alphas);
+    let found: Vec<Option<RunRecord>> = plans
+        .iter()
+        .map(|r| RunRecord::read(&r.dir).filter(|x| x.lock_digest == p.lock.digest))
+        .collect();
+    let missing: Vec<String> = plans
+        .iter()
+        .zip(&found)
+        .filter(|(_, f)| f.is_none())
+        .map(|(r, _)| name(r))
+        .collect();
+    if !missing.is_empty() {
+        return Ok(Err(missing));
+    }
+    let records: Vec<RunRecord> = found.into_iter().flatten().collect();
+    Ok(Ok(collect(p, &records, choices)))
 }
 
 /// A run's record as the study's per-seed row.
