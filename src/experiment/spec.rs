@@ -248,6 +248,191 @@ fn line_of(text: &str, at: usize) -> usize {
 /// Seeds given as a count start at 1.
 const FIRST_SEED: u64 = 1;
 
+/// The spec being resolved: its path (for errors and relative paths) and text (for lines).
+struct Cx<'a> {
+    path: &'a Path,
+    text: &'a str,
+}
+
+impl Cx<'_> {
+    /// The line of a span.
+    fn at(&self, span: Range<usize>) -> Option<usize> {
+        Some(line_of(self.text, span.start))
+    }
+
+    /// An error on the line of `span`.
+    fn bad(&self, span: Range<usize>, msg: impl std::fmt::Display) -> Error {
+        spec_error(self.path, self.at(span), msg)
+    }
+
+    /// A path of the spec, taken from the spec's directory.
+    fn rel(&self, s: &Spanned<String>) -> Result<PathBuf> {
+        if s.get_ref().is_empty() {
+            return Err(self.bad(s.span(), "a path may not be empty"));
+        }
+        let base = self.path.parent().unwrap_or(Path::new("."));
+        Ok(absolute(&base.join(s.get_ref())))
+    }
+
+    /// A count that must be at least 1, or `default`.
+    fn at_least_one<T: Copy + PartialEq + Default>(
+        &self,
+        v: Option<Spanned<T>>,
+        key: &str,
+        default: T,
+    ) -> Result<T> {
+        match v {
+            Some(x) if *x.get_ref() == T::default() => {
+                Err(self.bad(x.span(), format!("{key} must be at least 1")))
+            }
+            Some(x) => Ok(x.into_inner()),
+            None => Ok(default),
+        }
+    }
+
+    fn seeds(&self, seeds: Option<Spanned<SeedsFile>>) -> Result<Vec<u64>> {
+        let Some(s) = seeds else {
+            return Ok(vec![FIRST_SEED]);
+        };
+        let span = s.span();
+        let seeds = match s.into_inner() {
+            SeedsFile::Count(n) if (1..=1000).contains(&n) => {
+                (FIRST_SEED..FIRST_SEED + n).collect()
+            }
+            SeedsFile::Count(n) => {
+                return Err(self.bad(span, format!("seeds = {n}: give 1 to 1000 seeds")))
+            }
+            SeedsFile::List(v) => v,
+        };
+        let mut sorted = seeds.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        if seeds.is_empty() || sorted.len() != seeds.len() {
+            return Err(self.bad(span, "seeds must be distinct, and at least one"));
+        }
+        Ok(seeds)
+    }
+
+    fn plant(
+        &self,
+        plant: Option<Spanned<PlantSpec>>,
+        probes: bool,
+        heldout: bool,
+    ) -> Result<Option<PlantSpec>> {
+        let Some(p) = plant else {
+            return Ok(None);
+        };
+        let span = p.span();
+        let p = p.into_inner();
+        if probes {
+            return Err(self.bad(
+                span,
+                "give either `probes` (a planted corpus's table) or [plant], not both",
+            ));
+        }
+        if heldout && p.holdout > 0.0 {
+            return Err(self.bad(span, "give either `heldout` or [plant] holdout, not both"));
+        }
+        plant_settings(&p)
+            .validate()
+            .map_err(|e| self.bad(span, format!("[plant]: {e}")))?;
+        Ok(Some(p))
+    }
+
+    fn bands(&self, bands: Option<Spanned<Vec<u64>>>) -> Result<Option<Vec<u64>>> {
+        let Some(b) = bands else {
+            return Ok(None);
+        };
+        let span = b.span();
+        let edges = b.into_inner();
+        crate::bands::Bands::from_edges(&edges)
+            .map_err(|e| self.bad(span, format!("bands: {e}")))?;
+        Ok(Some(edges))
+    }
+
+    fn lr_grid(&self, grid: Option<Spanned<Vec<f64>>>) -> Result<Vec<f64>> {
+        let Some(g) = grid else {
+            return Ok(DEFAULT_LR_GRID.to_vec());
+        };
+        let span = g.span();
+        let g = g.into_inner();
+        if g.is_empty() || g.iter().any(|&m| !(m.is_finite() && m > 0.0)) {
+            return Err(self.bad(span, "lr_grid must list positive learning-rate multipliers"));
+        }
+        Ok(g)
+    }
+
+    fn stats(&self, stats: Option<Spanned<StatsFile>>) -> Result<Option<StatsSpec>> {
+        let Some(s) = stats else {
+            return Ok(Some(StatsSpec::default()));
+        };
+        let span = s.span();
+        match s.into_inner() {
+            StatsFile::Off(false) => Ok(None),
+            StatsFile::Off(true) => Ok(Some(StatsSpec::default())),
+            StatsFile::On(st) => {
+                let ok = st.sample > 0.0 && st.sample <= 1.0 && st.every > 0.0 && st.every <= 100.0;
+                if !ok {
+                    return Err(self.bad(
+                        span,
+                        "stats: sample must be in (0, 1] and every in (0, 100]",
+                    ));
+                }
+                Ok(Some(st))
+            }
+        }
+    }
+
+    /// The arms, recording each one's line in `lines`.
+    fn arms(
+        &self,
+        arms: Option<Vec<ArmFile>>,
+        study_lr: bool,
+        lines: &mut SpecLines,
+    ) -> Result<Vec<Arm>> {
+        let mut out: Vec<Arm> = Vec::new();
+        for a in arms.unwrap_or_default() {
+            let name_line = self.at(a.name.span());
+            let name = a.name.into_inner();
+            let ok_char = |c: char| c.is_ascii_alphanumeric() || "-_.".contains(c);
+            if name.is_empty() || name.len() > 64 || !name.chars().all(ok_char) {
+                return Err(spec_error(
+                    self.path,
+                    name_line,
+                    format!("arm name '{name}' must be 1-64 letters, digits, '-', '_' or '.'"),
+                ));
+            }
+            if out.iter().any(|x| x.name == name) {
+                return Err(spec_error(
+                    self.path,
+                    name_line,
+                    format!("arm name '{name}' is used twice"),
+                ));
+            }
+            let (line, train) = match a.train {
+                Some(t) => (self.at(t.span()), t.into_inner().into_vec()),
+                None => (name_line, Vec::new()),
+            };
+            check_args(&train)
+                .map_err(|m| spec_error(self.path, line, format!("arm '{name}': {m}")))?;
+            lines.arms.push(line.unwrap_or(0));
+            out.push(Arm {
+                name,
+                train,
+                lr_match: a.lr_match.unwrap_or(study_lr),
+            });
+        }
+        if out.is_empty() {
+            return Err(spec_error(
+                self.path,
+                None,
+                "a study needs at least one [[arm]] (the first is the reference)",
+            ));
+        }
+        Ok(out)
+    }
+}
+
 impl Study {
     /// Reads and resolves the spec at `path`; `corpus` (from the command line) replaces the
     /// spec's corpus.
@@ -263,18 +448,10 @@ impl Study {
             let line = e.span().map(|s| line_of(text, s.start));
             spec_error(path, line, e.message().trim_end())
         })?;
-        let base = path.parent().unwrap_or(Path::new("."));
-        let at = |span: Range<usize>| Some(line_of(text, span.start));
-        let bad = |span: Range<usize>, msg: String| spec_error(path, at(span), msg);
-        let rel = |s: &Spanned<String>| -> Result<PathBuf> {
-            if s.get_ref().is_empty() {
-                return Err(bad(s.span(), "a path may not be empty".into()));
-            }
-            Ok(absolute(&base.join(s.get_ref())))
-        };
+        let cx = Cx { path, text };
         let corpus = match (corpus, &file.corpus) {
             (Some(c), _) => absolute(c),
-            (None, Some(c)) => rel(c)?,
+            (None, Some(c)) => cx.rel(c)?,
             (None, None) => {
                 return Err(spec_error(
                     path,
@@ -283,197 +460,43 @@ impl Study {
                 ))
             }
         };
-        let seeds = match file.seeds {
-            None => vec![FIRST_SEED],
-            Some(s) => {
-                let span = s.span();
-                let seeds = match s.into_inner() {
-                    SeedsFile::Count(n) if (1..=1000).contains(&n) => {
-                        (FIRST_SEED..FIRST_SEED + n).collect()
-                    }
-                    SeedsFile::Count(n) => {
-                        return Err(bad(span, format!("seeds = {n}: give 1 to 1000 seeds")))
-                    }
-                    SeedsFile::List(v) => v,
-                };
-                let mut sorted = seeds.clone();
-                sorted.sort_unstable();
-                sorted.dedup();
-                if seeds.is_empty() || sorted.len() != seeds.len() {
-                    return Err(bad(span, "seeds must be distinct, and at least one".into()));
-                }
-                seeds
-            }
-        };
-        let threads = match file.threads {
-            Some(t) if *t.get_ref() == 0 => {
-                return Err(bad(t.span(), "threads must be at least 1".into()))
-            }
-            Some(t) => t.into_inner(),
-            None => 1,
-        };
-        let epochs = match file.epochs {
-            Some(e) if *e.get_ref() == 0 => {
-                return Err(bad(e.span(), "epochs must be at least 1".into()))
-            }
-            Some(e) => e.into_inner(),
-            None => 5,
-        };
         let mut lines = SpecLines {
             path: path.into(),
             ..SpecLines::default()
         };
         let train = match file.train {
             Some(t) => {
-                lines.train = at(t.span());
+                lines.train = cx.at(t.span());
                 let v = t.into_inner().into_vec();
                 check_args(&v).map_err(|m| spec_error(path, lines.train, format!("train: {m}")))?;
                 v
             }
             None => Vec::new(),
         };
-        let eval_dir = match &file.eval_dir {
-            Some(d) => rel(d)?,
-            None => crate::config::bundled_eval_dir()?,
-        };
-        let restrict = match file.restrict {
-            Some(r) if *r.get_ref() == 0 => {
-                return Err(bad(r.span(), "restrict must be at least 1".into()))
-            }
-            Some(r) => r.into_inner(),
-            None => 30_000,
-        };
-        let probes = file.probes.as_ref().map(rel).transpose()?;
-        let heldout = file.heldout.as_ref().map(rel).transpose()?;
-        let plant = match file.plant {
-            Some(p) => {
-                let span = p.span();
-                let p = p.into_inner();
-                if probes.is_some() {
-                    return Err(bad(
-                        span,
-                        "give either `probes` (a planted corpus's table) or [plant], not both"
-                            .into(),
-                    ));
-                }
-                if heldout.is_some() && p.holdout > 0.0 {
-                    return Err(bad(
-                        span,
-                        "give either `heldout` or [plant] holdout, not both".into(),
-                    ));
-                }
-                plant_settings(&p)
-                    .validate()
-                    .map_err(|e| bad(span.clone(), format!("[plant]: {e}")))?;
-                Some(p)
-            }
-            None => None,
-        };
-        let bands = match file.bands {
-            Some(b) => {
-                let span = b.span();
-                let edges = b.into_inner();
-                crate::bands::Bands::from_edges(&edges)
-                    .map_err(|e| bad(span, format!("bands: {e}")))?;
-                Some(edges)
-            }
-            None => None,
-        };
-        let lr_grid = match file.lr_grid {
-            Some(g) => {
-                let span = g.span();
-                let g = g.into_inner();
-                if g.is_empty() || g.iter().any(|&m| !(m.is_finite() && m > 0.0)) {
-                    return Err(bad(
-                        span,
-                        "lr_grid must list positive learning-rate multipliers".into(),
-                    ));
-                }
-                g
-            }
-            None => DEFAULT_LR_GRID.to_vec(),
-        };
-        let stats = match file.stats {
-            None => Some(StatsSpec::default()),
-            Some(s) => {
-                let span = s.span();
-                match s.into_inner() {
-                    StatsFile::Off(false) => None,
-                    StatsFile::Off(true) => Some(StatsSpec::default()),
-                    StatsFile::On(st) => {
-                        let ok = st.sample > 0.0
-                            && st.sample <= 1.0
-                            && st.every > 0.0
-                            && st.every <= 100.0;
-                        if !ok {
-                            return Err(bad(
-                                span,
-                                "stats: sample must be in (0, 1] and every in (0, 100]".into(),
-                            ));
-                        }
-                        Some(st)
-                    }
-                }
-            }
-        };
-        let study_lr = file.lr_match.unwrap_or(false);
-        let mut arms = Vec::new();
-        for a in file.arm.unwrap_or_default() {
-            let name_line = at(a.name.span());
-            let name = a.name.into_inner();
-            let ok_char = |c: char| c.is_ascii_alphanumeric() || "-_.".contains(c);
-            if name.is_empty() || name.len() > 64 || !name.chars().all(ok_char) {
-                return Err(spec_error(
-                    path,
-                    name_line,
-                    format!("arm name '{name}' must be 1-64 letters, digits, '-', '_' or '.'"),
-                ));
-            }
-            if arms.iter().any(|x: &Arm| x.name == name) {
-                return Err(spec_error(
-                    path,
-                    name_line,
-                    format!("arm name '{name}' is used twice"),
-                ));
-            }
-            let (line, train) = match a.train {
-                Some(t) => (at(t.span()), t.into_inner().into_vec()),
-                None => (name_line, Vec::new()),
-            };
-            check_args(&train).map_err(|m| spec_error(path, line, format!("arm '{name}': {m}")))?;
-            lines.arms.push(line.unwrap_or(0));
-            arms.push(Arm {
-                name,
-                train,
-                lr_match: a.lr_match.unwrap_or(study_lr),
-            });
-        }
-        if arms.is_empty() {
-            return Err(spec_error(
-                path,
-                None,
-                "a study needs at least one [[arm]] (the first is the reference)",
-            ));
-        }
+        let probes = file.probes.as_ref().map(|p| cx.rel(p)).transpose()?;
+        let heldout = file.heldout.as_ref().map(|p| cx.rel(p)).transpose()?;
         let study = Study {
             name: file.name.unwrap_or_else(|| {
                 path.file_stem()
                     .map_or("study".into(), |s| s.to_string_lossy().into_owned())
             }),
             corpus,
-            seeds,
-            threads,
-            epochs,
+            seeds: cx.seeds(file.seeds)?,
+            threads: cx.at_least_one(file.threads, "threads", 1)?,
+            epochs: cx.at_least_one(file.epochs, "epochs", 5)?,
             train,
-            eval_dir,
-            restrict,
+            eval_dir: match &file.eval_dir {
+                Some(d) => cx.rel(d)?,
+                None => crate::config::bundled_eval_dir()?,
+            },
+            restrict: cx.at_least_one(file.restrict, "restrict", 30_000)?,
+            plant: cx.plant(file.plant, probes.is_some(), heldout.is_some())?,
             probes,
             heldout,
-            plant,
-            bands,
-            lr_grid,
-            stats,
-            arms,
+            bands: cx.bands(file.bands)?,
+            lr_grid: cx.lr_grid(file.lr_grid)?,
+            stats: cx.stats(file.stats)?,
+            arms: cx.arms(file.arm, file.lr_match.unwrap_or(false), &mut lines)?,
         };
         if study.arms.iter().any(|a| a.lr_match) && study.probes.is_none() && study.plant.is_none()
         {
