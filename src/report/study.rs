@@ -37,6 +37,17 @@ pub(crate) fn fmt_delta(x: Option<f64>, reference: Option<f64>, pct: bool) -> St
     }
 }
 
+/// Colour, dash, marker and width of arm `i` of `n`: the reference thick and black, the
+/// others each with their own colour, dash and marker.
+pub(crate) fn arm_style(i: usize, reference: bool, n: usize) -> (RGBColor, Dash, Marker, u32) {
+    if reference {
+        (BLACK, Dash::Solid, Marker::Circle, 3)
+    } else {
+        let (d, m) = series_style(i);
+        (ordered_colour(i.saturating_sub(1), n), d, m, 2)
+    }
+}
+
 /// A positive figure in 4 significant digits (scientific below 0.001 and from 100,000).
 pub(crate) fn fmt_sig(x: Option<f64>) -> String {
     match x {
@@ -603,17 +614,7 @@ impl<'a> BandFigures<'a> {
 
     /// Colour, dash, marker and width of run `i`'s line.
     fn style(&self, i: usize, r: &RunResult) -> (RGBColor, Dash, Marker, u32) {
-        if r.name == self.reference.name {
-            (BLACK, Dash::Solid, Marker::Circle, 3)
-        } else {
-            let (d, m) = series_style(i);
-            (
-                ordered_colour(i.saturating_sub(1), self.runs.len()),
-                d,
-                m,
-                2,
-            )
-        }
+        arm_style(i, r.name == self.reference.name, self.runs.len())
     }
 
     /// One line per run through `value(run, band)`, with error bars if `bars` and seeds.

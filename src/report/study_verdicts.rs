@@ -4,8 +4,8 @@
 
 use plotters::style::BLACK;
 
-use super::lines::{ordered_colour, series_style, Dash, Line, Lines, Marker};
-use super::study::{Plot, Table};
+use super::lines::{Dash, Line, Lines, Marker};
+use super::study::{arm_style, signed, Plot, Table};
 use crate::experiment::inference::Verdict;
 use crate::experiment::study::compare::{ArmBand, Measure};
 use crate::experiment::study::StudyResult;
@@ -38,14 +38,6 @@ const MEASURES: [(Measure, &str, &str, usize); 3] = [
 fn fmt(x: f64, digits: usize) -> String {
     if x.is_finite() {
         format!("{x:.digits$}")
-    } else {
-        "–".into()
-    }
-}
-
-fn signed(x: f64, digits: usize) -> String {
-    if x.is_finite() {
-        format!("{x:+.digits$}")
     } else {
         "–".into()
     }
@@ -159,15 +151,12 @@ impl StudyResult {
         out
     }
 
-    /// Style of arm `i` (0 = the reference: thick black).
+    /// Arm `i`'s line (0 = the reference: thick black).
     fn arm_line(&self, i: usize, label: &str, points: Vec<(f64, f64)>) -> Line {
-        if i == 0 {
-            let mut l = Line::new(label, points, BLACK, Dash::Solid, Marker::Circle);
-            l.width = 3;
-            return l;
-        }
-        let (d, mk) = series_style(i);
-        Line::new(label, points, ordered_colour(i - 1, self.runs.len()), d, mk)
+        let (colour, dash, marker, width) = arm_style(i, i == 0, self.runs.len());
+        let mut l = Line::new(label, points, colour, dash, marker);
+        l.width = width;
+        l
     }
 
     /// Forest plot of measure `m`: each arm's paired difference per band with its interval.

@@ -1033,4 +1033,34 @@ mod tests {
             );
         }
     }
+
+    /// At one thread, pausing where each epoch ends (for the study's scoring) leaves the
+    /// result unchanged, and the hook sees every epoch but the last.
+    #[test]
+    fn epoch_pauses_change_nothing_at_one_thread() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let corpus = dir.path().join("corpus.txt");
+        zipf_corpus(&corpus, 120);
+        for model in [Model::Skipgram, Model::Cbow] {
+            let mut cfg = TrainConfig::for_corpus(corpus.clone(), model);
+            cfg.corpus.min_count = 1;
+            cfg.corpus.cache_dir = dir.path().join("cache");
+            cfg.params.dim = 8;
+            cfg.params.epochs = 3;
+            cfg.run.threads = 1;
+            let (plain, _) = train(&cfg, &Silent).expect("training");
+            let mut seen = Vec::new();
+            let mut hook = |e: &EpochEnd<'_>| {
+                assert_eq!(e.input.len(), e.vocab.len() * e.dim);
+                seen.push(e.epoch);
+                Ok(())
+            };
+            let mut probes = vec![NoProbe; 1];
+            let (paused, _) =
+                train_with_epochs(&cfg, &Silent, &mut probes, &mut hook).expect("training");
+            assert_eq!(seen, vec![1, 2], "{model:?}");
+            assert_eq!(paused.input.as_slice(), plain.input.as_slice(), "{model:?}");
+            assert_eq!(paused.inner.as_slice(), plain.inner.as_slice(), "{model:?}");
+        }
+    }
 }

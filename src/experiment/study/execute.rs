@@ -773,18 +773,7 @@ pub fn replay(
     let mut probes = vec![crate::probe::NoProbe; cfg.run.threads];
     let (trained, _) =
         crate::train::train_with_epochs(&cfg, &crate::train::Silent, &mut probes, &mut no_op)?;
-    let mut h = crate::io::HashWriter::default();
-    {
-        let v = &trained.vocab;
-        let rows = (0..v.len()).map(|i| (v.word(i), trained.input.row(i)));
-        crate::io::word2vec::write(
-            &mut h,
-            crate::config::OutputFormat::Binary,
-            trained.input.dim(),
-            rows,
-        )
-        .map_err(|e| Error::Internal(format!("cannot hash the vectors: {e}")))?;
-    }
+    let sha = super::run::vectors_sha256(&trained)?;
     trained.write_vectors(slot, cfg.run.format)?;
-    Ok((h.hex_digest(), recorded.and_then(|r| r.vectors_sha256)))
+    Ok((sha, recorded.and_then(|r| r.vectors_sha256)))
 }

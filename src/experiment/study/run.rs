@@ -389,6 +389,17 @@ fn depth_abs_g(s: &StatsFile) -> Vec<Option<f64>> {
         .collect()
 }
 
+/// SHA-256 of the trained vectors in word2vec binary format.
+pub fn vectors_sha256(trained: &crate::train::Trained) -> Result<String> {
+    let mut h = HashWriter::default();
+    let v = &trained.vocab;
+    let rows = (0..v.len()).map(|i| (v.word(i), trained.input.row(i)));
+    let dim = trained.input.dim();
+    crate::io::word2vec::write(&mut h, crate::config::OutputFormat::Binary, dim, rows)
+        .map_err(|e| Error::Internal(format!("cannot hash the vectors: {e}")))?;
+    Ok(h.hex_digest())
+}
+
 /// Trains `plan` and scores it.
 fn train_and_score(plan: &RunPlan, scoring: &Scoring, digest: &str) -> Result<RunRecord> {
     let cfg = &plan.cfg;
@@ -456,19 +467,7 @@ fn train_and_score(plan: &RunPlan, scoring: &Scoring, digest: &str) -> Result<Ru
     rec.tokens_per_epoch = report.tokens_per_epoch;
     rec.train_seconds = report.train_seconds;
     rec.words_per_sec = Some(report.words_per_sec);
-    let mut hasher = HashWriter::default();
-    {
-        let vocab = &trained.vocab;
-        let rows = (0..vocab.len()).map(|i| (vocab.word(i), trained.input.row(i)));
-        crate::io::word2vec::write(
-            &mut hasher,
-            crate::config::OutputFormat::Binary,
-            trained.input.dim(),
-            rows,
-        )
-        .map_err(|e| Error::Internal(format!("cannot hash the vectors: {e}")))?;
-    }
-    rec.vectors_sha256 = Some(hasher.hex_digest());
+    rec.vectors_sha256 = Some(vectors_sha256(&trained)?);
     if let Some(p) = &cfg.run.stats.path {
         let stats = snapshot::read(p)?;
         if stats.incomplete().is_none() {
