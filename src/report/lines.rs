@@ -77,7 +77,7 @@ pub struct Line {
     pub dash: Dash,
     /// Marker drawn at every point.
     pub marker: Marker,
-    /// Stroke width in pixels.
+    /// Stroke width in pixels; 0 draws the markers and error bars without a line.
     pub width: u32,
     /// Vertical error bars (x, low, high).
     pub errors: Vec<(f64, f64, f64)>,
@@ -264,7 +264,8 @@ impl Lines {
                     }
                 }
             }
-            for run in &runs {
+            // Width 0: markers (and error bars) only, as in a forest plot.
+            for run in runs.iter().filter(|_| l.width > 0) {
                 let run = run.iter().copied();
                 match l.dash {
                     Dash::Solid => {
@@ -302,6 +303,7 @@ impl Lines {
             let style = l.colour.stroke_width(l.width);
             let stroke = vec![(x0, y), (x0 + 34, y)];
             match l.dash {
+                _ if l.width == 0 => {}
                 Dash::Solid => area.draw(&PathElement::new(stroke, style))?,
                 Dash::Dashed => area.draw(&DashedPathElement::new(stroke, 6, 4, style))?,
                 Dash::Dotted => area.draw(&DashedPathElement::new(stroke, 2, 4, style))?,

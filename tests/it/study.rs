@@ -157,6 +157,12 @@ fn study_spec_runs_resumes_and_replays_byte_for_byte() {
         std::fs::read(out.join("study.json")).expect("study.json"),
         before
     );
+    // Collecting the same results writes the same study.json.
+    d.huffvec(&["study", "--collect", "out"]).ok();
+    assert_eq!(
+        std::fs::read(out.join("study.json")).expect("study.json"),
+        before
+    );
 
     // Replay one run: identical vectors.
     let replay = d
