@@ -419,7 +419,20 @@ impl StudyResult {
                     .lr
                     .iter()
                     .find(|c| c.arm == a.name)
-                    .map(|c| format!(", alpha {} chosen on the dev probes", c.alpha))
+                    .map(|c| {
+                        let (lo, hi) = c
+                            .tried
+                            .iter()
+                            .fold((f64::MAX, f64::MIN), |(l, h), t| (l.min(t.0), h.max(t.0)));
+                        let chosen = c.tried.iter().find(|t| t.1 == c.alpha).map(|t| t.0);
+                        let edge = match chosen {
+                            Some(m) if m == lo || m == hi => {
+                                " (at the edge of the grid: the best rate may lie beyond it)"
+                            }
+                            _ => "",
+                        };
+                        format!(", alpha {} chosen on the dev probes{edge}", c.alpha)
+                    })
                     .unwrap_or_default();
                 format!(
                     "`{}` (`{}`{lr})",
