@@ -4,11 +4,11 @@
 use serde::Serialize;
 
 use super::run::RunRecord;
+use super::Spread;
 
 /// Mean over the finite values.
 fn mean_of(v: impl Iterator<Item = Option<f64>>) -> Option<f64> {
-    let v: Vec<f64> = v.flatten().filter(|x| x.is_finite()).collect();
-    (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
+    Spread::of(v).map(|s| s.mean)
 }
 
 /// One probe level's curve.

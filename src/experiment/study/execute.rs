@@ -111,13 +111,7 @@ fn gather_inputs(study: &Study, out: &Path, previous: Option<&Lock>) -> Result<I
         )));
     }
     let corpus = FileHash::of(&study.corpus, study.corpus.clone())?;
-    let mut eval_files: Vec<PathBuf> = std::fs::read_dir(&study.eval_dir)
-        .map_err(|e| Error::io("cannot list eval directory", &study.eval_dir, e))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "txt") && p.is_file())
-        .collect();
-    eval_files.sort();
-    let eval = eval_files
+    let eval = super::eval_files(&study.eval_dir)?
         .iter()
         .map(|p| FileHash::of(p, p.clone()))
         .collect::<Result<Vec<_>>>()?;
