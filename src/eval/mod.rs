@@ -148,6 +148,15 @@ impl Embeddings {
         &self.unit[id * self.dim..(id + 1) * self.dim]
     }
 
+    /// Cosine of words `a` and `b` (the dot product of their unit vectors, in f64).
+    pub fn cosine(&self, a: usize, b: usize) -> f64 {
+        self.row(a)
+            .iter()
+            .zip(self.row(b))
+            .map(|(x, y)| *x as f64 * *y as f64)
+            .sum()
+    }
+
     /// The unit vectors of the first `n` words, row-major.
     pub fn rows(&self, n: usize) -> &[f32] {
         &self.unit[..n.min(self.len()) * self.dim]

@@ -212,12 +212,7 @@ pub fn score(emb: &Embeddings, set: &ProbeSet) -> Vec<ProbeScore> {
                                 && !skip.contains(&j)
                         })
                         .count();
-                    let cos = emb
-                        .row(probe)
-                        .iter()
-                        .zip(emb.row(parent))
-                        .map(|(a, b)| *a as f64 * *b as f64)
-                        .sum();
+                    let cos = emb.cosine(probe, parent);
                     ProbeScore {
                         entry,
                         cos,

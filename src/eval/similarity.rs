@@ -158,12 +158,7 @@ pub fn evaluate(
         let (Some(a), Some(b)) = (known(a), known(b)) else {
             continue;
         };
-        let cos: f64 = emb
-            .row(a)
-            .iter()
-            .zip(emb.row(b))
-            .map(|(x, y)| *x as f64 * *y as f64)
-            .sum();
+        let cos = emb.cosine(a, b);
         gold.push(*score);
         model.push(cos);
         band_of.push(bands.and_then(|wb| wb.rarer_band(a, b)));

@@ -25,6 +25,20 @@ fn small_spec(d: &Scratch) {
     );
 }
 
+/// `huffvec study` on `small_spec` into `out`, two runs at a time; it must succeed.
+fn run_small_study(d: &Scratch) -> crate::util::Run {
+    d.huffvec(&[
+        "study",
+        "--spec",
+        "spec.toml",
+        "--out",
+        "out",
+        "--jobs",
+        "2",
+    ])
+    .ok()
+}
+
 fn json(p: &std::path::Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(p).expect("JSON file")).expect("valid JSON")
 }
@@ -33,17 +47,7 @@ fn json(p: &std::path::Path) -> serde_json::Value {
 fn study_spec_runs_resumes_and_replays_byte_for_byte() {
     let d = Scratch::new();
     small_spec(&d);
-    let run = d
-        .huffvec(&[
-            "study",
-            "--spec",
-            "spec.toml",
-            "--out",
-            "out",
-            "--jobs",
-            "2",
-        ])
-        .ok();
+    let run = run_small_study(&d);
     assert!(
         run.stderr.contains("[2/2] matched") && run.stderr.contains("[8/8]"),
         "{}",
@@ -136,17 +140,7 @@ fn study_spec_runs_resumes_and_replays_byte_for_byte() {
 
     // Run again: nothing is trained, and the study is the same byte for byte.
     let before = std::fs::read(out.join("study.json")).expect("study.json");
-    let again = d
-        .huffvec(&[
-            "study",
-            "--spec",
-            "spec.toml",
-            "--out",
-            "out",
-            "--jobs",
-            "2",
-        ])
-        .ok();
+    let again = run_small_study(&d);
     assert_eq!(
         again.stderr.matches("(done before)").count(),
         10,

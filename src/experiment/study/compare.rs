@@ -58,10 +58,12 @@ struct Scored<'a> {
     runs: Vec<Option<&'a RunRecord>>,
 }
 
-/// The seeds (indices) that both `a` and `b` finished.
-fn shared(a: &Scored<'_>, b: &Scored<'_>) -> Vec<usize> {
-    (0..a.runs.len().min(b.runs.len()))
-        .filter(|&s| a.runs[s].is_some() && b.runs[s].is_some())
+/// The seeds (indices) of task `t`: those its arm finished, and for an arm compared with
+/// the reference, those the reference finished too.
+fn paired_seeds(t: &Task<'_>) -> Vec<usize> {
+    let (a, r) = (&t.arms[t.arm], &t.arms[0]);
+    (0..a.runs.len().min(r.runs.len()))
+        .filter(|&s| a.runs[s].is_some() && r.runs[s].is_some())
         .collect()
 }
 
@@ -179,13 +181,7 @@ fn probe_band(t: &Task<'_>, set: &ProbeSet, s: &InferenceSettings, name: &str) -
         SeedItems::new(&rows?).ok()
     };
     let (arm, reference) = (&t.arms[t.arm], &t.arms[0]);
-    let seeds = if t.arm == 0 {
-        (0..arm.runs.len())
-            .filter(|&i| arm.runs[i].is_some())
-            .collect()
-    } else {
-        shared(arm, reference)
-    };
+    let seeds = paired_seeds(t);
     let mine = rows(arm, &seeds)?;
     let mut out = arm_band(t, name, seeds.len(), items.len());
     out.mean = mine.mean();
@@ -313,13 +309,7 @@ fn pooled_rho(sets: &[SetBand], which: usize, seeds: &[usize], w: &[u32]) -> f64
 /// Similarity band `t.band`: pairs resampled with the seeds.
 fn similarity_band(t: &Task<'_>, s: &InferenceSettings, name: &str) -> Option<ArmBand> {
     let (arm, reference) = (&t.arms[t.arm], &t.arms[0]);
-    let seed_ids = if t.arm == 0 {
-        (0..arm.runs.len())
-            .filter(|&i| arm.runs[i].is_some())
-            .collect()
-    } else {
-        shared(arm, reference)
-    };
+    let seed_ids = paired_seeds(t);
     let sets = similarity_items(arm, reference, &seed_ids, t.band)?;
     let n_items: usize = sets.iter().map(|x| x.human.len()).sum();
     let this = |seeds: &[usize], w: &[u32]| pooled_rho(&sets, 0, seeds, w);

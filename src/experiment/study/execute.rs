@@ -208,14 +208,7 @@ pub fn prepare(study: Study, out: &Path, config_for: ConfigFor<'_>) -> Result<Pr
         }
     }
     lock.write(&out)?;
-    let configs = locked_configs(&lock, &out, config_for)?;
-    let scoring = scoring(&lock, &out)?;
-    Ok(Prepared {
-        out,
-        lock,
-        configs,
-        scoring,
-    })
+    ready(lock, out, config_for)
 }
 
 /// Performs `plans`, `jobs` at a time; `note` hears one line per run.
@@ -454,6 +447,11 @@ pub fn open(dir: &Path, config_for: ConfigFor<'_>) -> Result<Prepared> {
     }
     let lock = Lock::read(&lock_path)?;
     lock.verify_inputs(&out)?;
+    ready(lock, out, config_for)
+}
+
+/// The study locked in `out`, with every arm's configuration and its scoring inputs.
+fn ready(lock: Lock, out: PathBuf, config_for: ConfigFor<'_>) -> Result<Prepared> {
     let configs = locked_configs(&lock, &out, config_for)?;
     let scoring = scoring(&lock, &out)?;
     Ok(Prepared {

@@ -354,13 +354,7 @@ fn pair_scores(emb: &Embeddings, suite: &EvalSuite, wb: &WordBands) -> Vec<PairS
                 out.human.push(*score);
                 match ids {
                     (Some(a), Some(b)) => {
-                        let cos: f64 = emb
-                            .row(a)
-                            .iter()
-                            .zip(emb.row(b))
-                            .map(|(x, y)| *x as f64 * *y as f64)
-                            .sum();
-                        out.cos.push(Some(cos));
+                        out.cos.push(Some(emb.cosine(a, b)));
                         out.band.push(wb.rarer_band(a, b));
                     }
                     _ => {
