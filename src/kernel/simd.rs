@@ -755,34 +755,42 @@ mod avx {
     }
 
     #[target_feature(enable = "avx2,fma")]
-    #[cfg_attr(feature = "strict", allow(dead_code))]
+    #[cfg_attr(any(feature = "strict", test), allow(dead_code))]
     pub(super) unsafe fn run<T: super::KernelTask>(task: T, k: Avx2Fma) -> T::Output {
         task.run(k)
     }
 }
 
-#[cfg_attr(feature = "strict", allow(dead_code))]
-fn scalar_forced() -> bool {
-    std::env::var("HUFFVEC_KERNEL").is_ok_and(|v| v.eq_ignore_ascii_case("scalar"))
+/// The AVX2 backend where [`dispatch`] may use it: not in the `strict` build, not under
+/// `HUFFVEC_KERNEL=scalar`, and not in the library's own unit tests. Those run every task
+/// on the scalar backend, so the unit-test build compiles each task once instead of twice;
+/// the AVX2 kernels are unit-tested one by one against the scalar ones, and the AVX2 tasks
+/// whole by the integration tests, which link the normal library.
+#[cfg(target_arch = "x86_64")]
+fn avx2() -> Option<Avx2Fma> {
+    if cfg!(any(feature = "strict", test))
+        || std::env::var("HUFFVEC_KERNEL").is_ok_and(|v| v.eq_ignore_ascii_case("scalar"))
+    {
+        return None;
+    }
+    Avx2Fma::detect()
 }
 
 /// Runs `task` with the fastest backend this CPU supports (`HUFFVEC_KERNEL=scalar` forces
 /// the portable one; the `strict` build always uses it, with atomic shared-row accesses).
 pub fn dispatch<T: KernelTask>(task: T) -> T::Output {
-    #[cfg(all(target_arch = "x86_64", not(feature = "strict")))]
-    if !scalar_forced() {
-        if let Some(k) = Avx2Fma::detect() {
-            // SAFETY: `k` proves the CPU supports AVX2 and FMA, the features `run` enables.
-            return unsafe { avx::run(task, k) };
-        }
+    #[cfg(all(target_arch = "x86_64", not(feature = "strict"), not(test)))]
+    if let Some(k) = avx2() {
+        // SAFETY: `k` proves the CPU supports AVX2 and FMA, the features `run` enables.
+        return unsafe { avx::run(task, k) };
     }
     task.run(Scalar)
 }
 
 /// Name of the backend [`dispatch`] picks.
 pub fn backend_name() -> &'static str {
-    #[cfg(all(target_arch = "x86_64", not(feature = "strict")))]
-    if !scalar_forced() && Avx2Fma::detect().is_some() {
+    #[cfg(target_arch = "x86_64")]
+    if avx2().is_some() {
         return Avx2Fma::NAME;
     }
     if cfg!(feature = "strict") {

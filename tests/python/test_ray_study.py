@@ -128,24 +128,13 @@ def plan(d: Path) -> Path:
     return d / "out"
 
 
-def test_ray_study_equals_the_local_executor(local_study, tmp_path):
+def test_ray_study_equals_the_local_executor_though_a_run_is_killed(local_study, tmp_path):
     study = plan(tmp_path)
     # Collecting before anything ran names the missing runs.
     proc = subprocess.run(
         [str(huffvec_bin()), "study", "--collect", str(study)], capture_output=True, text=True
     )
     assert proc.returncode != 0 and "(matched x0.5 (learning-rate run" in proc.stderr, proc.stderr
-    t0 = time.monotonic()
-    run = driver(study)
-    _, err = run.communicate(timeout=600)
-    print(f"local Ray (2 CPUs): {time.monotonic() - t0:.1f} s")
-    assert run.returncode == 0, err
-    assert "stage 1: 0 of 6 runs done before, 6 to run" in err, err
-    assert study_json(study) == study_json(local_study)
-
-
-def test_a_killed_run_is_retried_and_the_study_completes(local_study, tmp_path):
-    study = plan(tmp_path)
     killed = []
 
     def kill_one():
@@ -163,12 +152,15 @@ def test_a_killed_run_is_retried_and_the_study_completes(local_study, tmp_path):
 
     watcher = threading.Thread(target=kill_one)
     watcher.start()
+    t0 = time.monotonic()
     run = driver(study)
     _, err = run.communicate(timeout=600)
     watcher.join()
-    print(f"killed pid {killed}; driver stderr:\n{err}")
+    print(f"local Ray (2 CPUs): {time.monotonic() - t0:.1f} s; killed pid {killed}; "
+          f"driver stderr:\n{err}")
     assert killed, "no huffvec run was caught to kill"
     assert run.returncode == 0, err
+    assert "stage 1: 0 of 6 runs done before, 6 to run" in err, err
     assert study_json(study) == study_json(local_study)
 
 
