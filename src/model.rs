@@ -239,7 +239,7 @@ mod tests {
         let mut scratch = Scratch::new(stride, window, top_rows);
         let mut rng = Rng::new(7, 0);
         let sentence: Vec<u32> = (0..300u32).map(|i| (i * 17 + i / 7) % 60).collect();
-        let mut rule = Sgd::<true>;
+        let mut rule = Sgd { skip: true };
         let mut probe = NoProbe;
         // The model is a const parameter: one instance per model, chosen here as the
         // worker chooses it.

@@ -84,18 +84,20 @@ pub trait StepRule {
     }
 }
 
-/// word2vec.c's SGD; `SKIP` selects the saturation policy (true = skip, as HS in
-/// word2vec.c; false = clamp, as NS in word2vec.c). A compile-time choice, because the
-/// paired HS walk tests it at every node visit.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Sgd<const SKIP: bool>;
+/// word2vec.c's SGD with its saturation policy: skip saturated visits (as HS in
+/// word2vec.c) or clamp them (as NS in word2vec.c).
+#[derive(Clone, Copy, Debug)]
+pub struct Sgd {
+    /// Skip saturated visits (true) or clamp them (false).
+    pub skip: bool,
+}
 
-impl<const SKIP: bool> StepRule for Sgd<SKIP> {
+impl StepRule for Sgd {
     const FUSED: bool = true;
 
     #[inline(always)]
     fn skips_saturated(&self) -> bool {
-        SKIP
+        self.skip
     }
     #[inline(always)]
     fn begin_path<K: Kernel>(&mut self, _: K, _: &[f32], _: usize) {}
@@ -420,7 +422,7 @@ mod tests {
         );
         let (mut v2, mut e2) = (v1.clone(), e1.clone());
         t.node_step(Scalar, 0, 3, 0.4, 0.1, &mut v1, &h, &mut e1);
-        Sgd::<true>.node_step(Scalar, 0, 3, 0.4, 0.1, &mut v2, &h, &mut e2);
+        Sgd { skip: true }.node_step(Scalar, 0, 3, 0.4, 0.1, &mut v2, &h, &mut e2);
         assert_eq!((v1, e1), (v2, e2));
     }
 

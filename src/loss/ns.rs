@@ -266,7 +266,7 @@ mod tests {
             &h,
             &mut err,
             0.1,
-            &mut Sgd::<false>,
+            &mut Sgd { skip: false },
             &mut Rng::new(seed, 0),
             &mut NodeScratch::new(s, 0),
             &mut NoProbe,

@@ -79,7 +79,7 @@ fn recorded_figures_match_hand_computation() {
         alpha,
         &sig,
         &mut NodeScratch::new(stride, 0),
-        &mut crate::optim::Sgd::<true>,
+        &mut crate::optim::Sgd { skip: true },
         &mut probe,
     );
     for j in 0..2 {
@@ -195,7 +195,7 @@ fn saturation_is_split_by_agreement_with_exact_loss() {
             0.1,
             &sig,
             &mut NodeScratch::new(stride, 0),
-            &mut crate::optim::Sgd::<true>,
+            &mut crate::optim::Sgd { skip: true },
             &mut probe,
         );
     }

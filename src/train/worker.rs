@@ -132,8 +132,7 @@ impl<P: Probe> Worker<'_, P> {
     fn with_rule<L: OutputLoss>(self, loss: &L) -> WorkerEnd {
         let sh = self.shared;
         match sh.steps.plain_sgd() {
-            Some(true) => self.with_model(loss, Sgd::<true>),
-            Some(false) => self.with_model(loss, Sgd::<false>),
+            Some(skip) => self.with_model(loss, Sgd { skip }),
             None => {
                 let rule = Mitigated::new(sh.steps, sh.input.stride(), 2 * sh.window);
                 self.with_model(loss, rule)

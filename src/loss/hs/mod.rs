@@ -165,7 +165,7 @@ mod tests {
             0.1,
             &sig,
             &mut scratch,
-            &mut Sgd::<true>,
+            &mut Sgd { skip: true },
             &mut NoProbe,
         );
         let f = 0.5f32;
@@ -208,7 +208,7 @@ mod tests {
     #[test]
     fn saturated_nodes_are_skipped() {
         // f = 10: confidently wrong, yet skipped as in word2vec.c
-        let (err, _) = confidently_wrong_node(&mut Sgd::<true>);
+        let (err, _) = confidently_wrong_node(&mut Sgd { skip: true });
         assert_eq!(err, 0.0);
     }
 
@@ -216,7 +216,7 @@ mod tests {
     fn clamped_nodes_keep_the_limit_gradient() {
         // f = 10 >= MAX_EXP: clamp takes sigmoid's limit 1, so g = (0 - 1) * 0.1
         // and err = g * v_old, v = 10 + g * h.
-        let (err, v) = confidently_wrong_node(&mut Sgd::<false>);
+        let (err, v) = confidently_wrong_node(&mut Sgd { skip: false });
         let g = -0.1;
         assert!((err - g * 10.0).abs() < 1e-5, "{err}");
         assert!((v - (10.0 + g)).abs() < 1e-5);
@@ -260,7 +260,7 @@ mod tests {
             0.05,
             &sig,
             &mut NodeScratch::new(s, 0),
-            &mut Sgd::<true>,
+            &mut Sgd { skip: true },
             &mut NoProbe,
         );
         let mut err_b = vec![0.0; 2 * s];
@@ -274,7 +274,7 @@ mod tests {
                 0.05,
                 &sig,
                 &mut NodeScratch::new(s, 0),
-                &mut Sgd::<true>,
+                &mut Sgd { skip: true },
                 &mut NoProbe,
             );
         }

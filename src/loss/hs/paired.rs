@@ -395,7 +395,7 @@ mod tests {
                     record: true,
                 };
                 let (mut pa, mut pb) = (Recorder::default(), Recorder::default());
-                let rule = &mut Sgd::<SKIP>;
+                let rule = &mut Sgd { skip: SKIP };
                 train_path_nodes(
                     k, &path, &a, &inputs, &mut ea, &ctx, &sig, &mut sa, rule, &mut pa,
                 );
