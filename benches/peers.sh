@@ -40,15 +40,14 @@ if [ -z "${SKIP_INSTALL:-}" ]; then
   pip install -q numpy scipy gensim==4.4.0 word2vec==0.11.1
 fi
 
+mkdir -p "$OUT"
 case "$TIER" in
   bench)
     CORPUS="$OUT/bench.txt"
-    mkdir -p "$OUT"
     [ -s "$CORPUS" ] || cat "$DATA/corpora/wiki.txt" "$DATA/corpora/brown.txt" "$DATA/corpora/gcide.txt" > "$CORPUS" ;;
   large)
     ZIPF_TOKENS="${ZIPF_TOKENS:-20e6}" ZIPF_VOCAB="${ZIPF_VOCAB:-1e6}"
     CORPUS="$OUT/zipf-$ZIPF_TOKENS-$ZIPF_VOCAB.txt"
-    mkdir -p "$OUT"
     [ -s "$CORPUS" ] || python3 "$SHARED/tools/make_zipf_corpus.py" "$CORPUS" \
       --tokens "$ZIPF_TOKENS" --vocab "$ZIPF_VOCAB" ;;
   *) echo "peers.sh: TIER must be bench or large, not '$TIER'" >&2; exit 2 ;;

@@ -25,18 +25,10 @@ fn small_spec(d: &Scratch) {
     );
 }
 
-/// `huffvec study` on `small_spec` into `out`, two runs at a time; it must succeed.
-fn run_small_study(d: &Scratch) -> crate::util::Run {
-    d.huffvec(&[
-        "study",
-        "--spec",
-        "spec.toml",
-        "--out",
-        "out",
-        "--jobs",
-        "2",
-    ])
-    .ok()
+/// `huffvec study --spec spec.toml --out out` with `extra` options; it must succeed.
+fn run_study(d: &Scratch, extra: &[&str]) -> crate::util::Run {
+    let args = ["study", "--spec", "spec.toml", "--out", "out"];
+    d.huffvec(&[&args[..], extra].concat()).ok()
 }
 
 fn json(p: &std::path::Path) -> serde_json::Value {
@@ -47,7 +39,7 @@ fn json(p: &std::path::Path) -> serde_json::Value {
 fn study_spec_runs_resumes_and_replays_byte_for_byte() {
     let d = Scratch::new();
     small_spec(&d);
-    let run = run_small_study(&d);
+    let run = run_study(&d, &["--jobs", "2"]);
     assert!(
         run.stderr.contains("[2/2] matched") && run.stderr.contains("[8/8]"),
         "{}",
@@ -140,7 +132,7 @@ fn study_spec_runs_resumes_and_replays_byte_for_byte() {
 
     // Run again: nothing is trained, and the study is the same byte for byte.
     let before = std::fs::read(out.join("study.json")).expect("study.json");
-    let again = run_small_study(&d);
+    let again = run_study(&d, &["--jobs", "2"]);
     assert_eq!(
         again.stderr.matches("(done before)").count(),
         10,
@@ -246,15 +238,7 @@ fn planned_study_runs_line_by_line_collects_and_refuses_changed_inputs() {
             corpus.to_str().expect("utf-8 path")
         ),
     );
-    d.huffvec(&[
-        "study",
-        "--spec",
-        "spec.toml",
-        "--out",
-        "out",
-        "--plan-only",
-    ])
-    .ok();
+    run_study(&d, &["--plan-only"]);
     let out = d.path("out");
     assert!(!out.join("runs").exists());
     let lines: Vec<serde_json::Value> = std::fs::read_to_string(out.join("plan.jsonl"))

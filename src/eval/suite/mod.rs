@@ -188,6 +188,17 @@ pub fn load_vectors(path: &Path) -> Result<Embeddings> {
     Ok(e)
 }
 
+/// The `*.txt` files of an evaluation directory, sorted.
+pub fn txt_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| Error::io("cannot list eval directory", dir, e))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "txt") && p.is_file())
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
 /// The eval files, split into analogy and similarity sets.
 fn eval_files(s: &EvalSettings) -> Result<(Vec<PathBuf>, Vec<PathBuf>)> {
     let mut analogy_files = s.analogy.clone();
@@ -200,13 +211,7 @@ fn eval_files(s: &EvalSettings) -> Result<(Vec<PathBuf>, Vec<PathBuf>)> {
         s.eval_dir.clone()
     };
     for dir in &dirs {
-        let mut names: Vec<PathBuf> = std::fs::read_dir(dir)
-            .map_err(|e| Error::io("cannot list eval directory", dir, e))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "txt") && p.is_file())
-            .collect();
-        names.sort();
-        for p in names {
+        for p in txt_files(dir)? {
             let stem = p.file_stem().unwrap_or_default().to_string_lossy();
             if stem.starts_with("questions-words") {
                 analogy_files.push(p);

@@ -111,7 +111,7 @@ fn gather_inputs(study: &Study, out: &Path, previous: Option<&Lock>) -> Result<I
         )));
     }
     let corpus = FileHash::of(&study.corpus, study.corpus.clone())?;
-    let eval = super::eval_files(&study.eval_dir)?
+    let eval = crate::eval::suite::txt_files(&study.eval_dir)?
         .iter()
         .map(|p| FileHash::of(p, p.clone()))
         .collect::<Result<Vec<_>>>()?;

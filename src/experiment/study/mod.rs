@@ -21,7 +21,7 @@ pub mod execute;
 pub mod lock;
 pub mod run;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
@@ -49,22 +49,11 @@ pub struct EvalSuite {
     pub restrict: usize,
 }
 
-/// The `*.txt` files of an evaluation directory, sorted.
-pub fn eval_files(dir: &Path) -> Result<Vec<PathBuf>> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(|e| Error::io("cannot list eval directory", dir, e))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "txt") && p.is_file())
-        .collect();
-    files.sort();
-    Ok(files)
-}
-
 impl EvalSuite {
     /// Every `*.txt` of `dir`: `questions-words*` as analogy sets, the rest as similarity
     /// sets (as `huffvec eval --eval-dir`).
     pub fn from_dir(dir: &Path, restrict: usize) -> Result<Self> {
-        let files = eval_files(dir)?;
+        let files = crate::eval::suite::txt_files(dir)?;
         let mut suite = EvalSuite {
             restrict,
             ..EvalSuite::default()
