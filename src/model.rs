@@ -106,7 +106,7 @@ pub fn train_sentence<K: Kernel, L: OutputLoss, R: StepRule, P: Probe, const CBO
         let target = sentence[pos];
         if CBOW {
             let (h, tmp) = s.inputs.split_at_mut(stride);
-            h.fill(0.0);
+            zero(h);
             let tmp = &mut tmp[..stride];
             for &c in &s.ctx_ids {
                 sh.input.copy_row(k, c as usize, tmp);
@@ -114,7 +114,7 @@ pub fn train_sentence<K: Kernel, L: OutputLoss, R: StepRule, P: Probe, const CBO
             }
             k.scale(1.0 / n as f32, h);
             let e = &mut s.errs[..stride];
-            e.fill(0.0);
+            zero(e);
             if P::ENABLED {
                 probe.begin_path(target, 1, loss.path_len(target));
             }
@@ -136,7 +136,7 @@ pub fn train_sentence<K: Kernel, L: OutputLoss, R: StepRule, P: Probe, const CBO
                 sh.input
                     .copy_row(k, c as usize, &mut s.inputs[j * stride..(j + 1) * stride]);
             }
-            s.errs[..n * stride].fill(0.0);
+            zero(&mut s.errs[..n * stride]);
             if P::ENABLED {
                 probe.begin_path(target, n, loss.path_len(target));
             }
@@ -183,6 +183,15 @@ fn step_input<K: Kernel, R: StepRule>(
     } else {
         rule.input_step(k, input, word as usize, e, alpha);
         0.0
+    }
+}
+
+/// Sets `x` to zeros; a plain loop, because `slice::fill`'s helper is not inlined into the
+/// loop without cross-unit LTO.
+#[inline(always)]
+fn zero(x: &mut [f32]) {
+    for v in x {
+        *v = 0.0;
     }
 }
 

@@ -199,12 +199,15 @@ fn score_pair(
     skip: bool,
     record: bool,
 ) -> PairScores {
-    let inside = f.map(|x| x > -MAX_EXP && x < MAX_EXP);
-    let ok = inside.map(|i| !skip || i);
+    // Element by element, not `array::map`, whose helpers are not inlined into the loop
+    // without cross-unit LTO.
+    let within = |x: f32| x > -MAX_EXP && x < MAX_EXP;
+    let inside = [within(f[0]), within(f[1])];
+    let ok = [!skip || inside[0], !skip || inside[1]];
     let [(sa, la), (sb, lb)] = if record {
-        f.map(|x| sig.sigmoid_and_log(x))
+        [sig.sigmoid_and_log(f[0]), sig.sigmoid_and_log(f[1])]
     } else {
-        f.map(|x| (sig.sigmoid(x), 0.0))
+        [(sig.sigmoid(f[0]), 0.0), (sig.sigmoid(f[1]), 0.0)]
     };
     let r = [
         if ok[0] { labels[0] - sa } else { 0.0 },
