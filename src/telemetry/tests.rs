@@ -11,7 +11,7 @@ use crate::probe::NoProbe;
 use crate::schedule::Schedule;
 use crate::test_support::{run_cfg, zipf_corpus};
 use crate::train::Silent;
-use crate::tree::huffman;
+use crate::tree::{huffman, Tree};
 use crate::vocab::Vocab;
 
 fn tiny_vocab() -> Vocab {
@@ -272,24 +272,76 @@ impl Probe for WordByWord<'_> {
     }
 }
 
+/// Sends `probe` CBOW's events for `sentences` in the training loop's order: per centre
+/// word a path, then its window's accumulated step; per sentence its end and a publish.
+fn cbow_events<P: Probe>(probe: &mut P, tree: &Tree, sentences: &[Vec<u32>]) {
+    let mut done = 0;
+    for s in sentences {
+        for centre in 0..s.len() {
+            // A shrunk window radius 1..=3, as the loop draws it.
+            let b = 1 + (centre * 7 + s.len()) % 3;
+            let (lo, hi) = (centre.saturating_sub(b), (centre + b + 1).min(s.len()));
+            if hi - lo < 2 {
+                continue;
+            }
+            let target = s[centre];
+            probe.begin_path(target, 1, tree.depth(target as usize));
+            let step_norm2 = if probe.sampling() {
+                0.25 + (centre % 11) as f32
+            } else {
+                0.0
+            };
+            probe.end_window(s, lo, centre, hi, step_norm2);
+        }
+        probe.end_sentence(s);
+        done += s.len() as u64;
+        probe.publish(done, 0.02);
+    }
+}
+
 #[test]
 fn cbow_windows_record_what_their_context_words_record_one_by_one() {
     let dir = tempfile::tempdir().expect("tempdir");
-    zipf_corpus(&dir.path().join("corpus.txt"), 400);
     let mut cfg = run_cfg(dir.path(), Model::Cbow, 1);
     cfg.run.stats.sample = 0.5;
+    let words: Vec<_> = (0..40u64)
+        .map(|w| {
+            (
+                format!("w{w}").into_bytes().into_boxed_slice(),
+                4000 / (w + 1),
+            )
+        })
+        .collect();
+    let vocab = Vocab::from_sorted(words);
+    let tree = huffman::build(vocab.counts());
+    // Short sentences, and one longer than a window batch holds (added word by word).
+    let zipf = |i: u64| ((i * 2_654_435_761) % 1000).pow(2) / 25_000;
+    let mut sentences: Vec<Vec<u32>> = (1..60u64)
+        .map(|n| (0..n).map(|i| zipf(i * 61 + n) as u32).collect())
+        .collect();
+    sentences.push(
+        (0..pending::WINDOW_SENTENCE_MAX as u64 + 5)
+            .map(|i| zipf(i) as u32)
+            .collect(),
+    );
+    let total = sentences.iter().map(|s| s.len() as u64).sum();
     let run = |by_word: bool| {
         let collector = Collector::new(&cfg);
-        let mut probes = vec![GridProbe::new(&collector, 0)];
+        let mut probe = GridProbe::new(&collector, 0);
+        probe.prepare(&RunInfo {
+            vocab: &vocab,
+            tree: &tree,
+            schedule: Schedule::new(0.02, total),
+        });
         if by_word {
-            let mut wrapped: Vec<WordByWord> = probes.drain(..).map(WordByWord).collect();
-            crate::train::train_with(&cfg, &Silent, &mut wrapped, &|_, _| {}).expect("train");
-            probes = wrapped.into_iter().map(|w| w.0).collect();
+            let mut wrapped = WordByWord(probe);
+            cbow_events(&mut wrapped, &tree, &sentences);
+            probe = wrapped.0;
         } else {
-            crate::train::train_with(&cfg, &Silent, &mut probes, &|_, _| {}).expect("train");
+            cbow_events(&mut probe, &tree, &sentences);
         }
-        let words = probes[0].words.clone().expect("word totals");
-        collector.finish(&mut probes);
+        let words = probe.words.clone().expect("word totals");
+        collector.finish(std::slice::from_mut(&mut probe));
         (collector.total().expect("grid"), words)
     };
     let ((got, got_words), (want, want_words)) = (run(false), run(true));
