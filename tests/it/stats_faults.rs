@@ -15,8 +15,8 @@ use serde_json::Value;
 
 use crate::util::{run, sample_corpus, signal, skip_unless_required, Run, Scratch};
 
-/// Settings of every run here: one thread, fixed seed, several epochs so that a run lasts
-/// a few seconds and a signal lands mid-run.
+/// Settings of every run here: one thread, fixed seed, two epochs, so that a run lasts long
+/// enough for a signal to land mid-run.
 const SETTINGS: &[&str] = &[
     "--threads",
     "1",
@@ -25,7 +25,7 @@ const SETTINGS: &[&str] = &[
     "--dim",
     "24",
     "--epochs",
-    "4",
+    "2",
     "--min-count",
     "3",
     "--quiet",
@@ -268,7 +268,7 @@ fn a_full_disk_under_the_stats_file_warns_and_the_vectors_are_still_written() {
         .arg(
             "mount -t tmpfs -o size=32k tmpfs full || exit 97
              \"$0\" train --output out.txt --input \"$1\" --stats full/s.jsonl \
-                 --threads 1 --seed 11 --dim 24 --epochs 4 --min-count 3 --quiet \
+                 --threads 1 --seed 11 --dim 24 --epochs 2 --min-count 3 --quiet \
                  --stats-every 2
              rc=$?
              \"$0\" report --stats full/s.jsonl --out rep 2> summary.txt || exit 98
