@@ -15,9 +15,9 @@ use serde_json::Value;
 
 use crate::util::{run, sample_corpus, signal, skip_unless_required, Run, Scratch};
 
-/// Settings of every run here: one thread, fixed seed, two epochs, so that a run lasts long
-/// enough for a signal to land mid-run.
-const SETTINGS: &[&str] = &[
+/// Training settings of every run here: one thread, fixed seed, two epochs, so that a run
+/// lasts long enough for a signal to land mid-run.
+const TRAINING: &[&str] = &[
     "--threads",
     "1",
     "--seed",
@@ -29,6 +29,10 @@ const SETTINGS: &[&str] = &[
     "--min-count",
     "3",
     "--quiet",
+];
+
+/// What the runs here record, unless a test says otherwise.
+const RECORDING: &[&str] = &[
     "--stats",
     "s.jsonl",
     "--stats-every",
@@ -53,7 +57,8 @@ fn train(w: &Scratch, extra: &[&str]) -> Command {
     let mut c = w.command();
     c.args(["train", "--output", "out.txt", "--input"])
         .arg(sample_corpus())
-        .args(SETTINGS)
+        .args(TRAINING)
+        .args(RECORDING)
         .args(extra);
     c
 }
@@ -267,15 +272,17 @@ fn a_full_disk_under_the_stats_file_warns_and_the_vectors_are_still_written() {
         .args(["-rm", "sh", "-c"])
         .arg(
             "mount -t tmpfs -o size=32k tmpfs full || exit 97
-             \"$0\" train --output out.txt --input \"$1\" --stats full/s.jsonl \
-                 --threads 1 --seed 11 --dim 24 --epochs 2 --min-count 3 --quiet \
-                 --stats-every 2
+             bin=$0 corpus=$1
+             shift
+             \"$bin\" train --output out.txt --input \"$corpus\" --stats full/s.jsonl \
+                 --stats-every 2 \"$@\"
              rc=$?
-             \"$0\" report --stats full/s.jsonl --out rep 2> summary.txt || exit 98
+             \"$bin\" report --stats full/s.jsonl --out rep 2> summary.txt || exit 98
              exit $rc",
         )
         .arg(env!("CARGO_BIN_EXE_huffvec"))
-        .arg(sample_corpus());
+        .arg(sample_corpus())
+        .args(TRAINING);
     let o = match c.output() {
         Ok(o) if o.status.code() != Some(97) => Run::from(o),
         _ => {
@@ -307,7 +314,7 @@ fn a_run_resumed_without_telemetry_shows_the_gap() {
     let mut c = w.command();
     c.args(["train", "--output", "out.txt", "--input"])
         .arg(sample_corpus())
-        .args(&SETTINGS[..11])
+        .args(TRAINING)
         .args(["--stop-at", "30"]);
     run(&mut c).ok();
     run(w.command().args([
