@@ -1,12 +1,12 @@
 //! `huffvec study`: a spec run end to end (probes, learning-rate matching, paired
 //! verdicts, figures), resuming, replaying a run, and refusing bad specs by line.
 
-use crate::util::{bundled_eval_dir, sample_corpus, Scratch};
+use crate::util::{bundled_eval_dir, sample_corpus, sample_head, Scratch};
 
-/// A small study on the sample corpus: four arms (one matching its learning rate), two
-/// seeds, two epochs, one thread per run.
+/// A small study on the first 1.2 MB of the sample corpus: four arms (one matching its
+/// learning rate), two seeds, two epochs, one thread per run.
 fn small_spec(d: &Scratch) {
-    let corpus = sample_corpus();
+    let corpus = sample_head(d, "corpus.txt", 1_200_000);
     let eval = bundled_eval_dir();
     d.write(
         "spec.toml",
@@ -48,7 +48,7 @@ fn study_spec_runs_resumes_and_replays_byte_for_byte() {
     let out = d.path("out");
     let lock = json(&out.join("study.lock.json"));
     assert_eq!(lock["study"]["seeds"], serde_json::json!([1, 2]));
-    let corpus = std::fs::read(sample_corpus()).expect("corpus");
+    let corpus = std::fs::read(d.path("corpus.txt")).expect("corpus");
     assert_eq!(
         lock["inputs"]["corpus"]["sha256"].as_str().expect("sha"),
         sha256(&corpus)

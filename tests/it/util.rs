@@ -136,6 +136,17 @@ pub fn sample_corpus() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("data/wiki-sample.txt")
 }
 
+/// The first `bytes` of the sample corpus (cut at a line end) written to `name` in `d`: a
+/// corpus for tests whose property holds at any length, such as resume equality.
+pub fn sample_head(d: &Scratch, name: &str, bytes: usize) -> PathBuf {
+    let text = std::fs::read(sample_corpus()).expect("sample corpus");
+    let end = text[..bytes.min(text.len())]
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(text.len(), |i| i + 1);
+    d.write(name, &text[..end])
+}
+
 /// The bundled evaluation sets (`data/eval`: the Google analogies, WS-353, SimLex-999, MEN).
 pub fn bundled_eval_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("data/eval")
