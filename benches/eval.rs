@@ -15,7 +15,7 @@ const WORDS: usize = 30_000;
 const DIM: usize = 100;
 
 fn questions() -> QuestionSet {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data/eval/questions-words.txt");
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../data/eval/questions-words.txt");
     QuestionSet::load(&p).expect("the bundled Google analogy set")
 }
 

@@ -9,7 +9,7 @@ use huffvec::support::{default_threads, huffman, Corpus, IdCorpus, VocabSettings
 fn corpus_path() -> std::path::PathBuf {
     match std::env::var_os("HUFFVEC_BENCH_CORPUS") {
         Some(p) => p.into(),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("data/wiki-sample.txt"),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/wiki-sample.txt"),
     }
 }
 
