@@ -77,9 +77,12 @@ impl Scratch {
 
 /// Trains every centre position of `sentence` (already subsampled) with `loss`, stepping
 /// the inputs by `rule`.
+///
+/// The model is read at run time: both models share the one inlined copy of the loss's
+/// walk (its single-input case serves CBOW), which halves the loop's compiled instances.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-pub fn train_sentence<K: Kernel, L: OutputLoss, R: StepRule, P: Probe, const CBOW: bool>(
+pub fn train_sentence<K: Kernel, L: OutputLoss, R: StepRule, P: Probe>(
     k: K,
     sh: &Shared,
     loss: &L,
@@ -90,7 +93,7 @@ pub fn train_sentence<K: Kernel, L: OutputLoss, R: StepRule, P: Probe, const CBO
     s: &mut Scratch,
     probe: &mut P,
 ) {
-    debug_assert_eq!(sh.model == Model::Cbow, CBOW);
+    let cbow = sh.model == Model::Cbow;
     let stride = s.stride;
     for pos in 0..sentence.len() {
         let radius = sh.window - rng.below(sh.window as u32) as usize;
@@ -104,7 +107,9 @@ pub fn train_sentence<K: Kernel, L: OutputLoss, R: StepRule, P: Probe, const CBO
             continue;
         }
         let target = sentence[pos];
-        if CBOW {
+        // The rows trained along the target's path: the mean of the context rows (CBOW)
+        // or every context row (skip-gram).
+        let rows = if cbow {
             let (h, tmp) = s.inputs.split_at_mut(stride);
             zero(h);
             let tmp = &mut tmp[..stride];
@@ -113,18 +118,36 @@ pub fn train_sentence<K: Kernel, L: OutputLoss, R: StepRule, P: Probe, const CBO
                 k.axpy(1.0, tmp, h);
             }
             k.scale(1.0 / n as f32, h);
-            let e = &mut s.errs[..stride];
-            zero(e);
-            if P::ENABLED {
-                probe.begin_path(target, 1, loss.path_len(target));
+            1
+        } else {
+            for (j, &c) in s.ctx_ids.iter().enumerate() {
+                sh.input
+                    .copy_row(k, c as usize, &mut s.inputs[j * stride..(j + 1) * stride]);
             }
-            loss.train(k, target, h, e, alpha, rule, rng, &mut s.node, probe);
+            n
+        };
+        let width = rows * stride;
+        zero(&mut s.errs[..width]);
+        if P::ENABLED {
+            probe.begin_path(target, rows, loss.path_len(target));
+        }
+        loss.train(
+            k,
+            target,
+            &s.inputs[..width],
+            &mut s.errs[..width],
+            alpha,
+            rule,
+            rng,
+            &mut s.node,
+            probe,
+        );
+        let record = P::ENABLED && probe.sampling();
+        if cbow {
             // The undivided step reaches every context word's input vector.
-            let Some((first, rest)) = s.ctx_ids.split_first() else {
-                continue;
-            };
-            let record = P::ENABLED && probe.sampling();
-            let n2 = step_input(k, rule, sh.input, *first, e, alpha, record);
+            let e = &s.errs[..stride];
+            let (first, rest) = (s.ctx_ids[0], &s.ctx_ids[1..]);
+            let n2 = step_input(k, rule, sh.input, first, e, alpha, record);
             if P::ENABLED {
                 probe.end_window(sentence, lo, pos, hi, n2);
             }
@@ -132,26 +155,6 @@ pub fn train_sentence<K: Kernel, L: OutputLoss, R: StepRule, P: Probe, const CBO
                 rule.input_step(k, sh.input, c as usize, e, alpha);
             }
         } else {
-            for (j, &c) in s.ctx_ids.iter().enumerate() {
-                sh.input
-                    .copy_row(k, c as usize, &mut s.inputs[j * stride..(j + 1) * stride]);
-            }
-            zero(&mut s.errs[..n * stride]);
-            if P::ENABLED {
-                probe.begin_path(target, n, loss.path_len(target));
-            }
-            loss.train(
-                k,
-                target,
-                &s.inputs[..n * stride],
-                &mut s.errs[..n * stride],
-                alpha,
-                rule,
-                rng,
-                &mut s.node,
-                probe,
-            );
-            let record = P::ENABLED && probe.sampling();
             for (j, &c) in s.ctx_ids.iter().enumerate() {
                 let e = &s.errs[j * stride..(j + 1) * stride];
                 let n2 = step_input(k, rule, sh.input, c, e, alpha, record);
@@ -161,7 +164,7 @@ pub fn train_sentence<K: Kernel, L: OutputLoss, R: StepRule, P: Probe, const CBO
             }
         }
     }
-    if P::ENABLED && CBOW {
+    if P::ENABLED && cbow {
         probe.end_sentence(sentence);
     }
 }
@@ -250,15 +253,8 @@ mod tests {
         let sentence: Vec<u32> = (0..300u32).map(|i| (i * 17 + i / 7) % 60).collect();
         let mut rule = Sgd { skip: true };
         let mut probe = NoProbe;
-        // The model is a const parameter: one instance per model, chosen here as the
-        // worker chooses it.
-        let train_one = if model == Model::Cbow {
-            train_sentence::<K, _, _, _, true>
-        } else {
-            train_sentence::<K, _, _, _, false>
-        };
         let mut train = |rng: &mut Rng| {
-            train_one(
+            train_sentence(
                 k,
                 &shared,
                 &loss,

@@ -10,7 +10,6 @@ use std::sync::atomic::Ordering;
 use serde::{Deserialize, Serialize};
 
 use super::progress::Progress;
-use crate::config::Model;
 use crate::corpus::encode::{IdCorpus, SENTENCE_END};
 use crate::kernel::{self, Kernel, KernelTask};
 use crate::loss::hs::HsLoss;
@@ -127,31 +126,23 @@ impl<P: Probe> Worker<'_, P> {
         }
     }
 
-    /// Picks the step rule, then the model and the kernel. Each (loss, rule, model, kernel)
-    /// combination is a function of its own, so no one function holds every copy of the loop.
+    /// Picks the step rule, then the kernel. Each (loss, rule, kernel) combination is a
+    /// function of its own, so no one function holds every copy of the loop; the model is
+    /// read inside the loop.
     fn with_rule<L: OutputLoss>(self, loss: &L) -> WorkerEnd {
         let sh = self.shared;
         match sh.steps.plain_sgd() {
-            Some(skip) => self.with_model(loss, Sgd { skip }),
+            Some(skip) => kernel::dispatch(Loop::new(self, loss, Sgd { skip })),
             None => {
                 let rule = Mitigated::new(sh.steps, sh.input.stride(), 2 * sh.window);
-                self.with_model(loss, rule)
+                kernel::dispatch(Loop::new(self, loss, rule))
             }
-        }
-    }
-
-    /// Picks the model, then the kernel.
-    fn with_model<L: OutputLoss, R: StepRule>(self, loss: &L, rule: R) -> WorkerEnd {
-        if self.shared.model == Model::Cbow {
-            kernel::dispatch(Loop::<P, L, R, true>::new(self, loss, rule))
-        } else {
-            kernel::dispatch(Loop::<P, L, R, false>::new(self, loss, rule))
         }
     }
 
     /// The loop itself: subsample, split into sentences, train, publish progress.
     #[inline(always)]
-    fn run_loop<K: Kernel, L: OutputLoss, R: StepRule, const CBOW: bool>(
+    fn run_loop<K: Kernel, L: OutputLoss, R: StepRule>(
         self,
         k: K,
         loss: &L,
@@ -183,7 +174,7 @@ impl<P: Probe> Worker<'_, P> {
         // Trains the sentence built so far and starts a new one.
         macro_rules! train_pending {
             () => {{
-                model::train_sentence::<_, _, _, _, CBOW>(
+                model::train_sentence(
                     k,
                     shared,
                     loss,
@@ -277,28 +268,25 @@ impl<P: Probe> Worker<'_, P> {
     }
 }
 
-/// A worker with its loss, step rule and model (`CBOW`) chosen: the task the kernel runs.
-struct Loop<'w, 'l, P: Probe, L, R, const CBOW: bool> {
+/// A worker with its loss and step rule chosen: the task the kernel runs.
+struct Loop<'w, 'l, P: Probe, L, R> {
     worker: Worker<'w, P>,
     loss: &'l L,
     rule: R,
 }
 
-impl<'w, 'l, P: Probe, L: OutputLoss, R: StepRule, const CBOW: bool> Loop<'w, 'l, P, L, R, CBOW> {
+impl<'w, 'l, P: Probe, L: OutputLoss, R: StepRule> Loop<'w, 'l, P, L, R> {
     fn new(worker: Worker<'w, P>, loss: &'l L, rule: R) -> Self {
         Loop { worker, loss, rule }
     }
 }
 
-impl<P: Probe, L: OutputLoss, R: StepRule, const CBOW: bool> KernelTask
-    for Loop<'_, '_, P, L, R, CBOW>
-{
+impl<P: Probe, L: OutputLoss, R: StepRule> KernelTask for Loop<'_, '_, P, L, R> {
     type Output = WorkerEnd;
 
     #[inline(always)]
     fn run<K: Kernel>(self, k: K) -> WorkerEnd {
-        self.worker
-            .run_loop::<K, L, R, CBOW>(k, self.loss, self.rule)
+        self.worker.run_loop::<K, L, R>(k, self.loss, self.rule)
     }
 }
 
