@@ -83,8 +83,11 @@ pub fn run(a: &BenchArgs) -> Result<()> {
                 r.independent, r.words_per_sec
             );
         } else {
+            let rss = r
+                .peak_rss_mib
+                .map_or(String::new(), |m| format!(", peak RSS {m:.0} MiB"));
             eprintln!(
-                "  {} thread(s): {:.0} words/s ({:.2}s)",
+                "  {} thread(s): {:.0} words/s ({:.2}s{rss})",
                 r.threads, r.words_per_sec, r.seconds
             );
         }

@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::config::TrainConfig;
 use crate::error::Result;
+use crate::host;
 use crate::train::{self, Silent, TrainReport};
 
 /// What to measure.
@@ -32,6 +33,9 @@ pub struct Run {
     pub words_per_sec: f64,
     /// Training seconds.
     pub seconds: f64,
+    /// Peak resident set of the process during the run, MiB (None where the system does
+    /// not report it).
+    pub peak_rss_mib: Option<f64>,
 }
 
 /// A summary row per thread count.
@@ -51,6 +55,8 @@ pub struct Row {
     /// models trained at once, summed; the gap to `median_words_per_sec` is the cost of
     /// sharing one model.
     pub independent_words_per_sec: Option<f64>,
+    /// Largest peak resident set of the row's shared-model runs, MiB.
+    pub peak_rss_mib: Option<f64>,
 }
 
 /// The whole benchmark.
@@ -87,6 +93,18 @@ fn one(cfg: &TrainConfig) -> Result<TrainReport> {
     train::train(cfg, &Silent).map(|(_, r)| r)
 }
 
+/// Runs `f` with the process's peak resident set restarted first; returns its result and
+/// the peak in MiB, when the system reports one.
+fn with_peak_rss<T>(f: impl FnOnce() -> T) -> (T, Option<f64>) {
+    let reset = host::reset_peak_rss();
+    let out = f();
+    let peak = reset
+        .then(host::peak_rss_bytes)
+        .flatten()
+        .map(|b| b as f64 / (1024.0 * 1024.0));
+    (out, peak)
+}
+
 /// Runs the plan; `on_run` sees each run as it finishes.
 pub fn run(plan: &BenchPlan, on_run: &dyn Fn(&Run)) -> Result<BenchResult> {
     let mut runs = Vec::new();
@@ -95,28 +113,32 @@ pub fn run(plan: &BenchPlan, on_run: &dyn Fn(&Run)) -> Result<BenchResult> {
         for &t in &plan.threads {
             let mut cfg = plan.base.clone();
             cfg.run.threads = t;
-            let r = one(&cfg)?;
+            let (r, peak) = with_peak_rss(|| one(&cfg));
+            let r = r?;
             tokens = r.tokens_per_epoch;
             let run = Run {
                 threads: t,
                 independent: 1,
                 words_per_sec: r.words_per_sec,
                 seconds: r.train_seconds,
+                peak_rss_mib: peak,
             };
             on_run(&run);
             runs.push(run);
             if plan.contention && t > 1 {
                 let mut cfg = plan.base.clone();
                 cfg.run.threads = 1;
-                let reports: Vec<Result<TrainReport>> = std::thread::scope(|s| {
-                    let hs: Vec<_> = (0..t).map(|_| s.spawn(|| one(&cfg))).collect();
-                    hs.into_iter()
-                        .map(|h| {
-                            h.join().unwrap_or_else(|_| {
-                                Err(crate::Error::Config("bench run panicked".into()))
+                let (reports, peak) = with_peak_rss(|| {
+                    std::thread::scope(|s| {
+                        let hs: Vec<_> = (0..t).map(|_| s.spawn(|| one(&cfg))).collect();
+                        hs.into_iter()
+                            .map(|h| {
+                                h.join().unwrap_or_else(|_| {
+                                    Err(crate::Error::Config("bench run panicked".into()))
+                                })
                             })
-                        })
-                        .collect()
+                            .collect::<Vec<Result<TrainReport>>>()
+                    })
                 });
                 let mut sum = 0.0;
                 let mut secs: f64 = 0.0;
@@ -130,6 +152,7 @@ pub fn run(plan: &BenchPlan, on_run: &dyn Fn(&Run)) -> Result<BenchResult> {
                     independent: t,
                     words_per_sec: sum,
                     seconds: secs,
+                    peak_rss_mib: peak,
                 };
                 on_run(&run);
                 runs.push(run);
@@ -157,6 +180,11 @@ pub fn run(plan: &BenchPlan, on_run: &dyn Fn(&Run)) -> Result<BenchResult> {
             speedup,
             efficiency: speedup / t as f64,
             independent_words_per_sec: (plan.contention && t > 1).then(|| med(1, t)),
+            peak_rss_mib: runs
+                .iter()
+                .filter(|r| r.threads == t && r.independent == 1)
+                .filter_map(|r| r.peak_rss_mib)
+                .reduce(f64::max),
         });
     }
     Ok(BenchResult {

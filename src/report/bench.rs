@@ -25,24 +25,25 @@ impl BenchResult {
             .rows
             .iter()
             .any(|r| r.independent_words_per_sec.is_some());
-        s.push_str("| threads | words/s | words/s/thread | speed-up | efficiency |");
+        s.push_str("| threads | words/s | words/s/thread | speed-up | efficiency | peak RSS MiB |");
         if contention {
             s.push_str(" independent models words/s | shared / independent |");
         }
         s.push('\n');
-        s.push_str("|---|---|---|---|---|");
+        s.push_str("|---|---|---|---|---|---|");
         if contention {
             s.push_str("---|---|");
         }
         s.push('\n');
         for r in &self.rows {
             s.push_str(&format!(
-                "| {} | {:.0} | {:.0} | {:.2} | {:.2} |",
+                "| {} | {:.0} | {:.0} | {:.2} | {:.2} | {} |",
                 r.threads,
                 r.median_words_per_sec,
                 r.words_per_sec_per_thread,
                 r.speedup,
-                r.efficiency
+                r.efficiency,
+                r.peak_rss_mib.map_or("-".into(), |m| format!("{m:.0}"))
             ));
             if contention {
                 match r.independent_words_per_sec {

@@ -291,6 +291,15 @@ fn bench_writes_its_table_json_and_scaling_plot() {
         .collect();
     assert_eq!(threads, vec![1, 2]);
     assert_eq!(json["rows"][0]["speedup"].as_f64(), Some(1.0));
+    if cfg!(target_os = "linux") {
+        // The process holds at least the run's two matrices (300 words x 100 floats each)
+        // at its peak; no bench process stays under a few MiB.
+        for row in json["rows"].as_array().expect("rows") {
+            let mib = row["peak_rss_mib"].as_f64().expect("peak RSS on Linux");
+            assert!((1.0..4096.0).contains(&mib), "{row}");
+        }
+        assert!(r.stdout.contains("peak RSS MiB"), "{}", r.stdout);
+    }
     let svg = std::fs::read_to_string(d.path("b/bench.svg")).expect("bench.svg");
     assert!(svg.starts_with("<svg") && svg.contains("parallel efficiency"));
     let png = std::fs::read(d.path("b/bench.png")).expect("bench.png");
