@@ -454,7 +454,7 @@ impl StudyResult {
              bootstrap intervals over seeds and items ({} resamples); paired sign-flip \
              permutation tests over items (probes; exact up to 20 units, else {} random \
              patterns) or over seeds (held-out loss), paired bootstrap tests for similarity \
-             bands; Holm correction over all arm x band tests at family-wise alpha {}; MDE at \
+             bands (as many resamples as permutation patterns); Holm correction over all arm x band tests at family-wise alpha {}; MDE at \
              {:.0}% power. huffvec {}, checkout {}, machine: {}.",
             st.name,
             &l.digest[..16.min(l.digest.len())],
