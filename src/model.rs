@@ -9,7 +9,7 @@
 //! the [`StepRule`] applies each input row's accumulated step.
 
 use crate::config::Model;
-use crate::kernel::{AlignedBuf, Kernel, SharedMatrix};
+use crate::kernel::{zero, AlignedBuf, Kernel, SharedMatrix};
 use crate::loss::hs::NodeScratch;
 use crate::loss::ns::UnigramTable;
 use crate::loss::{OutputLoss, SigmoidTable};
@@ -186,15 +186,6 @@ fn step_input<K: Kernel, R: StepRule>(
     } else {
         rule.input_step(k, input, word as usize, e, alpha);
         0.0
-    }
-}
-
-/// Sets `x` to zeros; a plain loop, because `slice::fill`'s helper is not inlined into the
-/// loop without cross-unit LTO.
-#[inline(always)]
-fn zero(x: &mut [f32]) {
-    for v in x {
-        *v = 0.0;
     }
 }
 

@@ -175,7 +175,7 @@ impl NodeLanes {
             &mut self.input_grad,
             &mut self.loss,
         ] {
-            l.fill(0.0);
+            super::zero(l);
         }
     }
 }

@@ -51,6 +51,15 @@ pub use simd::{dispatch, Kernel, KernelTask, Scalar};
 #[cfg(target_arch = "x86_64")]
 pub use simd::Avx2Fma;
 
+/// Sets `x` to zeros. A plain loop: `slice::fill`'s helper is not inlined into the hot loop
+/// without cross-unit LTO, so the loop's buffers are cleared through this.
+#[inline(always)]
+pub fn zero(x: &mut [f32]) {
+    for v in x {
+        *v = 0.0;
+    }
+}
+
 /// Name of the SIMD backend [`dispatch`] selects on this CPU.
 pub fn backend_name() -> &'static str {
     simd::backend_name()
