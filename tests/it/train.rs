@@ -1,11 +1,22 @@
 //! End-to-end training through the CLI.
 
 use std::collections::HashMap;
+use std::path::Path;
 
 use crate::util::{cosine, read_text_vectors, sample_corpus, Scratch};
 
+/// Trains the sample corpus at dim 50 for 3 epochs with `extra` options; returns the vectors.
 pub(crate) fn train_sample(d: &Scratch, out: &str, extra: &[&str]) -> Vec<(String, Vec<f32>)> {
-    let corpus = sample_corpus();
+    train_corpus(d, &sample_corpus(), out, extra)
+}
+
+/// Trains `corpus` as [`train_sample`] trains the sample corpus.
+pub(crate) fn train_corpus(
+    d: &Scratch,
+    corpus: &Path,
+    out: &str,
+    extra: &[&str],
+) -> Vec<(String, Vec<f32>)> {
     let mut args = vec![
         "train",
         "--input",
